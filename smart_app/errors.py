@@ -1,0 +1,132 @@
+"""The app's exception tree; ``smart_app.web.errors`` maps each branch to a page that tells the user what to do.
+
+    P2PError
+    ├── LaunchError             a SMART launch cannot go on
+    │   ├── IssuerNotAllowed        the ``iss`` is not on the allowlist (never fetched)
+    │   ├── DiscoveryError          no usable smart-configuration or CapabilityStatement
+    │   ├── AuthorizationDenied     the EHR's authorize step answered with an ``error``
+    │   ├── StateMismatch           ``state`` missing, unknown, reused or from another session
+    │   ├── TokenError              the token exchange or refresh failed
+    │   ├── IdTokenInvalid          the id_token's signature or claims do not verify
+    │   ├── MissingLaunchContext    the token response names no patient
+    │   └── SessionExpired          no live launch for this request: relaunch from the chart
+    ├── FhirError
+    │   ├── FhirUnreachable         network failure or timeout talking to the FHIR server
+    │   ├── FhirAuthError           401/403 from the FHIR server
+    │   └── FhirReadError           any other failed read
+    ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
+    ├── NotFound                a denial that is not in this patient's chart
+    └── InputError              a file or form the user gave is wrong (CLI exit 1)
+"""
+
+from __future__ import annotations
+
+
+class P2PError(Exception):
+    """Base of every error the app explains to its user."""
+
+    title = "Something went wrong"
+    status = 500
+    advice = "Relaunch the app from the patient's chart. If it happens again, tell your EHR administrator."
+
+    def __init__(self, message: str, *, advice: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if advice is not None:
+            self.advice = advice
+
+
+class LaunchError(P2PError):
+    title = "The app could not be launched"
+    status = 400
+
+
+class IssuerNotAllowed(LaunchError):
+    title = "This EHR is not registered with the app"
+    status = 403
+    advice = "Ask your administrator to add this FHIR server to P2P_ALLOWED_ISS. The app did not contact it."
+
+
+class DiscoveryError(LaunchError):
+    title = "The EHR's SMART configuration could not be read"
+    status = 502
+    advice = "Check that the EHR's FHIR server is reachable and supports SMART App Launch, then relaunch."
+
+
+class AuthorizationDenied(LaunchError):
+    title = "The EHR did not authorize the app"
+    status = 403
+    advice = "Relaunch from the chart and approve the app's access. If access was refused by policy, ask your administrator."
+
+
+class StateMismatch(LaunchError):
+    title = "This sign-in response does not belong to your launch"
+    status = 400
+    advice = "For your safety the app ignored it. Relaunch the app from the patient's chart."
+
+
+class TokenError(LaunchError):
+    title = "The EHR did not issue an access token"
+    status = 502
+    advice = "Relaunch the app from the patient's chart. If it happens again, the app's registration may be wrong."
+
+
+class IdTokenInvalid(LaunchError):
+    title = "The EHR's identity token could not be verified"
+    status = 502
+    advice = "The app will not trust an unverified user identity. Relaunch; if it persists, tell your administrator."
+
+
+class MissingLaunchContext(LaunchError):
+    title = "No patient was selected"
+    status = 400
+    advice = "Open a patient's chart in the EHR and launch the app from there."
+
+
+class SessionExpired(LaunchError):
+    title = "Your session has ended"
+    status = 401
+    advice = "Relaunch the app from the patient's chart. Nothing you saved was lost."
+
+
+class FhirError(P2PError):
+    title = "The chart could not be read"
+    status = 502
+
+
+class FhirUnreachable(FhirError):
+    title = "The EHR's FHIR server did not answer"
+    advice = "Try again in a moment. If the EHR is down, the brief cannot be built until it is back."
+
+
+class FhirAuthError(FhirError):
+    title = "The EHR refused the app's access"
+    status = 403
+    advice = "Your access may have expired or lacks a permission the app needs. Relaunch from the chart."
+
+
+class FhirReadError(FhirError):
+    pass
+
+
+class WriteBackError(P2PError):
+    title = "The EHR did not accept the call note"
+    status = 502
+    advice = "The note is saved in the app and will be sent again. You can retry now."
+
+    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status_code = status_code
+
+
+class NotFound(P2PError):
+    title = "Not found"
+    status = 404
+    advice = "Go back to the patient's denials and choose one from the list."
+
+
+class InputError(P2PError):
+    title = "The input is not usable"
+    status = 400
+    advice = "Correct the input and try again."
