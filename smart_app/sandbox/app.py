@@ -1,0 +1,88 @@
+"""The demo EHR's Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from smart_app.content import content_dir
+
+from . import discovery, ehr_pages, fhir_api, oauth_views
+from .ehr_state import EXTENSION_KEY, DemoEhr
+from .keys import generate_signing_key
+from .oauth import build_authorization_server, build_resource_protector
+from .oauth_models import DemoUser, OAuthRegistry
+from .outcomes import error_response
+from .settings import EhrSettings
+from .store import FhirStore
+from .write_rules import profile
+
+log = logging.getLogger("smart_app.sandbox")
+
+#: Signs in as this Practitioner when the demo Bundles hold none.
+FALLBACK_PRACTITIONER = {
+    "resourceType": "Practitioner",
+    "id": "demo-clinician",
+    "name": [{"use": "official", "family": "Clinician", "given": ["Demo"], "prefix": ["Dr."]}],
+}
+
+
+def create_ehr_app(settings: EhrSettings) -> Flask:
+    """Build the demo EHR: a SMART-on-FHIR authorization server, FHIR R4 API and EHR screens as one WSGI app.
+
+    It does not bind a socket (``smart_app.serving`` does, on 127.0.0.1 only).
+    """
+    _check(settings)
+    write_profile = profile(settings.profile)
+    app = Flask("smart_app.sandbox", template_folder=str(content_dir("templates")), static_folder=None)
+    store = FhirStore()
+    store.load_bundles(settings.data_dir)
+    registry = OAuthRegistry()
+    key = generate_signing_key()
+    ehr = DemoEhr(
+        settings=settings,
+        store=store,
+        registry=registry,
+        signing_key=key,
+        write_profile=write_profile,
+        user=DemoUser(_signed_in_practitioner(store)),
+        authorization_server=build_authorization_server(app, settings, store, registry, key),
+        resource_protector=build_resource_protector(registry, settings.inspector_token),
+    )
+    app.extensions[EXTENSION_KEY] = ehr
+    for blueprint in (discovery.bp, fhir_api.bp, oauth_views.bp, ehr_pages.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, _http_error)
+    log.info(
+        "demo EHR for %s (profile %s, %d clients); serve it on 127.0.0.1 only",
+        settings.fhir_base,
+        settings.profile,
+        len(settings.clients),
+    )
+    return app
+
+
+def _check(settings: EhrSettings) -> None:
+    if not settings.clients:
+        raise ValueError("the demo EHR needs at least one registered client")
+    if not settings.inspector_token:
+        raise ValueError("the demo EHR needs an inspector token")
+    for client in settings.clients:
+        client.check()
+
+
+def _signed_in_practitioner(store: FhirStore) -> str:
+    practitioners = store.all("Practitioner")
+    if practitioners:
+        return str(practitioners[0]["id"])
+    store.add_all([FALLBACK_PRACTITIONER])
+    return str(FALLBACK_PRACTITIONER["id"])
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    """FHIR paths answer errors as OperationOutcome; the EHR screens keep Werkzeug's pages."""
+    if request.path.startswith("/fhir"):
+        return error_response(error.code or 500, error.description or error.name)
+    return error

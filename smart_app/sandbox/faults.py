@@ -1,0 +1,39 @@
+"""Fault injection for tests: make the next DocumentReference creates fail as a busy or broken EHR would."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WriteFault:
+    """One injected failure: the HTTP status to answer and an optional ``Retry-After`` (seconds)."""
+
+    status: int
+    retry_after: int | None = None
+
+
+class WriteFaults:
+    """A thread-safe queue of injected write failures."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[WriteFault] = []
+
+    def fail_next_writes(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
+        """Make the next ``times`` DocumentReference POSTs answer ``status`` with an OperationOutcome."""
+        if not 400 <= status <= 599:
+            raise ValueError("an injected failure needs a 4xx or 5xx status")
+        with self._lock:
+            self._pending.extend([WriteFault(status, retry_after)] * times)
+
+    def take(self) -> WriteFault | None:
+        """The next injected failure, consumed; None when writes should go through."""
+        with self._lock:
+            return self._pending.pop(0) if self._pending else None
+
+    def clear(self) -> None:
+        """Drop every pending failure."""
+        with self._lock:
+            self._pending.clear()
