@@ -1,0 +1,113 @@
+"""The chart: every resource read for one patient, validated leniently and indexed by reference.
+
+A resource that fails ``fhir.resources.R4B`` validation is left out and reported in ``warnings`` (by
+reference and the failing element, never by value), so one bad record never costs the whole brief.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+# Types the brief reads; anything else in a Bundle is passed over without a warning.
+KNOWN_TYPES = frozenset(
+    {
+        "Patient", "Encounter", "Coverage", "Claim", "ClaimResponse", "Condition", "MedicationStatement",
+        "MedicationRequest", "Medication", "Procedure", "Observation", "Organization", "Practitioner",
+        "PractitionerRole", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Location",
+    }
+)
+
+
+@dataclass
+class Chart:
+    """One patient's resources, valid ones only, with the warnings raised while reading them."""
+
+    patient_id: str | None
+    by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def patient(self) -> dict[str, Any] | None:
+        """The Patient resource the launch is about."""
+        if self.patient_id:
+            return self.index.get(f"Patient/{self.patient_id}")
+        patients = self.by_type.get("Patient") or []
+        return patients[0] if patients else None
+
+    def of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        """Every valid resource of one type."""
+        return self.by_type.get(resource_type, [])
+
+    def resolve(self, reference: Any, *, container: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Follow a Reference (or its ``reference`` string): ``#contained``, ``Type/id``, absolute URL or ``urn:uuid``."""
+        ref = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(ref, str) or not ref:
+            return None
+        if ref.startswith("#"):
+            for contained in (container or {}).get("contained") or []:
+                if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+                    return contained
+            return None
+        if ref in self.index:
+            return self.index[ref]
+        parts = ref.split("/_history/")[0].rstrip("/").split("/")
+        return self.index.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+
+def validation_problem(resource: dict[str, Any]) -> str | None:
+    """Why ``resource`` is not valid R4 (element paths only, no values), or None when it is."""
+    model = get_fhir_model_class(resource["resourceType"])
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        paths = sorted({".".join(str(p) for p in err["loc"] if not isinstance(p, int)) for err in exc.errors()})
+        return ", ".join(paths[:3]) or "invalid"
+    except (ValueError, TypeError) as exc:
+        return type(exc).__name__
+    return None
+
+
+def build_chart(
+    resources: Iterable[Any], *, patient_id: str | None = None, full_urls: dict[str, str] | None = None
+) -> Chart:
+    """Validate and index ``resources``; ``full_urls`` maps a Bundle entry's fullUrl to its ``Type/id``."""
+    chart = Chart(patient_id=patient_id)
+    seen: set[str] = set()
+    for resource in resources:
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            chart.warnings.append("A record that is not a FHIR resource was skipped.")
+            continue
+        rtype = resource["resourceType"]
+        if rtype not in KNOWN_TYPES:
+            continue
+        key = f"{rtype}/{resource.get('id')}"
+        if key in seen:
+            continue
+        problem = validation_problem(resource)
+        if problem:
+            chart.warnings.append(f"{key} could not be read and was left out (invalid {problem}).")
+            continue
+        seen.add(key)
+        chart.by_type.setdefault(rtype, []).append(resource)
+        chart.index[key] = resource
+    for full_url, key in (full_urls or {}).items():
+        if key in chart.index:
+            chart.index[full_url] = chart.index[key]
+    return chart
+
+
+def chart_from_bundle(bundle: dict[str, Any], *, patient_id: str | None = None) -> Chart:
+    """A chart from a FHIR Bundle file (the CLI path): entries' resources, with ``fullUrl`` references resolvable."""
+    resources, full_urls = [], {}
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        resources.append(resource)
+        if isinstance(resource, dict) and isinstance(entry.get("fullUrl"), str):
+            full_urls[entry["fullUrl"]] = f"{resource.get('resourceType')}/{resource.get('id')}"
+    return build_chart(resources, patient_id=patient_id, full_urls=full_urls)

@@ -1,0 +1,253 @@
+"""The one module that speaks HTTP to a FHIR server: bearer token, timeouts, paging, bounded retries, concurrency.
+
+Reads for one brief go out together on a thread pool (the server sees one burst, not a queue of requests).
+``next`` links are followed only on the server's own origin, so the token never leaves it. 429 and 503 are
+retried a bounded number of times, honouring ``Retry-After`` (capped, so a worker is never held for long).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from smart_app.errors import FhirAuthError, FhirReadError, FhirUnreachable
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+RETRY_STATUSES = (429, 503)
+MAX_RETRY_AFTER_SECONDS = 10.0
+
+
+@dataclass
+class SearchResult:
+    """The resources one search returned (all pages read), or the reason it failed."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    pages: int = 0
+
+
+@dataclass
+class CreateResult:
+    """What the server said to a create: its status, the id it assigned, and the resource if it sent one back."""
+
+    status: int
+    resource_id: str | None
+    location: str | None
+    resource: dict[str, Any] | None
+
+
+def operation_outcome_text(body: Any) -> str:
+    """The issues of an OperationOutcome in words, e.g. ``"error at context.encounter: Valid encounter required"``."""
+    if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
+        return ""
+    parts = []
+    for issue in body.get("issue") or []:
+        text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or issue.get("code") or ""
+        where = ", ".join(issue.get("expression") or issue.get("location") or [])
+        parts.append(f"{issue.get('severity', 'error')}{' at ' + where if where else ''}: {text}")
+    return "; ".join(parts)
+
+
+def _retry_after_seconds(response: requests.Response, attempt: int) -> float:
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = 1.0
+    else:
+        seconds = 0.5 * 2**attempt
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+class FhirClient:
+    """A FHIR R4 REST client bound to one server and one access token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | Callable[[], str],
+        *,
+        timeout: float = 15.0,
+        max_retries: int = 2,
+        max_workers: int = 8,
+        page_limit: int = 20,
+        http: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_workers = max_workers
+        self.page_limit = page_limit
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+        self._origin = urlsplit(self.base_url)[:2]
+        self.http = http or requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(max_workers, 2))
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        token = self._token() if callable(self._token) else self._token
+        return {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, **(extra or {})}
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send one request with bounded retries on 429/503; map network failures and 401/403 to errors."""
+        headers = kwargs.pop("headers", None)
+        for attempt in range(self.max_retries + 1):
+            try:
+                with self._count_lock:
+                    self.request_count += 1
+                response = self.http.request(
+                    method, url, headers=self._headers(headers), timeout=self.timeout, **kwargs
+                )
+            except requests.Timeout as exc:
+                raise FhirUnreachable(f"{method} {urlsplit(url).path} timed out after {self.timeout:g} s") from exc
+            except requests.RequestException as exc:
+                raise FhirUnreachable(f"{method} {urlsplit(url).path} failed: {type(exc).__name__}") from exc
+            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+                delay = _retry_after_seconds(response, attempt)
+                log.info("FHIR %s %s answered %s; retrying in %.1f s", method, urlsplit(url).path, response.status_code, delay)
+                time.sleep(delay)
+                continue
+            if response.status_code in (401, 403):
+                raise FhirAuthError(
+                    f"{method} {urlsplit(url).path} was refused ({response.status_code})"
+                    + (f": {operation_outcome_text(_json_or_none(response))}" if response.content else "")
+                )
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def _same_origin(self, url: str) -> bool:
+        return urlsplit(url)[:2] == self._origin
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        """``GET [base]/Type/id``; raise ``FhirReadError`` unless the server answers 200 with that resource."""
+        response = self._send("GET", self._url(f"{resource_type}/{resource_id}"))
+        body = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            detail = operation_outcome_text(body) or f"HTTP {response.status_code}"
+            raise FhirReadError(f"{resource_type}/{resource_id} could not be read: {detail}")
+        return body
+
+    def search(self, resource_type: str, params: Mapping[str, str] | None = None) -> SearchResult:
+        """Search and follow ``next`` links (same origin only, up to ``page_limit`` pages); never raises but for auth."""
+        result = SearchResult()
+        url: str | None = self._url(resource_type)
+        query: Mapping[str, str] | None = params
+        try:
+            while url and result.pages < self.page_limit:
+                response = self._send("GET", url, params=query)
+                body = _json_or_none(response)
+                if response.status_code != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+                    detail = operation_outcome_text(body) or f"HTTP {response.status_code}"
+                    result.error = f"{resource_type} search failed: {detail}"
+                    return result
+                result.pages += 1
+                for entry in body.get("entry") or []:
+                    resource = entry.get("resource") if isinstance(entry, dict) else None
+                    mode = (entry.get("search") or {}).get("mode") if isinstance(entry, dict) else None
+                    if isinstance(resource, dict) and mode != "outcome":
+                        result.resources.append(resource)
+                url, query = _next_link(body), None
+                if url and not self._same_origin(url):
+                    result.error = f"{resource_type} search: the server's next link points to another origin; not followed"
+                    return result
+            if url:
+                result.error = f"{resource_type} search stopped after {self.page_limit} pages; some records were not read"
+        except FhirUnreachable as exc:
+            result.error = exc.message
+        except FhirAuthError as exc:
+            if "(401)" in exc.message:
+                raise
+            result.error = exc.message
+        return result
+
+    def search_all(self, queries: Mapping[str, tuple[str, Mapping[str, str]]]) -> dict[str, SearchResult]:
+        """Run several searches at once on the thread pool; results keyed as ``queries`` is."""
+        if not queries:
+            return {}
+        workers = min(self.max_workers, len(queries))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir") as pool:
+            futures = {key: pool.submit(self.search, rtype, params) for key, (rtype, params) in queries.items()}
+            return {key: future.result() for key, future in futures.items()}
+
+    def capabilities(self) -> dict[str, Any]:
+        """The server's CapabilityStatement (``GET [base]/metadata``), or an empty dict if it has none."""
+        try:
+            response = self._send("GET", self._url("metadata"))
+        except FhirUnreachable:
+            return {}
+        body = _json_or_none(response)
+        return body if response.status_code == 200 and isinstance(body, dict) else {}
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> CreateResult:
+        """``POST [base]/Type``, conditionally with ``If-None-Exist``; raise ``FhirReadError`` with the OperationOutcome on 4xx/5xx."""
+        headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
+        if if_none_exist:
+            headers["If-None-Exist"] = if_none_exist
+        response = self._send("POST", self._url(resource["resourceType"]), json=resource, headers=headers)
+        body = _json_or_none(response)
+        if response.status_code not in (200, 201):
+            detail = operation_outcome_text(body) or (response.text[:200] if response.text else "")
+            raise CreateRefused(response.status_code, detail or f"HTTP {response.status_code}")
+        location = response.headers.get("Location") or response.headers.get("Content-Location")
+        resource_id = body.get("id") if isinstance(body, dict) else None
+        if not resource_id and location:
+            resource_id = _id_from_location(location, resource["resourceType"])
+        return CreateResult(response.status_code, resource_id, location, body if isinstance(body, dict) else None)
+
+
+class CreateRefused(FhirReadError):
+    """The server answered a create with an error status; ``status_code`` and the OperationOutcome in words."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"HTTP {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _next_link(bundle: Mapping[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None
+
+
+def _id_from_location(location: str, resource_type: str) -> str | None:
+    """``…/DocumentReference/123/_history/1`` -> ``123``."""
+    parts = urlsplit(location).path.split("/")
+    if resource_type in parts:
+        index = parts.index(resource_type)
+        if index + 1 < len(parts) and parts[index + 1]:
+            return parts[index + 1]
+    return None

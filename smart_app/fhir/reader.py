@@ -1,0 +1,71 @@
+"""Read one patient's chart from the EHR in two concurrent bursts: the patient's records, then what they cite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from smart_app.fhir.chart import Chart, build_chart
+from smart_app.fhir.client import FhirClient
+
+# One search per type, all sent at once. ``Patient?_id=`` keeps the patient read in the same burst.
+PATIENT_SEARCHES: dict[str, str] = {
+    "Patient": "_id",
+    "Encounter": "patient",
+    "Coverage": "patient",
+    "Claim": "patient",
+    "ClaimResponse": "patient",
+    "Condition": "patient",
+    "MedicationStatement": "patient",
+    "MedicationRequest": "patient",
+    "Procedure": "patient",
+    "Observation": "patient",
+}
+DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse")
+REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
+PAGE_SIZE = "200"
+
+
+def _references(resource: Any) -> Iterable[str]:
+    """Every ``reference`` string anywhere inside ``resource``."""
+    if isinstance(resource, dict):
+        for key, value in resource.items():
+            if key == "reference" and isinstance(value, str):
+                yield value
+            elif key != "contained":
+                yield from _references(value)
+    elif isinstance(resource, list):
+        for item in resource:
+            yield from _references(item)
+
+
+def _missing_references(resources: list[dict[str, Any]], base_url: str) -> dict[str, set[str]]:
+    have = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
+    wanted: dict[str, set[str]] = {}
+    for ref in (ref for r in resources for ref in _references(r)):
+        if ref.startswith(("#", "urn:")) or (ref.startswith("http") and not ref.startswith(base_url)):
+            continue
+        parts = ref.split("/_history/")[0].rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-2] in REFERENCED_TYPES and f"{parts[-2]}/{parts[-1]}" not in have:
+            wanted.setdefault(parts[-2], set()).add(parts[-1])
+    return wanted
+
+
+def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None) -> Chart:
+    """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference."""
+    wanted_types = list(types or PATIENT_SEARCHES)
+    queries = {
+        rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types
+    }
+    results = client.search_all(queries)
+    resources = [r for result in results.values() for r in result.resources]
+    warnings = [f"{result.error}." for result in results.values() if result.error]
+    missing = _missing_references(resources, client.base_url)
+    follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
+    for result in client.search_all(follow_up).values():
+        resources.extend(result.resources)
+        if result.error:
+            warnings.append(f"{result.error}.")
+    chart = build_chart(resources, patient_id=patient_id)
+    chart.warnings[:0] = warnings
+    return chart

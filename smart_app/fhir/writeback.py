@@ -1,0 +1,127 @@
+"""Write the call note to the chart as a US Core DocumentReference, exactly once.
+
+US Core 6.1/7.0 DocumentReference: status, type (LOINC, Doc scale), category clinical-note, subject, date,
+author, ``context.encounter``/``period``, content with ``contentType`` and base64 ``data``. The note type is
+34748-4 "Telephone encounter Note"; a server whose value set lacks it gets 11506-3 "Progress note". A stable
+``identifier`` (``urn:ietf:rfc:3986`` + ``urn:uuid``) makes a retried write land once: conditional create with
+``If-None-Exist`` where the CapabilityStatement allows it, a search by identifier first where it does not.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from smart_app.errors import FhirAuthError, FhirUnreachable, WriteBackError
+from smart_app.fhir.client import CreateRefused, FhirClient
+
+LOINC = "http://loinc.org"
+IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
+NOTE_TYPES = {
+    "34748-4": "Telephone encounter Note",
+    "11506-3": "Progress note",
+}
+PREFERRED_NOTE_TYPE = "34748-4"
+FALLBACK_NOTE_TYPE = "11506-3"
+CATEGORY_SYSTEM = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
+
+
+def build_document_reference(
+    *,
+    note_id: str,
+    patient_id: str,
+    note_text: str,
+    written_at: datetime,
+    call_start: datetime,
+    call_end: datetime,
+    claim_ref: str | None,
+    claim_response_ref: str,
+    encounter_id: str | None = None,
+    author_ref: str | None = None,
+    note_type: str = PREFERRED_NOTE_TYPE,
+) -> dict[str, Any]:
+    """The DocumentReference for one call note; ``note_id`` is the UUID that makes retries idempotent."""
+    related = [{"reference": ref} for ref in (claim_ref, claim_response_ref) if ref]
+    context: dict[str, Any] = {
+        "period": {"start": call_start.isoformat(timespec="seconds"), "end": call_end.isoformat(timespec="seconds")},
+        "related": related,
+    }
+    if encounter_id:
+        context["encounter"] = [{"reference": f"Encounter/{encounter_id}"}]
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "identifier": [{"system": IDENTIFIER_SYSTEM, "value": f"urn:uuid:{note_id}"}],
+        "status": "current",
+        "docStatus": "final",
+        "type": {
+            "coding": [{"system": LOINC, "code": note_type, "display": NOTE_TYPES[note_type]}],
+            "text": "Payer peer-to-peer review call",
+        },
+        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": "clinical-note", "display": "Clinical Note"}]}],
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "date": written_at.isoformat(timespec="seconds"),
+        "description": "Peer-to-peer review call with the payer's reviewer",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "data": base64.b64encode(note_text.encode("utf-8")).decode("ascii"),
+                    "title": "Peer-to-peer call note",
+                    "creation": written_at.isoformat(timespec="seconds"),
+                }
+            }
+        ],
+        "context": context,
+    }
+    if author_ref:
+        resource["author"] = [{"reference": author_ref}]
+    return resource
+
+
+def supports_conditional_create(capabilities: dict[str, Any], resource_type: str = "DocumentReference") -> bool:
+    """Whether the CapabilityStatement declares ``conditionalCreate`` for ``resource_type``."""
+    for rest in capabilities.get("rest") or []:
+        for resource in rest.get("resource") or []:
+            if resource.get("type") == resource_type:
+                return bool(resource.get("conditionalCreate"))
+    return False
+
+
+def _identifier_query(resource: dict[str, Any]) -> str:
+    identifier = resource["identifier"][0]
+    return f"{identifier['system']}|{identifier['value']}"
+
+
+def _is_type_rejection(exc: CreateRefused) -> bool:
+    return exc.status_code in (400, 422) and "type" in exc.detail.lower()
+
+
+def write_document_reference(client: FhirClient, resource: dict[str, Any], *, conditional: bool) -> str:
+    """Create ``resource`` once and return ``DocumentReference/<id>``; raise ``WriteBackError`` saying why not."""
+    query = _identifier_query(resource)
+    try:
+        if not conditional:
+            existing = client.search("DocumentReference", {"identifier": query})
+            if existing.resources and existing.resources[0].get("id"):
+                return f"DocumentReference/{existing.resources[0]['id']}"
+        try:
+            result = client.create(resource, if_none_exist=f"identifier={query}" if conditional else None)
+        except CreateRefused as exc:
+            coding = resource["type"]["coding"][0]
+            if not (_is_type_rejection(exc) and coding["code"] == PREFERRED_NOTE_TYPE):
+                raise
+            coding.update(code=FALLBACK_NOTE_TYPE, display=NOTE_TYPES[FALLBACK_NOTE_TYPE])
+            result = client.create(resource, if_none_exist=f"identifier={query}" if conditional else None)
+    except CreateRefused as exc:
+        retryable = exc.status_code >= 500 or exc.status_code in (408, 429)
+        raise WriteBackError(f"The EHR answered {exc.detail}", retryable=retryable, status_code=exc.status_code) from exc
+    except FhirAuthError as exc:
+        raise WriteBackError(exc.message, retryable=True, status_code=401) from exc
+    except FhirUnreachable as exc:
+        raise WriteBackError(exc.message, retryable=True) from exc
+    if not result.resource_id:
+        raise WriteBackError(
+            "The EHR accepted the note but did not say where it is (no id, no Location)", retryable=False
+        )
+    return f"DocumentReference/{result.resource_id}"

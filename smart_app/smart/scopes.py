@@ -1,0 +1,66 @@
+"""The scopes the app asks for, in SMART v2 or v1 form, and what a grant leaves out.
+
+SMART App Launch 2.2, scopes-and-launch-context.md: v2 is ``context/Type.cruds`` (letters in that order);
+v1 ``.read`` equals v2 ``.rs`` and ``.write`` equals ``.cud``. Servers may grant fewer scopes than asked.
+"""
+
+from __future__ import annotations
+
+import re
+
+READ_TYPES: tuple[str, ...] = (
+    "Patient",
+    "Encounter",
+    "Coverage",
+    "Claim",
+    "ClaimResponse",
+    "Condition",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Medication",
+    "Procedure",
+    "Observation",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+)
+WRITE_TYPES: tuple[str, ...] = ("DocumentReference",)
+IDENTITY = ("openid", "fhirUser", "online_access")
+
+_SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Za-z]+)\.(read|write|\*|[cruds]+)(\?.*)?$")
+_V1_LETTERS = {"read": "rs", "write": "cud", "*": "cruds"}
+
+
+def requested_scopes(version: int, *, context: str = "patient") -> str:
+    """The space-separated scope string for an EHR launch (``context="patient"``) or a standalone one (``user``)."""
+    if version == 2:
+        reads = [f"{context}/{t}.rs" for t in READ_TYPES]
+        writes = [f"{context}/{t}.c" for t in WRITE_TYPES]
+    else:
+        reads = [f"{context}/{t}.read" for t in READ_TYPES]
+        writes = [f"{context}/{t}.write" for t in WRITE_TYPES]
+    launch = ["launch"] if context == "patient" else []  # ``launch`` belongs to the EHR launch only
+    return " ".join([*launch, *IDENTITY, *reads, *writes])
+
+
+def _permissions(granted: str) -> dict[str, set[str]]:
+    """Map resource type (or ``*``) to the v2 letters granted for it, ignoring the patient/user context."""
+    perms: dict[str, set[str]] = {}
+    for scope in granted.split():
+        match = _SCOPE.match(scope)
+        if match:
+            _, rtype, letters, _ = match.groups()
+            perms.setdefault(rtype, set()).update(_V1_LETTERS.get(letters, letters))
+    return perms
+
+
+def missing_permissions(granted: str) -> list[str]:
+    """Human-readable list of what the granted scopes do not allow, e.g. ``["read Procedure", "create DocumentReference"]``."""
+    perms = _permissions(granted)
+
+    def allows(rtype: str, letter: str) -> bool:
+        return letter in perms.get(rtype, set()) or letter in perms.get("*", set())
+
+    missing = [f"read {t}" for t in READ_TYPES if not (allows(t, "r") or allows(t, "s"))]
+    missing += [f"create {t}" for t in WRITE_TYPES if not allows(t, "c")]
+    return missing

@@ -1,0 +1,52 @@
+"""The database: one engine per app, schema brought to the latest Alembic revision on start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from smart_app.store.models import CallNote
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` that needs no alembic.ini on disk."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+class Database:
+    """The app's database: ``session()`` for a unit of work, ``upgrade()`` to migrate."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        config = alembic_config(self.url)
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def outbox_depth(self) -> int:
+        """How many call notes are not yet in the chart (pending or parked)."""
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(CallNote).where(CallNote.status != "written")) or 0

@@ -1,0 +1,41 @@
+"""Tables of the app's own records. Notes hold PHI at rest: the database belongs on the practice's servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the app's tables."""
+
+
+class CallNote(Base):
+    """One recorded P2P call: saved before the write to the EHR is tried, so nothing typed is ever lost.
+
+    ``status``: ``pending`` (not yet in the chart, retried), ``written`` (the EHR assigned ``document_reference``),
+    ``parked`` (the EHR refused it in a way a retry will not fix; a person must look).
+    """
+
+    __tablename__ = "call_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    claim_response_id: Mapped[str] = mapped_column(String(128), index=True)
+    form_json: Mapped[str] = mapped_column(Text)
+    note_text: Mapped[str] = mapped_column(Text)
+    resource_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

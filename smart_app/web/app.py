@@ -1,0 +1,67 @@
+"""The Flask app factory: settings, server-side sessions, storage, blueprints, error pages, security headers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask_session import Session
+from flask_sqlalchemy import SQLAlchemy
+
+from smart_app.config import load_settings
+from smart_app.content import content_dir
+from smart_app.smart.discovery import DiscoveryCache
+from smart_app.store.db import Database
+from smart_app.web import brief_views, denial_views, errors, health_views, launch_views, outcome_views, security
+
+log = logging.getLogger(__name__)
+
+
+def _configure_sessions(app: Flask, settings: dict[str, Any]) -> None:
+    """Flask-Session in the app's database: the cookie carries only a random session id."""
+    secure = not settings["INSECURE_COOKIES"]
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        SESSION_TYPE="sqlalchemy",
+        SESSION_PERMANENT=False,
+        SESSION_SQLALCHEMY_TABLE="web_sessions",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        SESSION_COOKIE_NAME="p2p_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=secure,
+        # An iframe inside the EHR is a third-party context: only SameSite=None (which needs Secure) survives it.
+        SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+        SESSION_COOKIE_PARTITIONED=secure,
+    )
+    app.config["SESSION_SQLALCHEMY"] = SQLAlchemy(app)
+    Session(app)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``P2P_*`` environment variables, then ``config`` (tests)."""
+    settings = load_settings(config)
+    templates = content_dir("templates")
+    app = Flask(__name__, template_folder=str(templates), static_folder=str(templates / "static"), static_url_path="/static")
+    app.config["P2P"] = settings
+    app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    db = Database(settings["DATABASE_URL"])
+    db.upgrade()
+    app.extensions["p2p_db"] = db
+    app.extensions["p2p_discovery"] = DiscoveryCache()
+    _configure_sessions(app, settings)
+    for blueprint in (
+        launch_views.bp,
+        denial_views.bp,
+        brief_views.bp,
+        outcome_views.bp,
+        health_views.bp,
+    ):
+        app.register_blueprint(blueprint)
+    errors.init_app(app)
+    security.init_app(app)
+    return app

@@ -1,0 +1,82 @@
+"""Per-request access to the current launch, its FHIR client and its CSRF check.
+
+Launches live in the server-side session under ``launches``, keyed by a random handle that every page carries
+as ``?ctx=``. Two tabs of one browser share the session cookie but not the handle, so each tab keeps its own
+patient; a request without a live handle gets "relaunch from the chart", never another launch's patient.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from flask import current_app, g, request, session
+
+from smart_app.errors import SessionExpired, StateMismatch
+from smart_app.fhir.client import FhirClient
+from smart_app.smart.launch import LaunchContext
+from smart_app.smart.tokens import refresh_if_needed
+
+MAX_LAUNCHES = 10
+
+
+def settings() -> dict[str, Any]:
+    """The app's settings."""
+    return current_app.config["P2P"]
+
+
+def store_launch(context: LaunchContext) -> None:
+    """Keep a new launch in the session, dropping the oldest beyond ``MAX_LAUNCHES``."""
+    launches = dict(session.get("launches") or {})
+    launches[context.handle] = context.to_dict()
+    while len(launches) > MAX_LAUNCHES:
+        oldest = min(launches, key=lambda h: launches[h]["created_at"])
+        del launches[oldest]
+    session["launches"] = launches
+
+
+def _save(context: LaunchContext) -> None:
+    launches = dict(session.get("launches") or {})
+    launches[context.handle] = context.to_dict()
+    session["launches"] = launches
+
+
+def current_launch() -> LaunchContext:
+    """The launch this request belongs to (from ``ctx``), refreshed if its token expired; else ``SessionExpired``."""
+    if "launch_context" in g:
+        return g.launch_context
+    handle = request.values.get("ctx", "")
+    data = (session.get("launches") or {}).get(handle)
+    if not handle or data is None:
+        raise SessionExpired("This page does not belong to a live launch.")
+    context = LaunchContext.from_dict(data)
+    if time.time() - context.last_seen > settings()["SESSION_MINUTES"] * 60:
+        launches = dict(session["launches"])
+        launches.pop(handle, None)
+        session["launches"] = launches
+        raise SessionExpired(f"You were signed out after {settings()['SESSION_MINUTES']} minutes without activity.")
+    refresh_if_needed(context, settings())
+    context.last_seen = time.time()
+    _save(context)
+    g.launch_context = context
+    return context
+
+
+def fhir_client(context: LaunchContext) -> FhirClient:
+    """A FHIR client for this launch's server and token."""
+    s = settings()
+    return FhirClient(
+        context.iss,
+        context.access_token,
+        timeout=s["FHIR_TIMEOUT"],
+        max_retries=s["FHIR_MAX_RETRIES"],
+        max_workers=s["FHIR_MAX_WORKERS"],
+        page_limit=s["FHIR_PAGE_LIMIT"],
+    )
+
+
+def check_csrf(context: LaunchContext) -> None:
+    """Refuse a POST whose ``csrf`` field is not this launch's token."""
+    if not hmac.compare_digest(request.form.get("csrf", ""), context.csrf):
+        raise StateMismatch("The form did not come from this launch's page.", advice="Reload the page and submit it again.")

@@ -1,0 +1,26 @@
+"""``GET /``: the launched patient's prior-authorization denials, newest first."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from smart_app.brief.model import denial_summary, patient_header
+from smart_app.web.context import current_launch
+from smart_app.web.loading import load_open_denials
+
+bp = Blueprint("denials", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """List the open denials for the patient in context."""
+    context = current_launch()
+    chart, denials = load_open_denials(context)
+    return render_template(
+        "denials.html",
+        launch=context,
+        patient=patient_header(chart),
+        denials=[denial_summary(d) for d in denials],
+        warnings=chart.warnings,
+    )
