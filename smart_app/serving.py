@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -52,7 +52,7 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the built-in servers bind to loopback only")
     late = _LateBoundApp()
-    server = make_server(host, port, late, threaded=True)
+    server = make_server(host, port, late, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name=f"wsgi-{server.port}", daemon=True)
     thread.start()
     return RunningServer(server=server, thread=thread, url=f"http://{host}:{server.port}", _app=late)
@@ -69,3 +69,12 @@ def wait_until_ready(url: str, *, timeout: float = 10.0) -> None:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Logs the method, path and status only: query strings may carry codes, states or launch values."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per request, without the query string."""
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s', self.command, path, code)

@@ -1,0 +1,25 @@
+# The two commands of the README. Each sets up what is missing, then runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup test-setup
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+setup: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+# Debian's Chromium drives the browser tests (no browser download at run time).
+test-setup: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+demo: setup
+	$(BIN)/p2p-brief demo
+
+test: test-setup
+	$(BIN)/pytest
