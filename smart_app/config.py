@@ -46,7 +46,9 @@ def _parse_profiles(value: Any) -> dict[str, str]:
     return {iss.strip().rstrip("/"): profile.strip() for iss, profile in pairs}
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Merge defaults, ``P2P_*`` environment variables and ``overrides`` into one normalised dict."""
     environ = os.environ if environ is None else environ
     settings = dict(DEFAULTS)

@@ -1,22 +1,22 @@
 """The app's exception tree; ``smart_app.web.errors`` maps each branch to a page that tells the user what to do.
 
-    P2PError
-    ├── LaunchError             a SMART launch cannot go on
-    │   ├── IssuerNotAllowed        the ``iss`` is not on the allowlist (never fetched)
-    │   ├── DiscoveryError          no usable smart-configuration or CapabilityStatement
-    │   ├── AuthorizationDenied     the EHR's authorize step answered with an ``error``
-    │   ├── StateMismatch           ``state`` missing, unknown, reused or from another session
-    │   ├── TokenError              the token exchange or refresh failed
-    │   ├── IdTokenInvalid          the id_token's signature or claims do not verify
-    │   ├── MissingLaunchContext    the token response names no patient
-    │   └── SessionExpired          no live launch for this request: relaunch from the chart
-    ├── FhirError
-    │   ├── FhirUnreachable         network failure or timeout talking to the FHIR server
-    │   ├── FhirAuthError           401/403 from the FHIR server
-    │   └── FhirReadError           any other failed read
-    ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
-    ├── NotFound                a denial that is not in this patient's chart
-    └── InputError              a file or form the user gave is wrong (CLI exit 1)
+P2PError
+├── LaunchError             a SMART launch cannot go on
+│   ├── IssuerNotAllowed        the ``iss`` is not on the allowlist (never fetched)
+│   ├── DiscoveryError          no usable smart-configuration or CapabilityStatement
+│   ├── AuthorizationDenied     the EHR's authorize step answered with an ``error``
+│   ├── StateMismatch           ``state`` missing, unknown, reused or from another session
+│   ├── TokenError              the token exchange or refresh failed
+│   ├── IdTokenInvalid          the id_token's signature or claims do not verify
+│   ├── MissingLaunchContext    the token response names no patient
+│   └── SessionExpired          no live launch for this request: relaunch from the chart
+├── FhirError
+│   ├── FhirUnreachable         network failure or timeout talking to the FHIR server
+│   ├── FhirAuthError           401/403 from the FHIR server
+│   └── FhirReadError           any other failed read
+├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
+├── NotFound                a denial that is not in this patient's chart
+└── InputError              a file or form the user gave is wrong (CLI exit 1)
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class DiscoveryError(LaunchError):
 class AuthorizationDenied(LaunchError):
     title = "The EHR did not authorize the app"
     status = 403
-    advice = "Relaunch from the chart and approve the app's access. If access was refused by policy, ask your administrator."
+    advice = (
+        "Relaunch from the chart and approve the app's access. If access was refused by policy, ask your administrator."
+    )
 
 
 class StateMismatch(LaunchError):

@@ -124,8 +124,9 @@ def test_every_resource_validates_except_the_deliberately_malformed_one(slug):
 def test_bundle_envelope_parses_as_r4b_collection(slug):
     bundle = load(slug)
     skip = MALFORMED.get(slug, set())
-    clean = dict(bundle, entry=[e for e in bundle["entry"]
-                                if (e["resource"]["resourceType"], e["resource"]["id"]) not in skip])
+    clean = dict(
+        bundle, entry=[e for e in bundle["entry"] if (e["resource"]["resourceType"], e["resource"]["id"]) not in skip]
+    )
     parsed = get_fhir_model_class("Bundle").model_validate(clean)
     assert parsed.type == "collection"
     keys = [f"{r['resourceType']}/{r['id']}" for r in resources(bundle)]
@@ -159,15 +160,28 @@ def test_chart_has_the_core_resources(slug):
     mr = [i for i in patient["identifier"] if i["type"]["coding"][0]["code"] == "MR"]
     assert mr and patient["birthDate"] and patient["address"][0]["state"] and patient["telecom"]
     types = {r["resourceType"] for r in resources(bundle)}
-    for needed in ("Encounter", "Practitioner", "PractitionerRole", "Organization", "Coverage", "Claim",
-                   "ClaimResponse", "Condition", "Observation", "Procedure"):
+    for needed in (
+        "Encounter",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Coverage",
+        "Claim",
+        "ClaimResponse",
+        "Condition",
+        "Observation",
+        "Procedure",
+    ):
         assert needed in types, needed
     coverage = next(r for r in resources(bundle) if r["resourceType"] == "Coverage")
     assert coverage["status"] == "active"
     assert coverage["identifier"][0]["type"]["coding"][0]["code"] == "MB"
     payer = index[coverage["payor"][0]["reference"]]
-    assert payer["type"][0]["coding"][0] == {"system": "https://codesystem.x12.org/005010/98", "code": "PR",
-                                            "display": "Payer"}
+    assert payer["type"][0]["coding"][0] == {
+        "system": "https://codesystem.x12.org/005010/98",
+        "code": "PR",
+        "display": "Payer",
+    }
     for r in resources(bundle):
         for ident in r.get("identifier", []):
             if ident.get("system") == "http://hl7.org/fhir/sid/us-npi":
@@ -195,8 +209,12 @@ def test_claim_responses_and_review_actions(slug):
             assert notes, "a denied or pended response must carry the payer's reason text"
             for item in cr["item"]:
                 for adjudication in item["adjudication"]:
-                    reasons = [sub for ext in adjudication["extension"] for sub in ext["extension"]
-                               if sub["url"] == "reasonCode"]
+                    reasons = [
+                        sub
+                        for ext in adjudication["extension"]
+                        for sub in ext["extension"]
+                        if sub["url"] == "reasonCode"
+                    ]
                     assert reasons and reasons[0]["valueCodeableConcept"]["coding"][0]["system"] == X12_886
         if expected == "A4":
             urls = [e["url"] for item in cr["item"] for e in item.get("extension", [])]

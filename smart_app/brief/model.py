@@ -14,7 +14,13 @@ from smart_app.denials.pas import Denial, service_text
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.facts import concept_text, conditions, treatments_in_date_order
 
-MEDICAL_NECESSITY_WORDS = ("medically necessary", "medical necessity", "clinical criteria", "not supported by", "conservative")
+MEDICAL_NECESSITY_WORDS = (
+    "medically necessary",
+    "medical necessity",
+    "clinical criteria",
+    "not supported by",
+    "conservative",
+)
 
 
 def _iso(value: date | None) -> str | None:
@@ -82,7 +88,10 @@ def denial_summary(denial: Denial) -> dict[str, Any]:
         "diagnoses": [d.as_dict() for d in denial.diagnoses],
         "decision": denial.decision,
         "decidedOn": denial.decided_at.isoformat() if denial.decided_at else None,
-        "preAuthRef": denial.pre_auth_ref or next((i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None),
+        "preAuthRef": denial.pre_auth_ref
+        or next(
+            (i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None
+        ),
         "reason": {"codes": reason_codes, "text": "\n".join(reason_text)},
         "category": category,
         "categoryBasis": basis,

@@ -131,7 +131,9 @@ def _item(item: dict[str, Any], claim_items: dict[int, dict[str, Any]], notes: d
     requested = claim_items.get(sequence) if isinstance(sequence, int) else None
     service_codes = codes_of((requested or {}).get("productOrService"))
     quantity = (requested or {}).get("quantity") or {}
-    ref_numbers = [e.get("valueIdentifier", {}).get("value") or e.get("valueString") for e in _extensions(item, ADMIN_REFERENCE)]
+    ref_numbers = [
+        e.get("valueIdentifier", {}).get("value") or e.get("valueString") for e in _extensions(item, ADMIN_REFERENCE)
+    ]
     return DenialItem(
         sequence=sequence,
         decision=_decision(code, item.get("adjudication") or []),
@@ -152,16 +154,35 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
     claim = resolve(claim_response.get("request"))
     claim_ref = (claim_response.get("request") or {}).get("reference")
     if claim is None:
-        warnings.append(f"The prior-authorization request (Claim) for ClaimResponse/{cr_id} is not in the chart; the service and diagnoses come from the response alone.")
+        warnings.append(
+            f"The prior-authorization request (Claim) for ClaimResponse/{cr_id} is not in the chart; "
+            "the service and diagnoses come from the response alone."
+        )
     notes = _notes_by_number(claim_response)
     claim_items = _claim_items(claim)
     items = [_item(i, claim_items, notes) for i in claim_response.get("item") or [] if isinstance(i, dict)]
     if not items and claim_response.get("outcome") == "error":
-        items = [DenialItem(None, "denied", None, None, [c for e in claim_response.get("error") or [] for c in codes_of(e.get("code"))], [], None, None)]
+        items = [
+            DenialItem(
+                None,
+                "denied",
+                None,
+                None,
+                [c for e in claim_response.get("error") or [] for c in codes_of(e.get("code"))],
+                [],
+                None,
+                None,
+            )
+        ]
     if items and all(i.decision == "unknown" for i in items):
-        warnings.append(f"ClaimResponse/{cr_id} carries no review action the app recognises; check the payer's letter for the decision.")
+        warnings.append(
+            f"ClaimResponse/{cr_id} carries no review action the app recognises; "
+            "check the payer's letter for the decision."
+        )
     insurer = resolve(claim_response.get("insurer"))
-    diagnoses = [c for d in (claim or {}).get("diagnosis") or [] for c in codes_of(d.get("diagnosisCodeableConcept"))[:1]]
+    diagnoses = [
+        c for d in (claim or {}).get("diagnosis") or [] for c in codes_of(d.get("diagnosisCodeableConcept"))[:1]
+    ]
     return Denial(
         claim_response_id=cr_id,
         claim_response_ref=f"ClaimResponse/{cr_id}",
@@ -182,11 +203,7 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
 
 def open_denials(claim_responses: list[dict[str, Any]], resolve: Resolver) -> list[Denial]:
     """Denied or pended prior-authorization answers, newest first (``use`` other than preauthorization skipped)."""
-    denials = [
-        read_denial(cr, resolve)
-        for cr in claim_responses
-        if cr.get("use") in (None, "preauthorization")
-    ]
+    denials = [read_denial(cr, resolve) for cr in claim_responses if cr.get("use") in (None, "preauthorization")]
     open_ones = [d for d in denials if d.is_open or d.decision == "unknown"]
     return sorted(open_ones, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 

@@ -16,9 +16,24 @@ from pydantic import ValidationError
 # Types the brief reads; anything else in a Bundle is passed over without a warning.
 KNOWN_TYPES = frozenset(
     {
-        "Patient", "Encounter", "Coverage", "Claim", "ClaimResponse", "Condition", "MedicationStatement",
-        "MedicationRequest", "Medication", "Procedure", "Observation", "Organization", "Practitioner",
-        "PractitionerRole", "DiagnosticReport", "DocumentReference", "ServiceRequest", "Location",
+        "Patient",
+        "Encounter",
+        "Coverage",
+        "Claim",
+        "ClaimResponse",
+        "Condition",
+        "MedicationStatement",
+        "MedicationRequest",
+        "Medication",
+        "Procedure",
+        "Observation",
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "DiagnosticReport",
+        "DocumentReference",
+        "ServiceRequest",
+        "Location",
     }
 )
 
@@ -45,7 +60,7 @@ class Chart:
         return self.by_type.get(resource_type, [])
 
     def resolve(self, reference: Any, *, container: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """Follow a Reference (or its ``reference`` string): ``#contained``, ``Type/id``, absolute URL or ``urn:uuid``."""
+        """Follow a Reference or its string: ``#contained``, ``Type/id``, an absolute URL or a ``urn:uuid``."""
         ref = reference.get("reference") if isinstance(reference, dict) else reference
         if not isinstance(ref, str) or not ref:
             return None

@@ -124,7 +124,13 @@ class FhirClient:
                 raise FhirUnreachable(f"{method} {urlsplit(url).path} failed: {type(exc).__name__}") from exc
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                 delay = _retry_after_seconds(response, attempt)
-                log.info("FHIR %s %s answered %s; retrying in %.1f s", method, urlsplit(url).path, response.status_code, delay)
+                log.info(
+                    "FHIR %s %s answered %s; retrying in %.1f s",
+                    method,
+                    urlsplit(url).path,
+                    response.status_code,
+                    delay,
+                )
                 time.sleep(delay)
                 continue
             if response.status_code in (401, 403):
@@ -152,7 +158,7 @@ class FhirClient:
         return body
 
     def search(self, resource_type: str, params: Mapping[str, str] | None = None) -> SearchResult:
-        """Search and follow ``next`` links (same origin only, up to ``page_limit`` pages); never raises but for auth."""
+        """Search, following ``next`` links (same origin, ``page_limit`` pages); raises only on a 401."""
         result = SearchResult()
         url: str | None = self._url(resource_type)
         query: Mapping[str, str] | None = params
@@ -172,10 +178,14 @@ class FhirClient:
                         result.resources.append(resource)
                 url, query = _next_link(body), None
                 if url and not self._same_origin(url):
-                    result.error = f"{resource_type} search: the server's next link points to another origin; not followed"
+                    result.error = (
+                        f"{resource_type} search: the server's next link points to another origin; not followed"
+                    )
                     return result
             if url:
-                result.error = f"{resource_type} search stopped after {self.page_limit} pages; some records were not read"
+                result.error = (
+                    f"{resource_type} search stopped after {self.page_limit} pages; some records were not read"
+                )
         except FhirUnreachable as exc:
             result.error = exc.message
         except FhirAuthError as exc:
@@ -204,7 +214,7 @@ class FhirClient:
 
     # -- writes ---------------------------------------------------------------------------------------------
     def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> CreateResult:
-        """``POST [base]/Type``, conditionally with ``If-None-Exist``; raise ``FhirReadError`` with the OperationOutcome on 4xx/5xx."""
+        """``POST [base]/Type`` (conditional with ``If-None-Exist``); ``CreateRefused`` names the OperationOutcome."""
         headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
         if if_none_exist:
             headers["If-None-Exist"] = if_none_exist

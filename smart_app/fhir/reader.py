@@ -54,9 +54,7 @@ def _missing_references(resources: list[dict[str, Any]], base_url: str) -> dict[
 def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None) -> Chart:
     """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference."""
     wanted_types = list(types or PATIENT_SEARCHES)
-    queries = {
-        rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types
-    }
+    queries = {rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types}
     results = client.search_all(queries)
     resources = [r for result in results.values() for r in result.resources]
     warnings = [f"{result.error}." for result in results.values() if result.error]

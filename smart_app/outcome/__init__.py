@@ -3,4 +3,12 @@
 from smart_app.outcome.call_note import DISPOSITIONS, CallRecord, call_note_text, parse_call_form
 from smart_app.outcome.outbox import deliver, notes_for_denial, save_note
 
-__all__ = ["DISPOSITIONS", "CallRecord", "call_note_text", "deliver", "notes_for_denial", "parse_call_form", "save_note"]
+__all__ = [
+    "DISPOSITIONS",
+    "CallRecord",
+    "call_note_text",
+    "deliver",
+    "notes_for_denial",
+    "parse_call_form",
+    "save_note",
+]

@@ -15,8 +15,15 @@ DISPOSITIONS: dict[str, str] = {
     "not-reached": "Not reached",
 }
 FIELDS = (
-    "call_date", "start_time", "end_time", "reviewer_name", "reviewer_credentials", "reviewer_specialty",
-    "disposition", "authorization_number", "notes",
+    "call_date",
+    "start_time",
+    "end_time",
+    "reviewer_name",
+    "reviewer_credentials",
+    "reviewer_specialty",
+    "disposition",
+    "authorization_number",
+    "notes",
 )
 MAX_FIELD = {"notes": 10_000}
 DEFAULT_MAX = 200
@@ -46,7 +53,9 @@ class CallRecord:
 
     def as_form(self) -> dict[str, str]:
         """The record as the form's string fields (to fill the form again)."""
-        return {k: (v.isoformat(timespec="minutes") if isinstance(v, time) else str(v)) for k, v in asdict(self).items()}
+        return {
+            k: (v.isoformat(timespec="minutes") if isinstance(v, time) else str(v)) for k, v in asdict(self).items()
+        }
 
 
 def parse_call_form(form: Mapping[str, str]) -> tuple[CallRecord | None, dict[str, str]]:
@@ -95,9 +104,13 @@ def parse_call_form(form: Mapping[str, str]) -> tuple[CallRecord | None, dict[st
     )
 
 
-def call_note_text(record: CallRecord, *, service: str, payer: str, claim_response_ref: str, reference_number: str | None) -> str:
+def call_note_text(
+    record: CallRecord, *, service: str, payer: str, claim_response_ref: str, reference_number: str | None
+) -> str:
     """The note filed in the chart: plain text, one fact per line, readable by a person and by an appeal reviewer."""
-    minutes = (datetime.combine(record.call_date, record.end_time) - datetime.combine(record.call_date, record.start_time)).seconds // 60
+    minutes = (
+        datetime.combine(record.call_date, record.end_time) - datetime.combine(record.call_date, record.start_time)
+    ).seconds // 60
     reviewer = ", ".join(p for p in (record.reviewer_name, record.reviewer_credentials) if p)
     lines = [
         "PEER-TO-PEER REVIEW CALL",

@@ -79,7 +79,9 @@ def notes_for_denial(db: Database, *, iss: str, patient_id: str, claim_response_
     with db.session() as session:
         rows = session.scalars(
             select(CallNote)
-            .where(CallNote.iss == iss, CallNote.patient_id == patient_id, CallNote.claim_response_id == claim_response_id)
+            .where(
+                CallNote.iss == iss, CallNote.patient_id == patient_id, CallNote.claim_response_id == claim_response_id
+            )
             .order_by(CallNote.created_at.desc())
         )
         return list(rows)

@@ -12,9 +12,7 @@ OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-u
 _PARAM_TYPES = {"_id": "token", **{name: "reference" for name in search.REFERENCE_PARAMS}}
 
 
-def capability_statement(
-    settings: EhrSettings, served_types: list[str], profile: WriteProfile
-) -> dict[str, Any]:
+def capability_statement(settings: EhrSettings, served_types: list[str], profile: WriteProfile) -> dict[str, Any]:
     """What this server does: types, interactions, search parameters, SMART endpoints; conditional create
     only where the EHR profile has it (Epic does not)."""
     return {

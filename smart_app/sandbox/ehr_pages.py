@@ -22,9 +22,7 @@ bp = Blueprint("ehr_pages", __name__)
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
     """Render an EHR page; pages show PHI, so they are never cached."""
-    response = make_response(
-        render_template(template, ehr_profile=current_ehr().settings.profile, **context), status
-    )
+    response = make_response(render_template(template, ehr_profile=current_ehr().settings.profile, **context), status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -44,9 +42,7 @@ def chart(patient_id: str) -> Response:
     ehr = current_ehr()
     patient = ehr.store.get("Patient", patient_id)
     if patient is None:
-        return page(
-            "ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient."
-        )
+        return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
     launch_src = "/launch?" + urlencode({"patient": patient_id})
     note_count = len(notes(ehr.store, patient_id))
     return page(
@@ -64,9 +60,7 @@ def chart_notes(patient_id: str) -> Response:
     ehr = current_ehr()
     patient = ehr.store.get("Patient", patient_id)
     if patient is None:
-        return page(
-            "ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient."
-        )
+        return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
     documents = [_note_view(d) for d in notes(ehr.store, patient_id)]
     return page(
         "ehr/notes.html",
@@ -84,13 +78,9 @@ def launch() -> WerkzeugResponse:
     patient_id = request.args.get("patient", "")
     client = ehr.settings.client(request.args.get("client_id"))
     if client is None:
-        return page(
-            "ehr/error.html", 400, title="Unknown app", message="No app with that client_id is registered."
-        )
+        return page("ehr/error.html", 400, title="Unknown app", message="No app with that client_id is registered.")
     if not patient_id or ehr.store.get("Patient", patient_id) is None:
-        return page(
-            "ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient."
-        )
+        return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
     context = LaunchContext(
         patient=patient_id,
         encounter=latest_encounter(ehr.store, patient_id),

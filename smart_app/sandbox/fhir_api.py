@@ -38,9 +38,7 @@ def serve_as_fhir() -> Response | None:
         token: IssuedToken = ehr.resource_protector.acquire_token()
     except OAuth2Error as error:
         challenge = {k: v for k, v in error.get_headers() if k == "WWW-Authenticate"}
-        return error_response(
-            error.status_code, error.description or "A valid bearer token is required", challenge
-        )
+        return error_response(error.status_code, error.description or "A valid bearer token is required", challenge)
     g.ehr_token = token
     g.ehr_access = Access.from_scope(token.scope, patient=token.patient, read_only=token.read_only)
     return None
@@ -50,18 +48,14 @@ def serve_as_fhir() -> Response | None:
 def metadata() -> Response:
     """The CapabilityStatement (public, as SMART requires)."""
     ehr = current_ehr()
-    return fhir_response(
-        capability_statement(ehr.settings, ehr.authorization_server.served_types(), ehr.write_profile)
-    )
+    return fhir_response(capability_statement(ehr.settings, ehr.authorization_server.served_types(), ehr.write_profile))
 
 
 @bp.get("/<resource_type>")
 def search_type(resource_type: str) -> Response:
     """Search one type; results outside the token's scopes are left out, as real servers do."""
     ehr, access = current_ehr(), g.ehr_access
-    refused = _refuse_unknown_type(ehr, resource_type) or _refuse_unless(
-        access.may("s", resource_type), "search"
-    )
+    refused = _refuse_unknown_type(ehr, resource_type) or _refuse_unless(access.may("s", resource_type), "search")
     if refused:
         return refused
     query = search.parse_query(resource_type, request.args.items(multi=True))
@@ -83,9 +77,7 @@ def vread(resource_type: str, resource_id: str, version: str) -> Response:
 
 def _read(resource_type: str, resource_id: str, version: str | None) -> Response:
     ehr, access = current_ehr(), g.ehr_access
-    refused = _refuse_unknown_type(ehr, resource_type) or _refuse_unless(
-        access.may("r", resource_type), "read"
-    )
+    refused = _refuse_unknown_type(ehr, resource_type) or _refuse_unless(access.may("r", resource_type), "read")
     if refused:
         return refused
     resource = ehr.store.get(resource_type, resource_id)
@@ -169,11 +161,7 @@ def _refuse_unknown_type(ehr: DemoEhr, resource_type: str) -> Response | None:
 
 
 def _refuse_unless(allowed: bool, interaction: str) -> Response | None:
-    return (
-        None
-        if allowed
-        else error_response(403, f"The token's scopes do not allow {interaction} on this type")
-    )
+    return None if allowed else error_response(403, f"The token's scopes do not allow {interaction} on this type")
 
 
 def _json_body() -> dict[str, Any] | None:

@@ -54,9 +54,7 @@ class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if payload.get("launch"):
             context = self.server.registry.consume_launch(payload["launch"])
             if context is None:  # a concurrent approval used it first
-                raise InvalidRequestError(
-                    "The 'launch' was already used", redirect_uri=request.payload.redirect_uri
-                )
+                raise InvalidRequestError("The 'launch' was already used", redirect_uri=request.payload.redirect_uri)
         self.server.registry.save_code(
             AuthorizationCode(
                 code=code,
@@ -147,9 +145,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
         except JoseError as error:
-            raise InvalidClientError(
-                description="The client assertion does not verify (RS384 or ES384)."
-            ) from error
+            raise InvalidClientError(description="The client assertion does not verify (RS384 or ES384).") from error
         self.verify_claims(token.claims)
         return token.claims
 

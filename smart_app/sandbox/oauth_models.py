@@ -228,9 +228,7 @@ class OAuthRegistry:
         """Use a consent ticket once; False when unknown, used, expired or for another request."""
         with self._lock:
             issued = self._tickets.pop(ticket, None)
-        return bool(
-            issued and issued.value == fingerprint and self.clock() <= issued.issued_at + CONSENT_SECONDS
-        )
+        return bool(issued and issued.value == fingerprint and self.clock() <= issued.issued_at + CONSENT_SECONDS)
 
     def save_code(self, code: AuthorizationCode) -> None:
         """Remember an authorization code."""

@@ -44,14 +44,10 @@ class SmartLaunchRequest:
         if launch:
             context = self.server.registry.peek_launch(launch)
             if context is None or context.client_id not in (None, request.client.get_client_id()):
-                raise InvalidRequestError(
-                    "Unknown, expired or already used 'launch'", redirect_uri=redirect_uri
-                )
+                raise InvalidRequestError("Unknown, expired or already used 'launch'", redirect_uri=redirect_uri)
             request.smart_context = context
         elif "launch" in granted:
-            raise InvalidRequestError(
-                "The 'launch' scope needs the 'launch' parameter", redirect_uri=redirect_uri
-            )
+            raise InvalidRequestError("The 'launch' scope needs the 'launch' parameter", redirect_uri=redirect_uri)
 
 
 class SmartOpenIDCode(OpenIDCode):

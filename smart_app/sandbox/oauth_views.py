@@ -45,9 +45,7 @@ def authorize() -> Response:
         return server.create_authorization_response(grant=grant, grant_user=None)
     context = _context(ehr, grant.request)
     if context is None:
-        return page(
-            "ehr/error.html", 400, title="Choose a patient", message="The chosen patient is not known."
-        )
+        return page("ehr/error.html", 400, title="Choose a patient", message="The chosen patient is not known.")
     grant.request.smart_context = context
     log.info("authorize: %s granted %s", grant.request.client.get_client_id(), grant.request.scope)
     return server.create_authorization_response(grant=grant, grant_user=context.user or ehr.user)

@@ -23,9 +23,7 @@ ISSUE_CODES = {
 }
 
 
-def fhir_response(
-    body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def fhir_response(body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A FHIR JSON response (an empty body when ``body`` is None)."""
     text = "" if body is None else json.dumps(body, separators=(",", ":"))
     response = Response(text, status=status, headers=headers or {})
@@ -40,9 +38,7 @@ def operation_outcome(issues: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": list(issues)}
 
 
-def issue(
-    text: str, *, code: str = "processing", expression: str | None = None, severity: str = "error"
-) -> dict:
+def issue(text: str, *, code: str = "processing", expression: str | None = None, severity: str = "error") -> dict:
     """One OperationOutcome issue with ``details.text`` and, when given, the FHIRPath ``expression``."""
     item: dict[str, Any] = {
         "severity": severity,

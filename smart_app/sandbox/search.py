@@ -153,9 +153,7 @@ def searchset(query: SearchQuery, found: list[dict[str, Any]], fhir_base: str) -
     if query.count and query.offset + query.count < len(found):
         links.append({"relation": "next", "url": _page_url(query, query.offset + query.count, fhir_base)})
     if query.count and query.offset > 0:
-        links.append(
-            {"relation": "previous", "url": _page_url(query, max(0, query.offset - query.count), fhir_base)}
-        )
+        links.append({"relation": "previous", "url": _page_url(query, max(0, query.offset - query.count), fhir_base)})
     return {
         "resourceType": "Bundle",
         "type": "searchset",

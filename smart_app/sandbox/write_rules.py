@@ -149,9 +149,7 @@ def content_is_plain_text(doc: dict[str, Any], _: WriteContext) -> Iterator[Issu
     for i, content in enumerate(as_list(doc.get("content"))):
         content_type = as_dict(as_dict(content).get("attachment")).get("contentType")
         if isinstance(content_type, str) and content_type.split(";")[0].strip().lower() != "text/plain":
-            yield Issue(
-                _doc(f"content[{i}].attachment.contentType"), "only text/plain notes are accepted", "value"
-            )
+            yield Issue(_doc(f"content[{i}].attachment.contentType"), "only text/plain notes are accepted", "value")
 
 
 # -- Oracle Health (Cerner Millennium) ------------------------------------------------------
@@ -160,9 +158,7 @@ def content_is_plain_text(doc: dict[str, Any], _: WriteContext) -> Iterator[Issu
 def doc_status_final(doc: dict[str, Any], context: WriteContext) -> Iterator[Issue]:
     allowed = ("final",) if context.user_reference else ("final", "amended")
     if doc.get("docStatus") not in allowed:
-        yield Issue(
-            _doc("docStatus"), f"docStatus is required and must be {' or '.join(allowed)}", "required"
-        )
+        yield Issue(_doc("docStatus"), f"docStatus is required and must be {' or '.join(allowed)}", "required")
 
 
 def period_end_present(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
@@ -177,9 +173,7 @@ def single_content_with_charset(doc: dict[str, Any], _: WriteContext) -> Iterato
         return
     content_type = as_dict(as_dict(contents[0]).get("attachment")).get("contentType")
     if isinstance(content_type, str) and "charset=" not in content_type and content_type != "application/pdf":
-        yield Issue(
-            _doc("content[0].attachment.contentType"), "contentType must include the charset", "value"
-        )
+        yield Issue(_doc("content[0].attachment.contentType"), "contentType must include the charset", "value")
 
 
 def author_is_the_user(doc: dict[str, Any], context: WriteContext) -> Iterator[Issue]:
@@ -202,9 +196,7 @@ def dates_have_time(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
         "context.period.end": period.get("end"),
     }
     for i, content in enumerate(as_list(doc.get("content"))):
-        dated[f"content[{i}].attachment.creation"] = as_dict(as_dict(content).get("attachment")).get(
-            "creation"
-        )
+        dated[f"content[{i}].attachment.creation"] = as_dict(as_dict(content).get("attachment")).get("creation")
     for path, value in dated.items():
         if value is not None and (not isinstance(value, str) or "T" not in value):
             yield Issue(_doc(path), "dates must include a time", "value")

@@ -66,16 +66,16 @@ def oauth_session(settings: dict[str, Any], **kwargs: Any) -> OAuth2Session:
     method = settings["CLIENT_AUTH"]
     if method == "private_key_jwt":
         key = settings.get("_PRIVATE_KEY") or load_private_key(settings["PRIVATE_KEY_FILE"])
-        session = OAuth2Session(settings["CLIENT_ID"], token_endpoint_auth_method="private_key_jwt", **kwargs)
+        session = OAuth2Session(settings["CLIENT_ID"], token_endpoint_auth_method="private_key_jwt", **kwargs)  # noqa: S106
         session.register_client_auth_method(SmartPrivateKeyJWT(key, settings["ASSERTION_ALG"]))
         return session
     if method == "client_secret_basic":
         return OAuth2Session(
             settings["CLIENT_ID"],
             settings["CLIENT_SECRET"],
-            token_endpoint_auth_method="client_secret_basic",
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name, not a secret
             **kwargs,
         )
     if method == "none":
-        return OAuth2Session(settings["CLIENT_ID"], token_endpoint_auth_method="none", **kwargs)
+        return OAuth2Session(settings["CLIENT_ID"], token_endpoint_auth_method="none", **kwargs)  # noqa: S106
     raise LaunchError(f"P2P_CLIENT_AUTH must be none, client_secret_basic or private_key_jwt, not {method!r}")

@@ -55,7 +55,7 @@ def _permissions(granted: str) -> dict[str, set[str]]:
 
 
 def missing_permissions(granted: str) -> list[str]:
-    """Human-readable list of what the granted scopes do not allow, e.g. ``["read Procedure", "create DocumentReference"]``."""
+    """What the granted scopes do not allow, in words: ``["read Procedure", "create DocumentReference"]``."""
     perms = _permissions(granted)
 
     def allows(rtype: str, letter: str) -> bool:

@@ -49,7 +49,9 @@ def _jwks_uri(config: SmartConfiguration, issuer: str, timeout: float) -> str:
     return openid["jwks_uri"]
 
 
-def verify_id_token(id_token: str, config: SmartConfiguration, *, client_id: str, timeout: float = 10.0) -> dict[str, Any]:
+def verify_id_token(
+    id_token: str, config: SmartConfiguration, *, client_id: str, timeout: float = 10.0
+) -> dict[str, Any]:
     """Verify the id_token's signature, issuer, audience and expiry; return its claims or raise ``IdTokenInvalid``."""
     issuer = config.issuer or config.iss
     keys = KeySet.import_key_set(_fetch_json(_jwks_uri(config, issuer, timeout), timeout))

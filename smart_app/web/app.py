@@ -15,7 +15,15 @@ from smart_app.config import load_settings
 from smart_app.content import content_dir
 from smart_app.smart.discovery import DiscoveryCache
 from smart_app.store.db import Database
-from smart_app.web import brief_views, denial_views, errors, health_views, launch_views, outcome_views, security
+from smart_app.web import (
+    brief_views,
+    denial_views,
+    errors,
+    health_views,
+    launch_views,
+    outcome_views,
+    security,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +53,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``P2P_*`` environment variables, then ``config`` (tests)."""
     settings = load_settings(config)
     templates = content_dir("templates")
-    app = Flask(__name__, template_folder=str(templates), static_folder=str(templates / "static"), static_url_path="/static")
+    app = Flask(
+        __name__, template_folder=str(templates), static_folder=str(templates / "static"), static_url_path="/static"
+    )
     app.config["P2P"] = settings
     app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024

@@ -28,7 +28,10 @@ def brief_page(
     chart, denial = load_denial(context, claim_response_id)
     brief = build_brief(chart, [denial])
     notes = notes_for_denial(
-        current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "", claim_response_id=claim_response_id
+        current_app.extensions["p2p_db"],
+        iss=context.iss,
+        patient_id=context.patient or "",
+        claim_response_id=claim_response_id,
     )
     html = render_template(
         "brief.html",

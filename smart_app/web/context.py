@@ -79,4 +79,6 @@ def fhir_client(context: LaunchContext) -> FhirClient:
 def check_csrf(context: LaunchContext) -> None:
     """Refuse a POST whose ``csrf`` field is not this launch's token."""
     if not hmac.compare_digest(request.form.get("csrf", ""), context.csrf):
-        raise StateMismatch("The form did not come from this launch's page.", advice="Reload the page and submit it again.")
+        raise StateMismatch(
+            "The form did not come from this launch's page.", advice="Reload the page and submit it again."
+        )

@@ -19,7 +19,9 @@ def _render_p2p_error(error: P2PError) -> tuple[str, int]:
 
 def _render_http_error(error: HTTPException) -> tuple[str, int]:
     return (
-        render_template("error.html", title=error.name, message=error.description or "", advice="Go back and try again."),
+        render_template(
+            "error.html", title=error.name, message=error.description or "", advice="Go back and try again."
+        ),
         error.code or 500,
     )
 

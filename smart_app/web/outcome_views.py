@@ -12,7 +12,11 @@ from flask.typing import ResponseReturnValue
 
 from smart_app.denials.pas import Denial, service_text
 from smart_app.errors import FhirError, NotFound
-from smart_app.fhir.writeback import build_document_reference, supports_conditional_create, write_document_reference
+from smart_app.fhir.writeback import (
+    build_document_reference,
+    supports_conditional_create,
+    write_document_reference,
+)
 from smart_app.outcome.call_note import call_note_text, parse_call_form
 from smart_app.outcome.outbox import deliver, save_note
 from smart_app.smart.launch import LaunchContext
@@ -48,7 +52,9 @@ def _denial_or_none(context: LaunchContext, claim_response_id: str) -> Denial | 
 def _reference_number(denial: Denial | None) -> str | None:
     if denial is None:
         return None
-    return denial.pre_auth_ref or next((i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None)
+    return denial.pre_auth_ref or next(
+        (i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None
+    )
 
 
 @bp.post("/outcome/<claim_response_id>")
@@ -93,7 +99,9 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         resource=resource,
     )
     _deliver(context, note_id)
-    return redirect(url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
+    return redirect(
+        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303
+    )
 
 
 @bp.post("/outcome/<claim_response_id>/retry/<note_id>")
@@ -106,4 +114,6 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
         if note is None or note.iss != context.iss or note.patient_id != context.patient:
             raise NotFound("That call note is not one of this patient's.")
     _deliver(context, note_id)
-    return redirect(url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
+    return redirect(
+        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303
+    )

@@ -1,4 +1,4 @@
-"""The spine end to end, as a person uses it: EHR chart -> SMART launch in the iframe -> brief -> call note in the EHR."""
+"""The spine end to end, as a person uses it: chart -> SMART launch in the iframe -> brief -> call note in the EHR."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from conftest import INSPECTOR, Demo
 
 pytestmark = pytest.mark.browser
@@ -36,7 +35,9 @@ def _notes_in_ehr(demo: Demo, patient_id: str) -> list[dict[str, Any]]:
     return [entry["resource"] for entry in response.json().get("entry", [])]
 
 
-def _fill_call_form(frame: Any, *, reviewer: str, disposition_label: str, auth_number: str = "", notes: str = "") -> None:
+def _fill_call_form(
+    frame: Any, *, reviewer: str, disposition_label: str, auth_number: str = "", notes: str = ""
+) -> None:
     frame.locator("#f-call_date").fill("2026-11-23")
     frame.locator("#f-start_time").fill("10:05")
     frame.locator("#f-end_time").fill("10:19")
@@ -71,8 +72,13 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Dem
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "brief-in-ehr-frame.png"), full_page=True)
 
-    _fill_call_form(frame, reviewer="Dr. Dana Whitfield", disposition_label="Overturned: authorization approved",
-                    auth_number="AUTH-778812", notes="Reviewer accepted the 8 PT visits as conservative therapy.")
+    _fill_call_form(
+        frame,
+        reviewer="Dr. Dana Whitfield",
+        disposition_label="Overturned: authorization approved",
+        auth_number="AUTH-778812",
+        notes="Reviewer accepted the 8 PT visits as conservative therapy.",
+    )
     frame.get_by_role("button", name="Save note to the chart").click()
     confirmation = frame.locator(".confirm")
     confirmation.wait_for()
@@ -84,7 +90,11 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Dem
     assert len(written) == 1
     note = written[0]
     assert note["subject"] == {"reference": "Patient/pat-lumbar-mri"}
-    assert note["type"]["coding"][0] == {"system": "http://loinc.org", "code": "34748-4", "display": "Telephone encounter Note"}
+    assert note["type"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "34748-4",
+        "display": "Telephone encounter Note",
+    }
     assert {"reference": "Claim/claim-lumbar-mri-1"} in note["context"]["related"]
     assert {"reference": "ClaimResponse/cr-lumbar-mri-1"} in note["context"]["related"]
     text = base64.b64decode(note["content"][0]["attachment"]["data"]).decode("utf-8")
@@ -102,7 +112,12 @@ def test_refused_write_is_explained_and_the_note_is_kept(page: Any, demo: Demo) 
 
     before = len(_notes_in_ehr(demo, "pat-glp1-t2dm"))
     demo.ehr_app.extensions["demo_ehr"].faults.fail_next_writes(422)
-    _fill_call_form(frame, reviewer="Dr. Lee Park", disposition_label="Upheld: denial stands", notes="Upheld; asked for rationale in writing.")
+    _fill_call_form(
+        frame,
+        reviewer="Dr. Lee Park",
+        disposition_label="Upheld: denial stands",
+        notes="Upheld; asked for rationale in writing.",
+    )
     frame.get_by_role("button", name="Save note to the chart").click()
     alert = frame.locator(".alert")
     alert.wait_for()

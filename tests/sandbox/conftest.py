@@ -24,16 +24,10 @@ def backend_keys() -> dict[str, Key]:
 def clients(backend_keys: dict[str, Key]) -> list[RegisteredClient]:
     """A public app (the default), a confidential symmetric one and a private_key_jwt one."""
     # registered without "alg", so only the EHR's own RS384/ES384 rule refuses other algorithms
-    jwks = {
-        "keys": [
-            {n: v for n, v in k.as_dict(private=False).items() if n != "alg"} for k in backend_keys.values()
-        ]
-    }
+    jwks = {"keys": [{n: v for n, v in k.as_dict(private=False).items() if n != "alg"} for k in backend_keys.values()]}
     return [
         RegisteredClient("p2p-public", [REDIRECT], APP + "/launch"),
-        RegisteredClient(
-            "p2p-secret", [REDIRECT], APP + "/launch", "client_secret_basic", client_secret="s3cret"
-        ),
+        RegisteredClient("p2p-secret", [REDIRECT], APP + "/launch", "client_secret_basic", client_secret="s3cret"),
         RegisteredClient("p2p-backend", [REDIRECT], APP + "/launch", "private_key_jwt", jwks=jwks),
     ]
 

@@ -55,9 +55,7 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "form":
-            self.forms.append(
-                {"action": a.get("action"), "method": a.get("method"), "fields": [], "submits": 0}
-            )
+            self.forms.append({"action": a.get("action"), "method": a.get("method"), "fields": [], "submits": 0})
         elif tag == "input" and self.forms and a.get("name"):
             self.forms[-1]["fields"].append((a["name"], a.get("value") or ""))
         elif tag == "select" and self.forms:

@@ -114,9 +114,7 @@ def test_launch_scope_needs_a_launch_parameter(flow: SmartFlow) -> None:
 
 
 def test_unknown_client_gets_an_error_page(flow: SmartFlow) -> None:
-    answer = flow.client.get(
-        "/oauth/authorize", query_string=flow.authorize_params(flow.launch(), client_id="evil")
-    )
+    answer = flow.client.get("/oauth/authorize", query_string=flow.authorize_params(flow.launch(), client_id="evil"))
     assert answer.status_code == 400
     assert "Location" not in answer.headers
     assert b"invalid_client" in answer.data

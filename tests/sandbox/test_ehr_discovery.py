@@ -71,9 +71,7 @@ def test_capability_statement(client: FlaskClient) -> None:
         "token": EHR + "/oauth/token",
     }
     resources = {r["type"]: r for r in rest["resource"]}
-    assert {"Patient", "Encounter", "Condition", "Claim", "ClaimResponse", "DocumentReference"} <= set(
-        resources
-    )
+    assert {"Patient", "Encounter", "Condition", "Claim", "ClaimResponse", "DocumentReference"} <= set(resources)
     docs = resources["DocumentReference"]
     assert docs["conditionalCreate"] is True
     assert {"code": "create"} in docs["interaction"]
@@ -86,9 +84,7 @@ def test_capability_statement(client: FlaskClient) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("profile", "conditional"), [("us-core", True), ("epic", False), ("oracle-health", True)]
-)
+@pytest.mark.parametrize(("profile", "conditional"), [("us-core", True), ("epic", False), ("oracle-health", True)])
 def test_conditional_create_follows_the_profile(
     make_ehr: Callable[..., Flask], profile: str, conditional: bool
 ) -> None:

@@ -73,9 +73,7 @@ def test_notes_tab_shows_what_the_app_wrote(ehr_app: Flask, client: FlaskClient)
     assert "Payer peer-to-peer review" in page and "Call went well" in page
 
 
-def test_malformed_chart_data_does_not_break_the_pages(
-    make_ehr: Callable[..., Flask], tmp_path: Path
-) -> None:
+def test_malformed_chart_data_does_not_break_the_pages(make_ehr: Callable[..., Flask], tmp_path: Path) -> None:
     bad = {
         "resourceType": "Bundle",
         "type": "transaction",

@@ -66,10 +66,7 @@ def test_code_is_single_use(flow: SmartFlow) -> None:
     # replaying a code revokes what it produced (RFC 6749 §4.1.2)
     access = first.get_json()["access_token"]
     assert (
-        flow.client.get(
-            "/fhir/Patient/pat-alvarez", headers={"Authorization": f"Bearer {access}"}
-        ).status_code
-        == 401
+        flow.client.get("/fhir/Patient/pat-alvarez", headers={"Authorization": f"Bearer {access}"}).status_code == 401
     )
 
 
@@ -149,9 +146,7 @@ def test_confidential_client_cannot_pose_as_public(flow: SmartFlow) -> None:
     assert answer.status_code == 401 and answer.get_json()["error"] == "invalid_client"
 
 
-def _backend(
-    client: FlaskClient, assertion: str, scope: str = "system/DocumentReference.c system/Patient.rs"
-) -> dict:
+def _backend(client: FlaskClient, assertion: str, scope: str = "system/DocumentReference.c system/Patient.rs") -> dict:
     form = {
         "grant_type": "client_credentials",
         "scope": scope,
@@ -163,9 +158,7 @@ def _backend(
 
 
 @pytest.mark.parametrize("alg", ["RS384", "ES384"])
-def test_backend_services_with_private_key_jwt(
-    client: FlaskClient, backend_keys: dict[str, Key], alg: str
-) -> None:
+def test_backend_services_with_private_key_jwt(client: FlaskClient, backend_keys: dict[str, Key], alg: str) -> None:
     token = _backend(
         client,
         client_assertion(backend_keys[alg], alg),
@@ -174,9 +167,7 @@ def test_backend_services_with_private_key_jwt(
     assert token["status"] == 200
     assert token["scope"] == "system/DocumentReference.c system/Patient.rs"
     assert "refresh_token" not in token and "patient" not in token and "id_token" not in token
-    read = client.get(
-        "/fhir/Patient/pat-brooks", headers={"Authorization": f"Bearer {token['access_token']}"}
-    )
+    read = client.get("/fhir/Patient/pat-brooks", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert read.status_code == 200
 
 
@@ -184,8 +175,7 @@ def test_backend_assertion_jti_cannot_be_replayed(client: FlaskClient, backend_k
     assertion = client_assertion(backend_keys["RS384"], "RS384", jti="same-jti")
     assert _backend(client, assertion)["status"] == 200
     assert (
-        _backend(client, client_assertion(backend_keys["RS384"], "RS384", jti="same-jti"))["error"]
-        == "invalid_client"
+        _backend(client, client_assertion(backend_keys["RS384"], "RS384", jti="same-jti"))["error"] == "invalid_client"
     )
 
 
@@ -198,13 +188,10 @@ def test_backend_assertion_jti_cannot_be_replayed(client: FlaskClient, backend_k
         ({"client_id": "p2p-public"}, "a public client"),
     ],
 )
-def test_backend_assertion_rules(
-    client: FlaskClient, backend_keys: dict[str, Key], kwargs: dict, reason: str
-) -> None:
-    assert (
-        _backend(client, client_assertion(backend_keys["RS384"], "RS384", **kwargs))["error"]
-        == "invalid_client"
-    ), reason
+def test_backend_assertion_rules(client: FlaskClient, backend_keys: dict[str, Key], kwargs: dict, reason: str) -> None:
+    assert _backend(client, client_assertion(backend_keys["RS384"], "RS384", **kwargs))["error"] == "invalid_client", (
+        reason
+    )
 
 
 def test_backend_assertion_must_use_rs384_or_es384(client: FlaskClient, backend_keys: dict[str, Key]) -> None:

@@ -26,11 +26,7 @@ def note(**changes: Any) -> dict[str, Any]:
         "identifier": [NOTE_ID],
         "status": "current",
         "docStatus": "final",
-        "type": {
-            "coding": [
-                {"system": "http://loinc.org", "code": "34748-4", "display": "Telephone encounter Note"}
-            ]
-        },
+        "type": {"coding": [{"system": "http://loinc.org", "code": "34748-4", "display": "Telephone encounter Note"}]},
         "category": [
             {
                 "coding": [
@@ -69,9 +65,7 @@ def note(**changes: Any) -> dict[str, Any]:
 def writer(make_ehr: Callable[..., Flask]) -> Callable[..., tuple[FlaskClient, dict[str, str], Flask]]:
     """An EHR with the given profile, a client, and bearer headers of a launched note-writing token."""
 
-    def build(
-        profile: str = "us-core", scope: str | None = None
-    ) -> tuple[FlaskClient, dict[str, str], Flask]:
+    def build(profile: str = "us-core", scope: str | None = None) -> tuple[FlaskClient, dict[str, str], Flask]:
         app = make_ehr(profile=profile)
         flow = SmartFlow(app.test_client())
         token = flow.token(**({"scope": scope} if scope else {}))
@@ -119,9 +113,7 @@ def test_concurrent_conditional_creates_land_once(writer: Callable) -> None:
     statuses: list[int] = []
 
     def post() -> None:
-        answer = app.test_client().post(
-            "/fhir/DocumentReference", json=note(), headers={**headers, **IF_NONE_EXIST}
-        )
+        answer = app.test_client().post("/fhir/DocumentReference", json=note(), headers={**headers, **IF_NONE_EXIST})
         statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=post) for _ in range(8)]
@@ -135,9 +127,7 @@ def test_concurrent_conditional_creates_land_once(writer: Callable) -> None:
 
 def test_prefer_return_minimal(writer: Callable) -> None:
     client, headers, _ = writer()
-    answer = client.post(
-        "/fhir/DocumentReference", json=note(), headers={**headers, "Prefer": "return=minimal"}
-    )
+    answer = client.post("/fhir/DocumentReference", json=note(), headers={**headers, "Prefer": "return=minimal"})
     assert answer.status_code == 201 and answer.data == b"" and answer.headers["Location"]
 
 
@@ -145,10 +135,7 @@ def test_epic_has_no_conditional_create(writer: Callable) -> None:
     client, headers, app = writer("epic")
     for _ in range(2):
         assert (
-            client.post(
-                "/fhir/DocumentReference", json=note(), headers={**headers, **IF_NONE_EXIST}
-            ).status_code
-            == 201
+            client.post("/fhir/DocumentReference", json=note(), headers={**headers, **IF_NONE_EXIST}).status_code == 201
         )
     assert len(app.extensions["demo_ehr"].store.all("DocumentReference")) == 2
 
