@@ -1,0 +1,116 @@
+"""``p2p-brief brief``: the whole pipeline on Bundle files, its JSON contract and its exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from smart_app.cli import main
+from smart_app.content import content_dir
+
+DEMO = content_dir("fhir") / "demo"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pas"
+CONTRACT_KEYS = {
+    "claimResponse", "claim", "payer", "service", "diagnoses", "decidedOn", "preAuthRef", "reason", "category",
+    "recommendation", "p2pWindow", "reviewerRights", "policy", "policyResult", "criteria", "priorTreatments",
+    "guidelines", "warnings",
+}  # fmt: skip
+
+
+def _brief(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    assert main(["brief", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("bundle", "claim_response", "decision", "service_code", "first_dx"),
+    [
+        ("lumbar-mri.json", "ClaimResponse/cr-lumbar-mri-1", "denied", "72148", "M54.16"),
+        ("ra-tnf.json", "ClaimResponse/cr-ra-adalimumab-1", "denied", "0074-0554-02", "M05.79"),
+        ("knee-tka.json", "ClaimResponse/cr-knee-tka-1", "pended", "27447", "M17.11"),
+        ("glp1-t2dm.json", "ClaimResponse/cr-glp1-semaglutide-1", "denied", "0169-4181-13", "E11.65"),
+    ],
+)
+def test_demo_patient_brief(
+    capsys: pytest.CaptureFixture[str],
+    bundle: str,
+    claim_response: str,
+    decision: str,
+    service_code: str,
+    first_dx: str,
+) -> None:
+    brief = _brief(capsys, str(DEMO / bundle))
+    assert len(brief["denials"]) == 1  # approved answers (the lumbar patient's PT) are not denials
+    denial = brief["denials"][0]
+    assert CONTRACT_KEYS <= denial.keys()
+    assert denial["claimResponse"] == claim_response
+    assert denial["decision"] == decision
+    assert denial["service"]["code"] == service_code
+    assert denial["diagnoses"][0]["code"] == first_dx
+    assert denial["reason"]["text"]
+    assert brief["patient"]["name"] and brief["patient"]["birthDate"] and brief["patient"]["memberId"]
+    assert all(t["start"] for t in brief["priorTreatments"][:3])
+    starts = [t["start"] for t in brief["priorTreatments"] if t["start"]]
+    assert starts == sorted(starts)
+
+
+def test_malformed_resource_is_a_warning_not_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    brief = _brief(capsys, str(DEMO / "glp1-t2dm.json"))
+    warning = next(w for w in brief["warnings"] if "obs-glp1-malformed" in w)
+    assert warning.startswith("Observation/obs-glp1-malformed could not be read")
+    assert "high" not in warning  # the bad value itself is never echoed
+
+
+def test_pas_rejection_example(capsys: pytest.CaptureFixture[str]) -> None:
+    brief = _brief(capsys, str(FIXTURES / "Bundle-RejectionResponseBundleExample.json"))
+    denial = brief["denials"][0]
+    assert denial["decision"] == "denied"
+    assert denial["reason"]["codes"][0]["code"] == "A3"
+    assert denial["diagnoses"][0]["code"] == "G89.4"
+
+
+def test_pas_pended_example_without_its_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    brief = _brief(capsys, str(FIXTURES / "Bundle-ReferralPendingAuthorizationResponseBundleExample.json"))
+    denial = brief["denials"][0]
+    assert denial["decision"] == "pended"
+    assert any("is not in the chart" in w for w in brief["warnings"])
+
+
+def test_pdf_output_carries_the_brief(tmp_path: Path) -> None:
+    out = tmp_path / "brief.pdf"
+    assert main(["brief", str(DEMO / "lumbar-mri.json"), "--format", "pdf", "--out", str(out)]) == 0
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "CPT 72148 MRI lumbar spine without contrast" in text
+    assert "not documented — confirm before the call" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON (line 1"),
+        ('{"resourceType": "Patient"}', "expected a FHIR Bundle, found Patient"),
+        ('{"resourceType": "Bundle", "type": "collection", "entry": []}', "holds no denied or pended"),
+    ],
+)
+def test_bad_input_exits_1_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "input.json"
+    path.write_text(content)
+    assert main(["brief", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and message in err
+
+
+def test_unknown_claim_response_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["brief", str(DEMO / "lumbar-mri.json"), "--claim-response", "nope"]) == 1
+    assert "no ClaimResponse with id 'nope'" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["brief"])
+    assert exit_info.value.code == 2
