@@ -34,6 +34,7 @@ class Demo:
     ehr: RunningServer
     app: RunningServer
     ehr_app: Any
+    inspector: str = INSPECTOR
 
     @property
     def fhir_base(self) -> str:

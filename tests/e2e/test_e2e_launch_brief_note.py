@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import INSPECTOR, Demo
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def _open_app_in_chart(page: Any, demo: Demo, patient_id: str) -> Any:
+def _open_app_in_chart(page: Any, demo: Any, patient_id: str) -> Any:
     """Open the patient's chart in the EHR, approve the app in its frame, and return the app's frame."""
     page.goto(f"{demo.ehr.url}/")
     page.click(f"a[href='/chart/{patient_id}']")
@@ -24,11 +23,11 @@ def _open_app_in_chart(page: Any, demo: Demo, patient_id: str) -> Any:
     return frame
 
 
-def _notes_in_ehr(demo: Demo, patient_id: str) -> list[dict[str, Any]]:
+def _notes_in_ehr(demo: Any, patient_id: str) -> list[dict[str, Any]]:
     response = requests.get(
         f"{demo.fhir_base}/DocumentReference",
         params={"patient": patient_id},
-        headers={"Authorization": f"Bearer {INSPECTOR}", "Accept": "application/fhir+json"},
+        headers={"Authorization": f"Bearer {demo.inspector}", "Accept": "application/fhir+json"},
         timeout=10,
     )
     response.raise_for_status()
@@ -50,7 +49,7 @@ def _fill_call_form(
     frame.get_by_label("Notes: the reviewer's reasoning, what would change the decision").fill(notes)
 
 
-def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Demo) -> None:
+def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any) -> None:
     frame = _open_app_in_chart(page, demo, "pat-lumbar-mri")
     # Only the denied MRI is listed: the approved physical-therapy authorization is not a denial.
     rows = frame.locator("table.list tbody tr")
@@ -103,7 +102,7 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Dem
     assert "Reviewer accepted the 8 PT visits as conservative therapy." in text
 
 
-def test_refused_write_is_explained_and_the_note_is_kept(page: Any, demo: Demo) -> None:
+def test_refused_write_is_explained_and_the_note_is_kept(page: Any, demo: Any) -> None:
     frame = _open_app_in_chart(page, demo, "pat-glp1-t2dm")
     # The deliberately malformed Observation is reported, not fatal.
     frame.get_by_role("link", name="Open brief").click()
