@@ -6,6 +6,8 @@ so the attribute is added here. Without it, Chrome drops a third-party cookie in
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app
 
 
@@ -25,18 +27,35 @@ def _add_headers(response: Response) -> Response:
     if "Cache-Control" not in response.headers or response.mimetype in ("text/html", "application/pdf"):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
-    if current_app.config.get("SESSION_COOKIE_PARTITIONED"):
-        name = current_app.config["SESSION_COOKIE_NAME"]
-        cookies = response.headers.getlist("Set-Cookie")
-        if cookies:
-            del response.headers["Set-Cookie"]
-            for cookie in cookies:
-                if cookie.startswith(f"{name}=") and "Partitioned" not in cookie:
-                    cookie += "; Partitioned"
-                response.headers.add("Set-Cookie", cookie)
     return response
 
 
+def _partition_session_cookie(response: Response, cookie_name: str) -> None:
+    cookies = response.headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    del response.headers["Set-Cookie"]
+    for cookie in cookies:
+        if cookie.startswith(f"{cookie_name}=") and "Partitioned" not in cookie:
+            cookie += "; Partitioned"
+        response.headers.add("Set-Cookie", cookie)
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook, and mark the session cookie ``Partitioned`` when it is ``Secure``.
+
+    Flask saves the session (and Flask-Session sets its cookie) after every ``after_request`` hook has run,
+    so the attribute is added by wrapping the session interface's ``save_session``.
+    """
     app.after_request(_add_headers)
+    if not app.config.get("SESSION_COOKIE_PARTITIONED"):
+        return
+    interface = app.session_interface
+    save_session = interface.save_session
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+
+    def save_and_partition(flask_app: Flask, session: Any, response: Response) -> None:
+        save_session(flask_app, session, response)
+        _partition_session_cookie(response, cookie_name)
+
+    interface.save_session = save_and_partition  # type: ignore[method-assign]

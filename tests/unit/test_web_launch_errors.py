@@ -218,3 +218,14 @@ def test_frame_ancestors_names_the_ehr_origins(tmp_path: Path) -> None:
 
     ancestors = csp.split("frame-ancestors", 1)[1].split(";", 1)[0].split()
     assert ancestors == ["'self'", "https://ehr.example"]
+
+
+def test_secure_session_cookie_is_partitioned(tmp_path: Path) -> None:
+    web = _app(tmp_path, INSECURE_COOKIES=False).test_client()
+
+    attrs = _attributes(_session_cookie(_launch(web)))
+
+    assert "httponly" in attrs
+    assert "secure" in attrs
+    assert attrs.get("samesite", "").lower() == "none"
+    assert "partitioned" in attrs
