@@ -79,9 +79,11 @@ def test_pas_pended_example_without_its_claim(capsys: pytest.CaptureFixture[str]
     assert any("is not in the chart" in w for w in brief["warnings"])
 
 
-def test_pdf_output_carries_the_brief(tmp_path: Path) -> None:
+def test_pdf_output_carries_the_brief(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / "brief.pdf"
-    assert main(["brief", str(DEMO / "lumbar-mri.json"), "--format", "pdf", "--out", str(out)]) == 0
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        assert main(["brief", str(DEMO / "lumbar-mri.json"), "--format", "pdf", "--out", str(out)]) == 0
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []  # the stylesheet applies
     text = "".join(page.extract_text() for page in PdfReader(out).pages)
     assert "CPT 72148 MRI lumbar spine without contrast" in text
     assert "not documented — confirm before the call" in text
