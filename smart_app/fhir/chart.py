@@ -13,29 +13,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-# Types the brief reads; anything else in a Bundle is passed over without a warning.
-KNOWN_TYPES = frozenset(
-    {
-        "Patient",
-        "Encounter",
-        "Coverage",
-        "Claim",
-        "ClaimResponse",
-        "Condition",
-        "MedicationStatement",
-        "MedicationRequest",
-        "Medication",
-        "Procedure",
-        "Observation",
-        "Organization",
-        "Practitioner",
-        "PractitionerRole",
-        "DiagnosticReport",
-        "DocumentReference",
-        "ServiceRequest",
-        "Location",
-    }
-)
+from smart_app.smart.scopes import READ_TYPES
+
+# Types the brief reads (the ones the app asks scopes for) plus what a Bundle file may also carry.
+KNOWN_TYPES = frozenset(READ_TYPES) | {"DiagnosticReport", "DocumentReference", "ServiceRequest", "Location"}
 
 
 @dataclass
