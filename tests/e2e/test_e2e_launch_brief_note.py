@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,6 @@ import pytest
 import requests
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _open_app_in_chart(page: Any, demo: Any, patient_id: str) -> Any:
@@ -49,7 +49,7 @@ def _fill_call_form(
     frame.get_by_label("Notes: the reviewer's reasoning, what would change the decision").fill(notes)
 
 
-def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any) -> None:
+def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any, tmp_path: Path) -> None:
     frame = _open_app_in_chart(page, demo, "pat-lumbar-mri")
     # Only the denied MRI is listed: the approved physical-therapy authorization is not a denial.
     rows = frame.locator("table.list tbody tr")
@@ -68,8 +68,9 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     treatments = frame.locator("#tx-h + table").inner_text()
     assert "PT visit 8 of 12 authorized\t2026-10-23" in treatments
     assert "ibuprofen 800 MG Oral Tablet\t2026-09-08\t2026-10-06" in treatments
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "brief-in-ehr-frame.png"), full_page=True)
+    screenshots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / "brief-in-ehr-frame.png"), full_page=True)
 
     _fill_call_form(
         frame,
