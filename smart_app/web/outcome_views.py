@@ -7,17 +7,17 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.denials.pas import Denial, service_text
-from smart_app.errors import FhirError, NotFound
+from smart_app.errors import FhirError, NotFound, SessionExpired
 from smart_app.fhir.writeback import (
     build_document_reference,
     supports_conditional_create,
     write_document_reference,
 )
-from smart_app.outcome.call_note import call_note_text, parse_call_form
+from smart_app.outcome.call_note import FIELDS, call_note_text, parse_call_form
 from smart_app.outcome.outbox import deliver, save_note
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.models import CallNote
@@ -57,10 +57,26 @@ def _reference_number(denial: Denial | None) -> str | None:
     )
 
 
+def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
+    """The session ended while the call was being typed: say so and hand the typed record back to copy."""
+    typed = {name: request.form.get(name, "") for name in FIELDS if request.form.get(name)}
+    html = render_template(
+        "error.html",
+        title=error.title,
+        message=error.message + " The call note was not saved; what you typed is below.",
+        advice="Copy the text below, relaunch the app from the patient's chart, and record the call again.",
+        typed=typed,
+    )
+    return html, error.status
+
+
 @bp.post("/outcome/<claim_response_id>")
 def record_call(claim_response_id: str) -> ResponseReturnValue:
     """Check the form, save the note, try the write, and show the brief with the result (nothing typed is lost)."""
-    context = current_launch()
+    try:
+        context = current_launch()
+    except SessionExpired as exc:
+        return _expired_with_typed_text(exc)
     check_csrf(context)
     record, errors = parse_call_form(request.form)
     if record is None:

@@ -229,3 +229,17 @@ def test_secure_session_cookie_is_partitioned(tmp_path: Path) -> None:
     assert "secure" in attrs
     assert attrs.get("samesite", "").lower() == "none"
     assert "partitioned" in attrs
+
+
+def test_call_form_posted_after_the_session_ended_hands_the_text_back(tmp_path: Path) -> None:
+    web = _app(tmp_path).test_client()
+    response = web.post(
+        "/outcome/cr-1",
+        data={"ctx": "gone", "reviewer_name": "Dr. Dana Whitfield", "notes": "Reviewer wants the PT notes."},
+    )
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "Your session has ended" in page
+    assert "The call note was not saved" in page
+    assert "reviewer name: Dr. Dana Whitfield" in page
+    assert "notes: Reviewer wants the PT notes." in page
