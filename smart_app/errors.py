@@ -106,6 +106,10 @@ class FhirAuthError(FhirError):
     status = 403
     advice = "Your access may have expired or lacks a permission the app needs. Relaunch from the chart."
 
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
 
 class FhirReadError(FhirError):
     pass

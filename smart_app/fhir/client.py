@@ -136,7 +136,8 @@ class FhirClient:
             if response.status_code in (401, 403):
                 raise FhirAuthError(
                     f"{method} {urlsplit(url).path} was refused ({response.status_code})"
-                    + (f": {operation_outcome_text(_json_or_none(response))}" if response.content else "")
+                    + (f": {operation_outcome_text(_json_or_none(response))}" if response.content else ""),
+                    status_code=response.status_code,
                 )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -189,7 +190,7 @@ class FhirClient:
         except FhirUnreachable as exc:
             result.error = exc.message
         except FhirAuthError as exc:
-            if "(401)" in exc.message:
+            if exc.status_code == 401:
                 raise
             result.error = exc.message
         return result

@@ -52,21 +52,27 @@ def _json(document: dict[str, Any]) -> Response:
     return response
 
 
+def _endpoints() -> dict[str, str]:
+    """Issuer, JWKS and OAuth endpoints: the same in the SMART and the OpenID documents."""
+    settings = current_ehr().settings
+    return {
+        "issuer": settings.fhir_base,
+        "jwks_uri": settings.fhir_base + "/.well-known/jwks.json",
+        "authorization_endpoint": settings.origin + "/oauth/authorize",
+        "token_endpoint": settings.origin + "/oauth/token",
+    }
+
+
 @bp.get("/fhir/.well-known/smart-configuration")
 def smart_configuration() -> Response:
     """SMART App Launch 2.2 discovery (absolute URLs, S256 only)."""
-    ehr = current_ehr()
-    origin, fhir_base = ehr.settings.origin, ehr.settings.fhir_base
     return _json(
         {
-            "issuer": fhir_base,
-            "jwks_uri": fhir_base + "/.well-known/jwks.json",
-            "authorization_endpoint": origin + "/oauth/authorize",
-            "token_endpoint": origin + "/oauth/token",
+            **_endpoints(),
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-            "scopes_supported": advertised_scopes(ehr.authorization_server.served_types()),
+            "scopes_supported": advertised_scopes(current_ehr().authorization_server.served_types()),
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
             "capabilities": CAPABILITIES,
@@ -77,14 +83,9 @@ def smart_configuration() -> Response:
 @bp.get("/fhir/.well-known/openid-configuration")
 def openid_configuration() -> Response:
     """OpenID Provider metadata, so an app can verify the id_token from ``iss``."""
-    ehr = current_ehr()
-    origin, fhir_base = ehr.settings.origin, ehr.settings.fhir_base
     return _json(
         {
-            "issuer": fhir_base,
-            "jwks_uri": fhir_base + "/.well-known/jwks.json",
-            "authorization_endpoint": origin + "/oauth/authorize",
-            "token_endpoint": origin + "/oauth/token",
+            **_endpoints(),
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],

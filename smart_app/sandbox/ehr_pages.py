@@ -36,13 +36,17 @@ def patient_list() -> Response:
     return page("ehr/patients.html", patients=patients)
 
 
+def _no_chart() -> Response:
+    return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
+
+
 @bp.get("/chart/<patient_id>")
 def chart(patient_id: str) -> Response:
     """A patient's chart: banner, left nav, and the app embedded as Epic and Oracle Health embed it."""
     ehr = current_ehr()
     patient = ehr.store.get("Patient", patient_id)
     if patient is None:
-        return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
+        return _no_chart()
     launch_src = "/launch?" + urlencode({"patient": patient_id})
     note_count = len(notes(ehr.store, patient_id))
     return page(
@@ -60,7 +64,7 @@ def chart_notes(patient_id: str) -> Response:
     ehr = current_ehr()
     patient = ehr.store.get("Patient", patient_id)
     if patient is None:
-        return page("ehr/error.html", 404, title="Patient not found", message="There is no chart for this patient.")
+        return _no_chart()
     documents = [_note_view(d) for d in notes(ehr.store, patient_id)]
     return page(
         "ehr/notes.html",

@@ -27,18 +27,12 @@ def settings() -> dict[str, Any]:
 
 
 def store_launch(context: LaunchContext) -> None:
-    """Keep a new launch in the session, dropping the oldest beyond ``MAX_LAUNCHES``."""
+    """Keep (or update) a launch in the session, dropping the oldest beyond ``MAX_LAUNCHES``."""
     launches = dict(session.get("launches") or {})
     launches[context.handle] = context.to_dict()
     while len(launches) > MAX_LAUNCHES:
         oldest = min(launches, key=lambda h: launches[h]["created_at"])
         del launches[oldest]
-    session["launches"] = launches
-
-
-def _save(context: LaunchContext) -> None:
-    launches = dict(session.get("launches") or {})
-    launches[context.handle] = context.to_dict()
     session["launches"] = launches
 
 
@@ -58,7 +52,7 @@ def current_launch() -> LaunchContext:
         raise SessionExpired(f"You were signed out after {settings()['SESSION_MINUTES']} minutes without activity.")
     refresh_if_needed(context, settings())
     context.last_seen = time.time()
-    _save(context)
+    store_launch(context)
     g.launch_context = context
     return context
 
