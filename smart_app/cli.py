@@ -12,13 +12,17 @@ import os
 import secrets
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
-from smart_app.denials.pas import open_denials, read_denial
+from smart_app.config import load_settings
+from smart_app.denials.assess import Clock
+from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
 from smart_app.errors import InputError
-from smart_app.fhir.chart import chart_from_bundle
+from smart_app.fhir.chart import as_collection, chart_from_bundle
 
 log = logging.getLogger("smart_app")
 DEMO_CLIENT_ID = "p2p-brief-demo"
@@ -34,35 +38,60 @@ def _load_bundle(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
-    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"{path}: expected a FHIR Bundle, found {kind or 'no resourceType'}")
-    return data
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        kind = type(data).__name__ if not isinstance(data, dict) else "an object with no resourceType"
+        raise InputError(f"{path}: expected a FHIR Bundle (or a resource), found {kind}")
+    return as_collection(data)
 
 
-def brief_from_bundle(path: Path, claim_response_id: str | None = None) -> dict[str, Any]:
-    """The whole pipeline on one Bundle file: chart, denial(s), brief model. Raise ``InputError`` if unusable."""
-    bundle = _load_bundle(path)
-    chart = chart_from_bundle(bundle)
+def brief_clock(today: str | None, zone_name: str) -> Clock:
+    """The brief's clock: now, or ``--today`` (a date means 09:00 that day; a date-time is taken as given)."""
+    zone = ZoneInfo(zone_name)
+    if not today:
+        return Clock(zone, datetime.now(zone))
+    try:
+        moment = datetime.fromisoformat(today if "T" in today else f"{today}T09:00")
+    except ValueError as exc:
+        raise InputError(f"--today {today!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+    return Clock(zone, moment if moment.tzinfo else moment.replace(tzinfo=zone))
+
+
+def brief_from_bundle(
+    path: Path, claim_response_id: str | None = None, *, clock: Clock | None = None
+) -> dict[str, Any]:
+    """The whole pipeline on one Bundle file: chart, denial(s), brief model. Raise ``InputError`` if unusable.
+
+    With no open denial in the file, the newest prior-authorization answer is briefed (it says there is nothing
+    to contest) rather than nothing at all; a file with no ClaimResponse is an input error.
+    """
+    settings = load_settings()
+    chart = chart_from_bundle(_load_bundle(path))
     responses = chart.of_type("ClaimResponse")
+    if not responses:
+        raise InputError(f"{path}: holds no ClaimResponse (a prior-authorization answer) to brief")
     if claim_response_id:
         chosen = [r for r in responses if r.get("id") == claim_response_id]
         if not chosen:
             raise InputError(f"{path}: no ClaimResponse with id {claim_response_id!r}")
         denials = [read_denial(chosen[0], chart.resolve)]
     else:
-        denials = open_denials(responses, chart.resolve)
+        denials = open_denials(responses, chart.resolve) or prior_auth_answers(responses, chart.resolve)[:1]
     if not denials:
-        raise InputError(f"{path}: holds no denied or pended prior-authorization ClaimResponse")
+        raise InputError(f"{path}: holds no prior-authorization ClaimResponse (use = preauthorization)")
     patient_ref = denials[0].patient_ref or ""
     chart.patient_id = patient_ref.split("/")[-1] or None
-    return build_brief(chart, denials)
+    return build_brief(
+        chart,
+        denials,
+        clock=clock or brief_clock(None, settings["TIMEZONE"]),
+        practice_state=settings.get("PRACTICE_STATE"),
+    )
 
 
 def _cmd_brief(args: argparse.Namespace) -> int:
-    brief = brief_from_bundle(Path(args.bundle), args.claim_response)
-    if args.today:
-        brief["asOf"] = args.today
+    clock = brief_clock(args.today, load_settings()["TIMEZONE"])
+    brief = brief_from_bundle(Path(args.bundle), args.claim_response, clock=clock)
+    brief["asOf"] = clock.now.isoformat(timespec="minutes")
     if args.format == "json":
         output: bytes = (json.dumps(brief, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     elif args.format == "html":
@@ -140,7 +169,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from smart_app.config import load_settings
     from smart_app.store.db import Database
 
     Database(load_settings()["DATABASE_URL"]).upgrade()

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_MINUTES": 30,
     "INSECURE_COOKIES": False,  # the localhost demo only: cookies without Secure (and so SameSite=Lax)
     "TIMEZONE": "America/New_York",
+    "PRACTICE_STATE": None,  # two-letter state for reviewer-rights rules when the patient's address has none
 }
 
 _LIST_KEYS = ("ALLOWED_ISS", "EHR_ORIGINS")

@@ -93,8 +93,10 @@ def test_pdf_output_carries_the_brief(tmp_path: Path, caplog: pytest.LogCaptureF
     ("content", "message"),
     [
         ("{not json", "not JSON (line 1"),
-        ('{"resourceType": "Patient"}', "expected a FHIR Bundle, found Patient"),
-        ('{"resourceType": "Bundle", "type": "collection", "entry": []}', "holds no denied or pended"),
+        ("[1, 2]", "expected a FHIR Bundle (or a resource), found list"),
+        ('{"id": "x"}', "found an object with no resourceType"),
+        ('{"resourceType": "Patient"}', "holds no ClaimResponse"),
+        ('{"resourceType": "Bundle", "type": "collection", "entry": []}', "holds no ClaimResponse"),
     ],
 )
 def test_bad_input_exits_1_naming_the_file(

@@ -1,26 +1,21 @@
 """Build the brief model: plain data in the shape DESIGN.md fixes for ``p2p-brief brief --format json``.
 
 The keys are a public contract. Stages not yet built report honestly: no policy on file means ``policy``
-and ``policyResult`` are null and ``criteria`` is empty, never a guess; no payer rule means ``p2pWindow`` is
-null and the page says to check the denial letter.
+and ``policyResult`` are null and ``criteria`` is empty, never a guess. ``p2pWindow`` always says where its
+deadline comes from; without a decision date its ``deadline`` is null and the page says to read the letter.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from smart_app.denials.assess import Clock, assess
 from smart_app.denials.pas import Denial, service_text
+from smart_app.denials.triage import reason_text
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.facts import concept_text, conditions, treatments_in_date_order
-
-MEDICAL_NECESSITY_WORDS = (
-    "medically necessary",
-    "medical necessity",
-    "clinical criteria",
-    "not supported by",
-    "conservative",
-)
 
 
 def _iso(value: date | None) -> str | None:
@@ -49,64 +44,79 @@ def patient_header(chart: Chart) -> dict[str, Any]:
     }
 
 
-def _category(denial: Denial) -> tuple[str, str]:
-    """A first triage from the reason text alone; issue-level triage (codes first) refines it."""
-    text = " ".join(t for item in denial.items for t in item.reason_text).lower()
-    if denial.decision == "pended":
-        return "unknown", "The request is pended, not decided: the payer is waiting for something."
-    if any(word in text for word in MEDICAL_NECESSITY_WORDS):
-        return "medical-necessity", "The reason text speaks of medical necessity or clinical criteria."
-    return "unknown", "The reason codes and text do not say which kind of denial this is."
+def _items(denial: Denial) -> list[dict[str, Any]]:
+    return [
+        {
+            "sequence": item.sequence,
+            "decision": item.decision,
+            "reviewAction": item.review_action.as_dict() if item.review_action else None,
+            "service": item.service.as_dict() if item.service else None,
+            "quantity": item.quantity,
+            "reasonCodes": [c.as_dict() for c in item.reason_codes],
+            "reasonText": item.reason_text,
+            "reviewNumber": item.review_number,
+            "referenceNumber": item.reference_number,
+            "authorizedInstead": item.authorized_instead,
+        }
+        for item in denial.items
+    ]
 
 
-def _recommendation(denial: Denial, category: str) -> str:
-    if denial.decision == "approved":
-        return "none"
-    if category == "medical-necessity":
-        return "peer-to-peer"
-    return "none" if denial.decision == "unknown" else "peer-to-peer"
+def _provider(denial: Denial) -> dict[str, Any] | None:
+    provider = denial.ordering_provider
+    if provider is None:
+        return None
+    return {
+        "name": provider.name,
+        "npi": provider.npi,
+        "specialty": provider.specialty.as_dict() if provider.specialty else None,
+        "phone": provider.phone,
+        "reference": provider.reference,
+    }
 
 
-def denial_summary(denial: Denial) -> dict[str, Any]:
-    """One denial in the brief JSON shape (without the chart-wide parts)."""
-    category, basis = _category(denial)
+def denial_summary(
+    denial: Denial,
+    *,
+    patient: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+    practice_state: str | None = None,
+) -> dict[str, Any]:
+    """One denial in the brief JSON shape (without the chart-wide parts): what it is, its triage and its clock."""
+    clock = clock or Clock(ZoneInfo("America/New_York"), datetime.now(UTC))
+    assessment = assess(denial, patient, clock, practice_state)
     service = next((i.service for i in denial.items if i.service), None)
     reason_codes = [
         {"system": c.system, "code": c.code, "display": c.display}
         for item in denial.items
         for c in ([item.review_action] if item.review_action else []) + item.reason_codes
     ]
-    reason_text = [t for item in denial.items for t in item.reason_text] or denial.notes
-    if denial.disposition and denial.disposition not in reason_text:
-        reason_text.append(denial.disposition)
     return {
         "claimResponse": denial.claim_response_ref,
         "claim": denial.claim_ref,
-        "payer": {"name": denial.payer_name, "key": None},
+        "id": denial.claim_response_id,
+        "enteredByHand": denial.entered_by_hand,
         "service": service.as_dict() if service else None,
         "serviceText": service_text(denial),
         "diagnoses": [d.as_dict() for d in denial.diagnoses],
         "decision": denial.decision,
         "decidedOn": denial.decided_at.isoformat() if denial.decided_at else None,
-        "preAuthRef": denial.pre_auth_ref
-        or next(
-            (i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None
-        ),
-        "reason": {"codes": reason_codes, "text": "\n".join(reason_text)},
-        "category": category,
-        "categoryBasis": basis,
-        "recommendation": _recommendation(denial, category),
-        "p2pWindow": None,
-        "reviewerRights": None,
+        "preAuthRef": denial.reference_number,
+        "reason": {"codes": reason_codes, "text": reason_text(denial)},
+        "items": _items(denial),
+        "orderingProvider": _provider(denial),
+        **{k: v for k, v in assessment.items() if k != "warnings"},
         "policy": None,
         "policyResult": None,
         "criteria": [],
         "guidelines": [],
-        "warnings": list(denial.warnings),
+        "warnings": [*denial.warnings, *assessment["warnings"]],
     }
 
 
-def build_brief(chart: Chart, denials: list[Denial]) -> dict[str, Any]:
+def build_brief(
+    chart: Chart, denials: list[Denial], *, clock: Clock | None = None, practice_state: str | None = None
+) -> dict[str, Any]:
     """The brief model for ``denials`` in ``chart``: patient, each denial, prior treatments, conditions, warnings."""
     treatments = [
         {
@@ -131,7 +141,7 @@ def build_brief(chart: Chart, denials: list[Denial]) -> dict[str, Any]:
         }
         for c in conditions(chart)
     ]
-    summaries = [denial_summary(d) for d in denials]
+    summaries = [denial_summary(d, patient=chart.patient, clock=clock, practice_state=practice_state) for d in denials]
     for summary in summaries:
         summary["priorTreatments"] = treatments
     warnings = [*chart.warnings, *(w for s in summaries for w in s["warnings"])]

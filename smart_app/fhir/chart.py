@@ -107,3 +107,27 @@ def chart_from_bundle(bundle: dict[str, Any], *, patient_id: str | None = None) 
         if isinstance(resource, dict) and isinstance(entry.get("fullUrl"), str):
             full_urls[entry["fullUrl"]] = f"{resource.get('resourceType')}/{resource.get('id')}"
     return build_chart(resources, patient_id=patient_id, full_urls=full_urls)
+
+
+def as_collection(resource: dict[str, Any]) -> dict[str, Any]:
+    """Any FHIR input as one collection Bundle: a Bundle's entries, the Bundles inside a Parameters (PAS
+    ``$inquire`` answers, whatever the parameter is named) and their entries, or a lone resource."""
+    entries: list[dict[str, Any]] = []
+
+    def walk(item: Any, full_url: Any = None, depth: int = 0) -> None:
+        if not isinstance(item, dict) or depth > 4:
+            return
+        kind = item.get("resourceType")
+        if kind == "Bundle":
+            for entry in item.get("entry") or []:
+                if isinstance(entry, dict):
+                    walk(entry.get("resource"), entry.get("fullUrl"), depth + 1)
+        elif kind == "Parameters":
+            for parameter in item.get("parameter") or []:
+                if isinstance(parameter, dict):
+                    walk(parameter.get("resource"), None, depth + 1)
+        elif kind:
+            entries.append({"fullUrl": full_url, "resource": item} if isinstance(full_url, str) else {"resource": item})
+
+    walk(resource)
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}

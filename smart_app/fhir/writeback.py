@@ -36,7 +36,7 @@ def build_document_reference(
     call_start: datetime,
     call_end: datetime,
     claim_ref: str | None,
-    claim_response_ref: str,
+    claim_response_ref: str | None,
     encounter_id: str | None = None,
     author_ref: str | None = None,
     note_type: str = PREFERRED_NOTE_TYPE,

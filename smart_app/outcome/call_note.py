@@ -105,7 +105,12 @@ def parse_call_form(form: Mapping[str, str]) -> tuple[CallRecord | None, dict[st
 
 
 def call_note_text(
-    record: CallRecord, *, service: str, payer: str, claim_response_ref: str, reference_number: str | None
+    record: CallRecord,
+    *,
+    service: str,
+    payer: str,
+    claim_response_ref: str | None,
+    reference_number: str | None,
 ) -> str:
     """The note filed in the chart: plain text, one fact per line, readable by a person and by an appeal reviewer."""
     minutes = (
@@ -116,7 +121,7 @@ def call_note_text(
         "PEER-TO-PEER REVIEW CALL",
         f"Payer: {payer}",
         f"Service: {service}",
-        f"Payer reference: {reference_number or 'not given'} ({claim_response_ref})",
+        f"Payer reference: {reference_number or 'not given'} ({claim_response_ref or 'denial entered by hand'})",
         f"Date: {record.call_date.isoformat()}, {record.start_time:%H:%M}-{record.end_time:%H:%M} ({minutes} min)",
         f"Reviewer: {reviewer}",
         f"Reviewer specialty: {record.reviewer_specialty or 'not stated'}",

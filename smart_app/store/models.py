@@ -39,3 +39,20 @@ class CallNote(Base):
     document_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class HandEnteredDenial(Base):
+    """A denial a liaison typed in from a fax or portal letter, for one launched patient.
+
+    ``fields_json`` holds the form as entered (payer, plan type, state, service, decision time, reason text
+    as written, reference number, ordering physician); it flows through the same pipeline as a FHIR denial.
+    """
+
+    __tablename__ = "hand_entered_denials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    fields_json: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,6 +19,7 @@ from smart_app.web import (
     brief_views,
     denial_views,
     errors,
+    hand_entry_views,
     health_views,
     launch_views,
     outcome_views,
@@ -67,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         launch_views.bp,
         denial_views.bp,
+        hand_entry_views.bp,
         brief_views.bp,
         outcome_views.bp,
         health_views.bp,

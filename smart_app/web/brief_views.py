@@ -11,7 +11,7 @@ from smart_app.outcome.call_note import DISPOSITIONS
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.web.context import current_launch
-from smart_app.web.loading import load_denial
+from smart_app.web.loading import clock, load_denial, practice_state
 
 bp = Blueprint("brief", __name__)
 
@@ -26,7 +26,7 @@ def brief_page(
 ) -> tuple[str, int]:
     """Render the brief page, optionally with the call form refilled and its errors (after a bad submit)."""
     chart, denial = load_denial(context, claim_response_id)
-    brief = build_brief(chart, [denial])
+    brief = build_brief(chart, [denial], clock=clock(), practice_state=practice_state())
     notes = notes_for_denial(
         current_app.extensions["p2p_db"],
         iss=context.iss,
@@ -58,5 +58,5 @@ def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The brief as a PDF (WeasyPrint), for printing and for the record."""
     context = current_launch()
     chart, denial = load_denial(context, claim_response_id)
-    pdf = render_pdf(build_brief(chart, [denial]))
+    pdf = render_pdf(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=brief.pdf"})

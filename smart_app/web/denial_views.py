@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from smart_app.brief.model import denial_summary, patient_header
 from smart_app.web.context import current_launch
-from smart_app.web.loading import load_open_denials
+from smart_app.web.loading import clock, load_open_denials, practice_state
 
 bp = Blueprint("denials", __name__)
 
@@ -17,10 +17,11 @@ def index() -> ResponseReturnValue:
     """List the open denials for the patient in context."""
     context = current_launch()
     chart, denials = load_open_denials(context)
+    now = clock()
     return render_template(
         "denials.html",
         launch=context,
         patient=patient_header(chart),
-        denials=[denial_summary(d) for d in denials],
+        denials=[denial_summary(d, patient=chart.patient, clock=now, practice_state=practice_state()) for d in denials],
         warnings=chart.warnings,
     )

@@ -1,13 +1,22 @@
-"""Load what a page needs from the EHR for the current launch: the chart, its open denials, one denial."""
+"""Load what a page needs for the current launch: the chart, its open denials (from the EHR and entered by
+hand), one denial, and the clock and state the brief is built with."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from smart_app.denials.assess import Clock
+from smart_app.denials.hand_entry import HAND_PREFIX, denial_from_hand_entry, is_hand_denial_id
 from smart_app.denials.pas import Denial, open_denials, read_denial
 from smart_app.errors import MissingLaunchContext, NotFound
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
 from smart_app.smart.launch import LaunchContext
-from smart_app.web.context import fhir_client
+from smart_app.store.hand_entries import hand_entries_for, hand_entry
+from smart_app.web.context import fhir_client, settings
 
 
 def _patient_id(context: LaunchContext) -> str:
@@ -16,17 +25,44 @@ def _patient_id(context: LaunchContext) -> str:
     return context.patient
 
 
+def clock() -> Clock:
+    """The practice's time zone (``P2P_TIMEZONE``) and now."""
+    zone = ZoneInfo(settings()["TIMEZONE"])
+    return Clock(zone, datetime.now(zone))
+
+
+def practice_state() -> str | None:
+    """The practice's state (``P2P_PRACTICE_STATE``), used when the patient's address gives none."""
+    return settings().get("PRACTICE_STATE") or None
+
+
+def _hand_denials(context: LaunchContext, patient_id: str) -> list[Denial]:
+    db = current_app.extensions["p2p_db"]
+    return [
+        denial_from_hand_entry(entry_id, fields, patient_id)
+        for entry_id, fields in hand_entries_for(db, iss=context.iss, patient_id=patient_id)
+    ]
+
+
 def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
-    """The patient's denied or pended prior-authorization answers, newest first (reads only what the list needs)."""
-    chart = fetch_chart(fhir_client(context), _patient_id(context), types=DENIAL_SEARCHES)
-    return chart, open_denials(chart.of_type("ClaimResponse"), chart.resolve)
+    """The patient's denied or pended answers, newest first, with the ones entered by hand."""
+    patient_id = _patient_id(context)
+    chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES)
+    denials = open_denials(chart.of_type("ClaimResponse"), chart.resolve) + _hand_denials(context, patient_id)
+    return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
-def load_denial(context: LaunchContext, claim_response_id: str) -> tuple[Chart, Denial]:
-    """The whole chart and one denial in it; ``NotFound`` if the ClaimResponse is not this patient's."""
+def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
+    """The whole chart and one denial in it (a ClaimResponse or a hand entry); ``NotFound`` if not this patient's."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id)
-    claim_response = chart.index.get(f"ClaimResponse/{claim_response_id}")
+    if is_hand_denial_id(denial_id):
+        entry_id = int(denial_id[len(HAND_PREFIX) :])
+        fields = hand_entry(current_app.extensions["p2p_db"], iss=context.iss, patient_id=patient_id, entry_id=entry_id)
+        if fields is None:
+            raise NotFound("This denial is not in the launched patient's record.")
+        return chart, denial_from_hand_entry(entry_id, fields, patient_id)
+    claim_response = chart.index.get(f"ClaimResponse/{denial_id}")
     subject = (claim_response or {}).get("patient", {}).get("reference", "")
     if claim_response is None or subject.split("/")[-1] != patient_id:
         raise NotFound("This denial is not in the launched patient's chart.")

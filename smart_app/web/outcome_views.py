@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from smart_app.denials.hand_entry import is_hand_denial_id
 from smart_app.denials.pas import Denial, service_text
 from smart_app.errors import FhirError, NotFound, SessionExpired
 from smart_app.fhir.writeback import (
@@ -84,7 +85,9 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     denial = _denial_or_none(context, claim_response_id)
     zone = ZoneInfo(settings()["TIMEZONE"])
     note_id = str(uuid.uuid4())
-    claim_response_ref = f"ClaimResponse/{claim_response_id}"
+    claim_response_ref = denial.claim_response_ref if denial else f"ClaimResponse/{claim_response_id}"
+    if is_hand_denial_id(claim_response_id):
+        claim_response_ref = None
     text = call_note_text(
         record,
         service=service_text(denial) if denial else "see the prior-authorization request",

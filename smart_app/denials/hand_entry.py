@@ -1,0 +1,168 @@
+"""Denials typed in by hand from the payer's fax or portal letter: check the form, and turn a saved entry into
+the same ``Denial`` a FHIR ClaimResponse gives, marked "entered by hand".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from smart_app.denials.pas import Denial, DenialItem, Provider
+from smart_app.fhir.facts import Code
+
+HAND_PREFIX = "hand-"
+SERVICE_SYSTEMS = {
+    "CPT": "http://www.ama-assn.org/go/cpt",
+    "HCPCS": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "NDC": "http://hl7.org/fhir/sid/ndc",
+}
+PLAN_TYPE_CHOICES = {
+    "": "Not known",
+    "commercial": "Commercial (fully insured)",
+    "self-funded": "Self-funded employer plan (ERISA)",
+    "medicare-advantage": "Medicare Advantage",
+    "medicaid-managed-care": "Medicaid or CHIP managed care",
+    "marketplace": "Marketplace (ACA exchange)",
+}
+FIELDS = (
+    "payer",
+    "plan_type",
+    "state",
+    "service_system",
+    "service_code",
+    "service_display",
+    "decided_date",
+    "decided_time",
+    "reason_text",
+    "reference_number",
+    "ordering_physician",
+)
+LIMITS = {"reason_text": 8000, "service_display": 300}
+CODE_PATTERNS = {"CPT": r"^\d{4}[0-9A-Z]$", "HCPCS": r"^[A-Z]\d{4}$", "NDC": r"^\d{4,5}-\d{3,4}-\d{1,2}$"}
+
+
+@dataclass(frozen=True)
+class HandEntry:
+    """A checked hand-entered denial (text as the liaison typed it)."""
+
+    payer: str
+    plan_type: str | None
+    state: str | None
+    service_system: str
+    service_code: str
+    service_display: str | None
+    decided_at: datetime
+    reason_text: str
+    reference_number: str | None
+    ordering_physician: str | None
+
+    def as_fields(self) -> dict[str, Any]:
+        """The stored form of the entry (JSON-friendly)."""
+        return {
+            "payer": self.payer,
+            "plan_type": self.plan_type,
+            "state": self.state,
+            "service_system": self.service_system,
+            "service_code": self.service_code,
+            "service_display": self.service_display,
+            "decided_at": self.decided_at.isoformat(),
+            "reason_text": self.reason_text,
+            "reference_number": self.reference_number,
+            "ordering_physician": self.ordering_physician,
+        }
+
+
+def _clean(form: Mapping[str, str], name: str) -> str:
+    return (form.get(name) or "").strip()
+
+
+def parse_hand_entry(form: Mapping[str, str], zone: ZoneInfo) -> tuple[HandEntry | None, dict[str, str]]:
+    """Check the hand-entry form: ``(entry, {})`` or ``(None, {field: what is wrong})``."""
+    errors: dict[str, str] = {}
+    values = {name: _clean(form, name) for name in FIELDS}
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit:
+            errors[name] = f"Keep this under {limit} characters."
+    if not values["payer"]:
+        errors["payer"] = "Name the payer as the letter does."
+    if values["plan_type"] not in PLAN_TYPE_CHOICES:
+        errors["plan_type"] = "Choose a plan type from the list."
+    if values["state"] and not re.fullmatch(r"[A-Za-z]{2}", values["state"]):
+        errors["state"] = "Use the two-letter state code, e.g. TX."
+    system = values["service_system"] or "CPT"
+    if system not in SERVICE_SYSTEMS:
+        errors["service_system"] = "Choose CPT, HCPCS or NDC."
+    elif not re.fullmatch(CODE_PATTERNS[system], values["service_code"].upper()):
+        errors["service_code"] = f"Enter the {system} code from the letter (e.g. 72148, J0135 or 0169-4181-13)."
+    decided_at = None
+    try:
+        decided_at = datetime.fromisoformat(f"{values['decided_date']}T{values['decided_time'] or '00:00'}")
+        decided_at = decided_at.replace(tzinfo=zone)
+    except ValueError:
+        errors["decided_date"] = "Enter the decision date (and time, if the letter gives one) from the letter."
+    if not values["reason_text"]:
+        errors["reason_text"] = "Copy the reason exactly as the letter words it."
+    if errors or decided_at is None:
+        return None, errors
+    return (
+        HandEntry(
+            payer=values["payer"],
+            plan_type=values["plan_type"] or None,
+            state=values["state"].upper() or None,
+            service_system=system,
+            service_code=values["service_code"].upper(),
+            service_display=values["service_display"] or None,
+            decided_at=decided_at,
+            reason_text=values["reason_text"],
+            reference_number=values["reference_number"] or None,
+            ordering_physician=values["ordering_physician"] or None,
+        ),
+        {},
+    )
+
+
+def hand_denial_id(entry_id: int) -> str:
+    """The id a hand-entered denial has in URLs and in the brief (``hand-12``)."""
+    return f"{HAND_PREFIX}{entry_id}"
+
+
+def is_hand_denial_id(denial_id: str) -> bool:
+    """Whether ``denial_id`` names a hand-entered denial rather than a ClaimResponse."""
+    return denial_id.startswith(HAND_PREFIX) and denial_id[len(HAND_PREFIX) :].isdigit()
+
+
+def denial_from_hand_entry(entry_id: int, fields: Mapping[str, Any], patient_id: str) -> Denial:
+    """The ``Denial`` for a stored hand entry: one denied item, its reason as written, marked entered by hand."""
+    system = str(fields.get("service_system") or "CPT")
+    service = Code(SERVICE_SYSTEMS.get(system), fields.get("service_code"), fields.get("service_display"))
+    decided_at = datetime.fromisoformat(fields["decided_at"]) if fields.get("decided_at") else None
+    physician = fields.get("ordering_physician")
+    return Denial(
+        claim_response_id=hand_denial_id(entry_id),
+        claim_response_ref=None,
+        claim_ref=None,
+        decided_at=decided_at,
+        outcome=None,
+        disposition=None,
+        pre_auth_ref=fields.get("reference_number"),
+        payer_name=fields.get("payer"),
+        payer_ref=None,
+        patient_ref=f"Patient/{patient_id}",
+        items=[DenialItem(1, "denied", None, None, [], [str(fields.get("reason_text") or "")], service, None)],
+        diagnoses=[],
+        notes=[],
+        warnings=[
+            "Entered by hand from the payer's letter: codes, dates and wording are as typed — check them against "
+            "the letter."
+        ],
+        insurer={"name": fields.get("payer")},
+        ordering_provider=Provider(physician, None, None, None, None) if physician else None,
+        is_drug=system == "NDC",
+        entered_by_hand=True,
+        plan_type_hint=fields.get("plan_type"),
+        state_hint=fields.get("state"),
+    )

@@ -1,0 +1,85 @@
+"""What the reviewer owes: the same-specialty (or appropriate-expertise) rule for a denial's plan type and state,
+from ``criteria/reviewer-rights.yaml``, and whether the reviewer on record matches the ordering physician.
+
+A rule of state law never applies to a self-funded employer plan (ERISA takes those out of state insurance law),
+and with an unknown plan type a state rule is shown with that caveat rather than silently applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smart_app.denials.pas import Denial
+from smart_app.denials.plan import PlanContext
+from smart_app.rule_files import rule_file
+
+STAGE_ORDER = ("before-denial", "adverse-determination", "reconsideration", "appeal")
+
+
+def _applies(rule: dict[str, Any], plan: PlanContext) -> bool:
+    state_ok = "*" in rule["states"] or (plan.state is not None and plan.state in rule["states"])
+    if not state_ok:
+        return False
+    if plan.plan_type is None:
+        return "*" not in rule["states"]  # a state rule may apply; a federal program rule needs the program
+    return plan.plan_type in rule["planTypes"]
+
+
+def applicable_rules(plan: PlanContext) -> list[dict[str, Any]]:
+    """The reviewer-rights rules for this plan type and state, the call's own stage first."""
+    rules = [r for r in rule_file("reviewer-rights")["rules"] if _applies(r, plan)]
+    return sorted(rules, key=lambda r: STAGE_ORDER.index(r["stage"]))
+
+
+def _specialty_match(denial: Denial) -> dict[str, Any]:
+    reviewer = denial.reviewer
+    ordering = denial.ordering_provider.specialty if denial.ordering_provider else None
+    reviewed = reviewer.specialty if reviewer else None
+    same = None
+    if reviewed and ordering and reviewed.code and ordering.code:
+        same = reviewed.code == ordering.code
+    return {
+        "humanReviewed": reviewer.human_reviewed if reviewer else None,
+        "reviewerNpi": reviewer.npi if reviewer else None,
+        "reviewerSpecialty": reviewed.as_dict() if reviewed else None,
+        "orderingSpecialty": ordering.as_dict() if ordering else None,
+        "sameSpecialty": same,
+    }
+
+
+def reviewer_rights(denial: Denial, plan: PlanContext) -> dict[str, Any] | None:
+    """``{citation, text, say, stage, sameSpecialty, source, others, caveat}`` for the first rule, or None."""
+    rules = applicable_rules(plan)
+    if not rules:
+        return None
+    first = rules[0]
+    caveat = None
+    if plan.plan_type is None:
+        caveat = (
+            "Applies only if the plan is state-regulated (fully insured), not a self-funded employer plan: "
+            "confirm the plan type."
+        )
+    return {
+        "citation": first["citation"],
+        "text": first["text"],
+        "say": first["say"],
+        "stage": first["stage"],
+        "sameSpecialty": first["sameSpecialty"],
+        "note": first.get("note"),
+        "source": first["source"]["url"],
+        "caveat": caveat,
+        "others": [
+            {"citation": r["citation"], "stage": r["stage"], "say": r["say"], "source": r["source"]["url"]}
+            for r in rules[1:]
+        ],
+    }
+
+
+def reviewer_on_record(denial: Denial) -> dict[str, Any]:
+    """The reviewer the payer named (PAS ``claimResponseReviewer``) against the ordering physician's specialty."""
+    return _specialty_match(denial)
+
+
+def no_rule_prompt() -> str:
+    """What to ask when no rule applies: the reviewer's name, credentials and specialty, for the record."""
+    return str(rule_file("reviewer-rights")["noRule"]["say"])

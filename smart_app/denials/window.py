@@ -1,0 +1,174 @@
+"""The P2P request window of one denial: every rule that applies (payer, delegate, default), the stricter one
+chosen, the time left, and whether the P2P route is still open.
+
+Pure arithmetic over the rules and a clock given by the caller: no "now" is read here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from smart_app.denials.deadlines import WindowRule, p2p_deadline
+from smart_app.denials.pas import Denial
+from smart_app.denials.payers import P2PRule, PayerRules, source
+
+URGENT_HOURS = 24
+NO_P2P_DECISIONS = {
+    "approved": "No P2P: the request was certified.",
+    "no-action": "No P2P: the payer says no review was needed.",
+    "cancelled": "No P2P: the request was cancelled.",
+    "rejected": "No P2P: the payer rejected the request as submitted; correct and resubmit it.",
+}
+STATUS_WORDS = {
+    "published": "published by the payer",
+    "practice-reported": "practice-reported, not found in a published payer source — verify with the payer",
+    "conservative-default": "a conservative default, no rule on file — verify with the payer",
+}
+
+
+def _rule_window(rule: P2PRule, setting: str | None) -> dict[str, Any] | None:
+    by_setting = rule.facts.get("windowBySetting", {})
+    return by_setting.get(setting) or rule.window if setting else rule.window
+
+
+def _source_text(source_id: str) -> str:
+    found = source(source_id)
+    return f"{found['title']} — {found['url']}" if found.get("url") else found["title"]
+
+
+def _candidate(rule: P2PRule, denial: Denial, zone: ZoneInfo) -> dict[str, Any] | None:
+    window = _rule_window(rule, denial.setting)
+    if window is None or denial.decided_at is None or denial.decided_at.tzinfo is None:
+        return None
+    deadline = p2p_deadline(denial.decided_at, WindowRule(window["amount"], window["unit"]), zone)
+    setting = f" ({denial.setting})" if denial.setting and rule.facts.get("windowBySetting") else ""
+    return {
+        "owner": rule.owner,
+        "closesAt": deadline.closes_at,
+        "basis": f"{rule.owner}{setting}: {deadline.basis}",
+        "status": window["status"],
+        "statusText": STATUS_WORDS[window["status"]],
+        "source": _source_text(window["source"]),
+    }
+
+
+def _time_left(closes_at: datetime, now: datetime) -> str:
+    seconds = int((closes_at - now).total_seconds())
+    if seconds <= 0:
+        return "closed"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min"
+
+
+def _fact(rules: list[P2PRule], name: str) -> dict[str, str] | None:
+    for rule in rules:
+        fact = rule.facts.get(name)
+        if fact:
+            return {"text": fact["text"], "source": _source_text(fact["source"]), "owner": rule.owner}
+    return None
+
+
+def _route(rules: list[P2PRule], denial: Denial) -> tuple[str, str | None, str | None]:
+    """Whether a P2P can change this decision: ``open``, ``before-decision`` (pended: ask now) or ``closed``."""
+    deciding = rules[-1]  # the delegate's rule when one reviews, else the payer's (or the default)
+    offered = deciding.offered
+    text = deciding.facts.get("offeredText")
+    source_id = deciding.facts.get("offeredSource")
+    source_text = _source_text(source_id) if source_id else None
+    if offered == "before-decision-only":
+        if denial.decision == "pended":
+            return "before-decision", text, source_text
+        return "closed", text, source_text
+    if offered == "not-offered":
+        return "closed", text, source_text
+    return "open", text, source_text
+
+
+def p2p_window(denial: Denial, payer_rules: PayerRules, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """The ``p2pWindow`` of the brief JSON: ``deadline``, ``basis``, ``source`` and what the page needs."""
+    rules = payer_rules.rules
+    candidates = [c for c in (_candidate(r, denial, zone) for r in rules) if c]
+    route, offered_text, offered_source = _route(rules, denial)
+    window_texts = [t for r in rules for t in (r.facts.get("windowText"), r.facts.get("windowNote")) if t]
+    result: dict[str, Any] = {
+        "deadline": None,
+        "basis": None,
+        "source": None,
+        "status": None,
+        "statusText": None,
+        "verify": True,
+        "timeLeft": None,
+        "hoursLeft": None,
+        "urgent": False,
+        "closed": route == "closed",
+        "route": route,
+        "routeText": offered_text,
+        "routeSource": offered_source,
+        "candidates": [],
+        "notes": [*payer_rules.notes, *window_texts],
+        "schedule": _fact(list(reversed(rules)), "schedule"),
+        "whoMustCall": _fact(list(reversed(rules)), "whoMustCall"),
+        "considers": _fact(list(reversed(rules)), "considers"),
+        "appealClock": _fact(list(reversed(rules)), "appealClock"),
+        "routing": _routing(payer_rules),
+    }
+    if denial.decision in NO_P2P_DECISIONS:
+        result.update(basis=NO_P2P_DECISIONS[denial.decision], verify=False, route="none", closed=False)
+        return result
+    if denial.decision == "pended" and route != "before-decision":
+        result.update(basis="Pended, not decided: no P2P clock has started. Send what the payer asked for.")
+        return result
+    if denial.decided_at is None:
+        result["basis"] = "The answer carries no decision date: take the window from the denial letter."
+        return result
+    if not candidates:
+        result["basis"] = "No window on file for this payer: read it from the denial letter."
+        return result
+    chosen = min(candidates, key=lambda c: c["closesAt"])
+    basis = chosen["basis"]
+    if len(candidates) > 1:
+        others = "; ".join(c["basis"] for c in candidates if c is not chosen)
+        basis += f". Stricter than {others} — the earlier deadline applies."
+    hours_left = (chosen["closesAt"] - now).total_seconds() / 3600
+    result.update(
+        deadline=chosen["closesAt"].isoformat(),
+        basis=basis,
+        source=chosen["source"],
+        status=chosen["status"],
+        statusText=chosen["statusText"],
+        verify=chosen["status"] != "published",
+        timeLeft=_time_left(chosen["closesAt"], now),
+        hoursLeft=round(hours_left, 1),
+        urgent=0 < hours_left < URGENT_HOURS and route != "closed",
+        closed=route == "closed" or hours_left <= 0,
+        candidates=[{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in c.items()} for c in candidates],
+    )
+    if hours_left <= 0 and route != "closed":
+        result["routeText"] = (
+            f"The P2P request window closed {chosen['closesAt']:%Y-%m-%d %H:%M %Z}: the written appeal is next."
+        )
+    return result
+
+
+def _routing(payer_rules: PayerRules) -> dict[str, str] | None:
+    for match in (payer_rules.payer, payer_rules.delegate):
+        routing = match.entry.get("routing") if match else None
+        if routing:
+            return {"text": routing["text"], "source": _source_text(routing["source"])}
+    return None
+
+
+def decision_date_warning(denial: Denial, now: datetime) -> str | None:
+    """A warning when the decision date is in the future (a typo or a clock problem at the payer)."""
+    if denial.decided_at and denial.decided_at.tzinfo and denial.decided_at > now:
+        return (
+            f"The decision date {denial.decided_at:%Y-%m-%d %H:%M} is in the future; the deadline is counted from "
+            "it anyway — check the date on the payer's letter."
+        )
+    return None

@@ -1,0 +1,42 @@
+"""Storage of hand-entered denials, always scoped to one EHR (``iss``) and one patient."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from smart_app.store.db import Database
+from smart_app.store.models import HandEnteredDenial
+
+
+def save_hand_entry(db: Database, *, iss: str, patient_id: str, fields: dict[str, Any], entered_by: str | None) -> int:
+    """Store one hand-entered denial and return its id."""
+    with db.session() as session:
+        row = HandEnteredDenial(
+            iss=iss, patient_id=patient_id, fields_json=json.dumps(fields, ensure_ascii=False), entered_by=entered_by
+        )
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def hand_entries_for(db: Database, *, iss: str, patient_id: str) -> list[tuple[int, dict[str, Any]]]:
+    """The patient's hand-entered denials, newest first, as ``(id, fields)``."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(HandEnteredDenial)
+            .where(HandEnteredDenial.iss == iss, HandEnteredDenial.patient_id == patient_id)
+            .order_by(HandEnteredDenial.id.desc())
+        ).all()
+        return [(int(row.id), json.loads(row.fields_json)) for row in rows]
+
+
+def hand_entry(db: Database, *, iss: str, patient_id: str, entry_id: int) -> dict[str, Any] | None:
+    """One hand-entered denial of this patient, or None (another patient's id is never returned)."""
+    with db.session() as session:
+        row = session.get(HandEnteredDenial, entry_id)
+        if row is None or row.iss != iss or row.patient_id != patient_id:
+            return None
+        return dict(json.loads(row.fields_json))
