@@ -118,3 +118,88 @@ def test_usage_error_exits_2() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["brief"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("bundle", "category", "recommendation", "deadline", "basis", "rights"),
+    [
+        (
+            "lumbar-mri.json",
+            "medical-necessity",
+            "peer-to-peer",
+            "2026-12-11T23:59:59-05:00",
+            "UnitedHealthcare (outpatient): 21 calendar days from the decision (2026-11-20)",
+            "215 ILCS 200/35 (Illinois Prior Authorization Reform Act)",
+        ),
+        (
+            "ra-tnf.json",
+            "medical-necessity",
+            "peer-to-peer",
+            "2026-11-27T23:59:59-05:00",  # Thanksgiving (11-26) is skipped
+            "Aetna: 5 business days from the decision (2026-11-19)",
+            None,
+        ),
+        (
+            "knee-tka.json",
+            "medical-necessity",
+            "peer-to-peer",
+            "2026-11-25T23:59:59-05:00",
+            "Humana: 7 calendar days from the decision (2026-11-18)",
+            "42 CFR § 422.590 (who must reconsider an adverse organization determination)",
+        ),
+        (
+            "glp1-t2dm.json",
+            "medical-necessity",
+            "peer-to-peer",
+            "2026-11-25T23:59:59-05:00",
+            "Cigna Healthcare: 3 business days from the decision (2026-11-21)",
+            None,
+        ),
+    ],
+)
+def test_demo_patient_triage_deadline_and_reviewer_rights(
+    capsys: pytest.CaptureFixture[str],
+    bundle: str,
+    category: str,
+    recommendation: str,
+    deadline: str,
+    basis: str,
+    rights: str | None,
+) -> None:
+    (denial,) = _brief(capsys, str(DEMO / bundle), "--today", "2026-11-23")["denials"]
+    assert (denial["category"], denial["recommendation"]) == (category, recommendation)
+    assert denial["categoryBasis"] and denial["recommendationReason"]
+    window = denial["p2pWindow"]
+    assert window["deadline"] == deadline
+    assert window["basis"].startswith(basis)
+    assert window["source"]
+    assert (denial["reviewerRights"] or {}).get("citation") == rights
+    assert denial["reviewerAsk"]  # with or without a rule, the script asks for the reviewer's specialty
+
+
+@pytest.mark.parametrize(
+    ("name", "decision", "category", "recommendation"),
+    [
+        ("Bundle-RejectionResponseBundleExample.json", "denied", "unknown", "written-appeal"),
+        (
+            "Bundle-ReferralPendingAuthorizationResponseBundleExample.json",
+            "pended",
+            "unknown",
+            "corrected-resubmission",
+        ),
+        ("ClaimResponse-ErrorResponseExample.json", "rejected", "administrative", "corrected-resubmission"),
+        ("ClaimResponse-PractitionerRequestorAdditionalContentResponseExample.json", "approved", "unknown", "none"),
+        ("Parameters-PASClaimInquiryOperationResponseExample.json", "approved", "unknown", "none"),
+    ],
+)
+def test_pas_examples_triage(
+    capsys: pytest.CaptureFixture[str], name: str, decision: str, category: str, recommendation: str
+) -> None:
+    (denial,) = _brief(capsys, str(FIXTURES / name), "--today", "2026-11-23")["denials"]
+    assert (denial["decision"], denial["category"], denial["recommendation"]) == (decision, category, recommendation)
+    assert denial["p2pWindow"]["basis"]
+
+
+def test_bad_today_is_a_usage_error_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["brief", str(DEMO / "lumbar-mri.json"), "--today", "23/11/2026"]) == 1
+    assert "--today '23/11/2026': expected YYYY-MM-DD" in capsys.readouterr().err
