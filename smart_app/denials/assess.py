@@ -55,7 +55,10 @@ def recommend(denial: Denial, triage: Triage, window: dict[str, Any], text: str)
     if triage.category == "benefit-exclusion":
         return "written-appeal", "The plan excludes the service: a P2P cannot change a benefit; appeal in writing."
     if window["route"] == "before-decision":
-        return "peer-to-peer", (window["routeText"] or "The payer hears a P2P only before deciding") + " Ask now."
+        return "peer-to-peer", (
+            "Still pended, and this payer hears a P2P only before it decides (source below): send what it asked "
+            "for and ask for the P2P now."
+        )
     if decision == "pended":
         return "corrected-resubmission", "Pended, not denied: send what the payer asked for before it decides."
     if window["closed"]:
@@ -98,7 +101,7 @@ def assess(denial: Denial, patient: dict[str, Any] | None, clock: Clock, practic
     plan = plan_context(denial, patient, practice_state)
     payer_rules = rules_for(denial, plan.plan_type, _service_code(denial))
     triage = categorise(denial)
-    window = p2p_window(denial, payer_rules, clock.zone, clock.now)
+    window = p2p_window(denial, payer_rules, clock.zone, clock.now, plan.state)
     text = reason_text(denial)
     recommendation, why = recommend(denial, triage, window, text)
     generic = is_generic_reason(denial)

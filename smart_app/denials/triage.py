@@ -74,7 +74,7 @@ def _from_text(text: str) -> Triage | None:
     if not found:
         return None
     category = _first(found)
-    quoted = ", ".join(f"“{m}”" for m in dict.fromkeys(found[category]))
+    quoted = ", ".join(f"“{m}”" for m in list(dict.fromkeys(found[category]))[:3])
     basis = f"The reason text says {quoted}."
     if category == "medical-necessity" and "benefit-exclusion" in found:
         basis += (

@@ -90,7 +90,9 @@ def _route(rules: list[P2PRule], denial: Denial) -> tuple[str, str | None, str |
     return "open", text, source_text
 
 
-def p2p_window(denial: Denial, payer_rules: PayerRules, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def p2p_window(
+    denial: Denial, payer_rules: PayerRules, zone: ZoneInfo, now: datetime, state: str | None = None
+) -> dict[str, Any]:
     """The ``p2pWindow`` of the brief JSON: ``deadline``, ``basis``, ``source`` and what the page needs."""
     rules = payer_rules.rules
     candidates = [c for c in (_candidate(r, denial, zone) for r in rules) if c]
@@ -116,7 +118,7 @@ def p2p_window(denial: Denial, payer_rules: PayerRules, zone: ZoneInfo, now: dat
         "whoMustCall": _fact(list(reversed(rules)), "whoMustCall"),
         "considers": _fact(list(reversed(rules)), "considers"),
         "appealClock": _fact(list(reversed(rules)), "appealClock"),
-        "routing": _routing(payer_rules),
+        "routing": _routing(payer_rules, state),
     }
     if denial.decision in NO_P2P_DECISIONS:
         result.update(basis=NO_P2P_DECISIONS[denial.decision], verify=False, route="none", closed=False)
@@ -156,10 +158,10 @@ def p2p_window(denial: Denial, payer_rules: PayerRules, zone: ZoneInfo, now: dat
     return result
 
 
-def _routing(payer_rules: PayerRules) -> dict[str, str] | None:
+def _routing(payer_rules: PayerRules, state: str | None) -> dict[str, str] | None:
     for match in (payer_rules.payer, payer_rules.delegate):
         routing = match.entry.get("routing") if match else None
-        if routing:
+        if routing and (not routing.get("states") or state in routing["states"]):
             return {"text": routing["text"], "source": _source_text(routing["source"])}
     return None
 

@@ -169,7 +169,7 @@ def test_humana_medicare_advantage_has_no_p2p_after_denial_but_one_before_the_de
     pended = _assess(
         claim("27447"), payer, cov, response=claim_response("A4", note="Pended for medical review."), state="FL"
     )
-    assert pended["recommendation"] == "peer-to-peer" and pended["recommendationReason"].endswith("Ask now.")
+    assert pended["recommendation"] == "peer-to-peer" and "ask for the P2P now" in pended["recommendationReason"]
 
 
 def test_uhc_inpatient_and_outpatient_windows_differ() -> None:
@@ -251,3 +251,11 @@ def test_every_source_id_and_delegate_in_payers_yaml_exists() -> None:
             assert delegation["to"] in keys and set(delegation["services"]) <= groups
     for source in data["sources"].values():
         assert source["url"] or source["title"].startswith(("Windows the practice", "No rule on file"))
+
+
+def test_state_specific_routing_shows_only_in_its_state() -> None:
+    payer, cov = organization("payer", "UnitedHealthcare"), coverage("Organization/payer", "512")
+    note = "No documentation of conservative treatment."
+    assert _assess(claim(), payer, cov, response=claim_response(note=note), state="IL")["p2pWindow"]["routing"] is None
+    minnesota = _assess(claim(), payer, cov, response=claim_response(note=note), state="MN")["p2pWindow"]["routing"]
+    assert minnesota and "Minnesota participating hospitals" in minnesota["text"]
