@@ -203,3 +203,31 @@ def test_pas_examples_triage(
 def test_bad_today_is_a_usage_error_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["brief", str(DEMO / "lumbar-mri.json"), "--today", "23/11/2026"]) == 1
     assert "--today '23/11/2026': expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_bad_parts_are_specific_warnings_and_the_rest_still_renders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No Claim, an unknown payer, a future decision date, a contradictory disposition and a non-FHIR entry."""
+    response = json.loads((FIXTURES / "Bundle-RejectionResponseBundleExample.json").read_text())
+    claim_response = next(e["resource"] for e in response["entry"] if e["resource"]["resourceType"] == "ClaimResponse")
+    claim_response["created"] = "2027-03-01T10:00:00-05:00"
+    claim_response["disposition"] = "Granted"
+    claim_response["request"] = {"reference": "Claim/not-here"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": claim_response}, {"resource": {"resourceType": "NotAType", "id": "x"}}, {"resource": 7}],
+    }
+    path = tmp_path / "messy.json"
+    path.write_text(json.dumps(bundle))
+    brief = _brief(capsys, str(path), "--today", "2026-11-23")
+    warnings = "\n".join(brief["warnings"])
+    assert "(Claim) for ClaimResponse/RejectionResponseExample is not in the chart" in warnings
+    assert "Unknown payer (not named): the P2P window is a default." in warnings
+    assert "is in the future" in warnings
+    assert "says 'Granted' in its disposition but its review action says denied" in warnings
+    assert "A record that is not a FHIR resource was skipped." in warnings
+    assert "A record whose resourceType is not a FHIR R4 type was skipped." in warnings
+    (denial,) = brief["denials"]
+    assert denial["decision"] == "denied" and denial["p2pWindow"]["basis"]

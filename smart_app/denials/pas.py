@@ -23,6 +23,7 @@ PAS_SD = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 REVIEW_ACTION = PAS_SD + "extension-reviewAction"
 REVIEW_ACTION_CODE = PAS_SD + "extension-reviewActionCode"
 ADMIN_REFERENCE = PAS_SD + "extension-administrationReferenceNumber"
+AUTHORIZATION_NUMBER = PAS_SD + "extension-authorizationNumber"
 REVIEWER = PAS_SD + "extension-claimResponseReviewer"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 DRUG_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/ndc", "http://www.nlm.nih.gov/research/umls/rxnorm"})
@@ -136,6 +137,16 @@ def _extensions(element: Any, url: str) -> list[dict[str, Any]]:
     return [e for e in (element or {}).get("extension") or [] if isinstance(e, dict) and e.get("url") == url]
 
 
+def _extension_value(ext: dict[str, Any]) -> str | None:
+    """A number carried as ``valueIdentifier``, ``valueString``, or a nested sub-extension (PAS slices)."""
+    value = (ext.get("valueIdentifier") or {}).get("value") or ext.get("valueString")
+    if value:
+        return str(value)
+    return next(
+        (v for sub in ext.get("extension") or [] if isinstance(sub, dict) for v in [_extension_value(sub)] if v), None
+    )
+
+
 def _review_action_ext(element: dict[str, Any]) -> dict[str, Any] | None:
     """The reviewAction extension on an item or addItem, its adjudications, or directly on it (PAS 1.x)."""
     for adjudication in element.get("adjudication") or []:
@@ -225,7 +236,7 @@ def _item(
     requested = claim_items.get(sequence) if isinstance(sequence, int) else None
     service_codes = codes_of((requested or item).get("productOrService"))
     ref_numbers = [
-        e.get("valueIdentifier", {}).get("value") or e.get("valueString") for e in _extensions(item, ADMIN_REFERENCE)
+        _extension_value(e) for url in (AUTHORIZATION_NUMBER, ADMIN_REFERENCE) for e in _extensions(item, url)
     ]
     decision = _decision(code, adjudications)
     return DenialItem(
@@ -434,7 +445,8 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
         decided_at=parse_datetime(claim_response.get("created")),
         outcome=claim_response.get("outcome"),
         disposition=claim_response.get("disposition"),
-        pre_auth_ref=claim_response.get("preAuthRef"),
+        pre_auth_ref=claim_response.get("preAuthRef")
+        or next((_extension_value(e) for e in _extensions(claim_response, AUTHORIZATION_NUMBER)), None),
         payer_name=(insurer or {}).get("name") or (claim_response.get("insurer") or {}).get("display"),
         payer_ref=(claim_response.get("insurer") or {}).get("reference"),
         patient_ref=(claim_response.get("patient") or {}).get("reference"),

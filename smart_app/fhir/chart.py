@@ -43,6 +43,8 @@ class Chart:
     def resolve(self, reference: Any, *, container: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Follow a Reference or its string: ``#contained``, ``Type/id``, an absolute URL or a ``urn:uuid``."""
         ref = reference.get("reference") if isinstance(reference, dict) else reference
+        if not ref and isinstance(reference, dict) and isinstance(reference.get("identifier"), dict):
+            return self._by_identifier(reference["identifier"], reference.get("type"))
         if not isinstance(ref, str) or not ref:
             return None
         if ref.startswith("#"):
@@ -54,6 +56,34 @@ class Chart:
             return self.index[ref]
         parts = ref.split("/_history/")[0].rstrip("/").split("/")
         return self.index.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+    def _by_identifier(self, identifier: dict[str, Any], resource_type: Any) -> dict[str, Any] | None:
+        """A logical reference (``Reference.identifier``, as PAS allows for ``ClaimResponse.request``)."""
+        if not identifier.get("value"):
+            return None
+        for key, resource in self.index.items():
+            if key.count("/") != 1 or (
+                isinstance(resource_type, str) and resource.get("resourceType") != resource_type
+            ):
+                continue
+            if _identifier_matches(resource, identifier):
+                return resource
+        return None
+
+
+def _identifier_matches(resource: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return any(
+        isinstance(i, dict) and i.get("value") == wanted.get("value") and i.get("system") == wanted.get("system")
+        for i in resource.get("identifier") or []
+    )
+
+
+def _is_fhir_type(name: str) -> bool:
+    try:
+        get_fhir_model_class(name)
+    except ValueError:
+        return False
+    return True
 
 
 def validation_problem(resource: dict[str, Any]) -> str | None:
@@ -81,6 +111,8 @@ def build_chart(
             continue
         rtype = resource["resourceType"]
         if rtype not in KNOWN_TYPES:
+            if not _is_fhir_type(rtype):
+                chart.warnings.append("A record whose resourceType is not a FHIR R4 type was skipped.")
             continue
         key = f"{rtype}/{resource.get('id')}"
         if key in seen:
@@ -115,18 +147,18 @@ def as_collection(resource: dict[str, Any]) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
 
     def walk(item: Any, full_url: Any = None, depth: int = 0) -> None:
-        if not isinstance(item, dict) or depth > 4:
+        kind = item.get("resourceType") if isinstance(item, dict) else None
+        if depth > 4:
             return
-        kind = item.get("resourceType")
         if kind == "Bundle":
             for entry in item.get("entry") or []:
                 if isinstance(entry, dict):
                     walk(entry.get("resource"), entry.get("fullUrl"), depth + 1)
         elif kind == "Parameters":
             for parameter in item.get("parameter") or []:
-                if isinstance(parameter, dict):
-                    walk(parameter.get("resource"), None, depth + 1)
-        elif kind:
+                if isinstance(parameter, dict) and "resource" in parameter:
+                    walk(parameter["resource"], None, depth + 1)
+        else:
             entries.append({"fullUrl": full_url, "resource": item} if isinstance(full_url, str) else {"resource": item})
 
     walk(resource)

@@ -199,3 +199,17 @@ def test_payer_and_coverage_are_joined() -> None:
     assert denial.payer_name == "eviCore healthcare"
     assert denial.plan_payer["name"] == "Cigna"
     assert denial.coverage["id"] == "cov-1"
+
+
+def test_claim_found_by_its_identifier_and_item_authorization_number() -> None:
+    request = claim()
+    request["identifier"] = [{"system": "urn:trnorg:9012345678", "value": "TRN-1"}]
+    response = claim_response("A6")
+    response["request"] = {"type": "Claim", "identifier": {"system": "urn:trnorg:9012345678", "value": "TRN-1"}}
+    response["item"][0]["extension"] = [
+        {"url": PAS + "extension-authorizationNumber", "valueString": "AUTH-42"},
+    ]
+    denial = read_denial(response, chart_of(request, response).resolve)
+    assert denial.items[0].service.code == "72148"  # joined through the logical reference
+    assert denial.reference_number == "AUTH-42"
+    assert denial.request_key == "urn:trnorg:9012345678|TRN-1"

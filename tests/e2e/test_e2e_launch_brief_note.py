@@ -65,6 +65,15 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     assert reason.startswith("The request for MRI lumbar spine without contrast (72148) is not approved.")
     assert "there is no documentation of 6 weeks of conservative treatment" in reason
     assert "A3 Not Certified" in frame.locator("p.codes").inner_text()
+    action = frame.locator("section.action")
+    assert action.locator("h2").inner_text() == "Request a peer-to-peer review"
+    assert "Request the P2P by 2026-12-11 23:59" in action.inner_text()
+    assert "UnitedHealthcare (outpatient): 21 calendar days from the decision (2026-11-20)" in action.inner_text()
+    countdown = action.locator(".countdown")
+    assert countdown.get_attribute("data-deadline") == "2026-12-11T23:59:59-05:00"
+    assert countdown.inner_text().endswith(" left")  # kept current by countdown.js (the CSP allows only 'self')
+    rights = frame.locator("section.rights").inner_text()
+    assert "215 ILCS 200/35" in rights and "experience treating and managing patients" in rights
     treatments = frame.locator("#tx-h + table").inner_text()
     assert "PT visit 8 of 12 authorized\t2026-10-23" in treatments
     assert "ibuprofen 800 MG Oral Tablet\t2026-09-08\t2026-10-06" in treatments
