@@ -8,7 +8,7 @@ at the end of the Nth day. Every deadline carries its basis in words, so the bri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -70,7 +70,7 @@ def p2p_deadline(decided_at: datetime, rule: WindowRule, zone: ZoneInfo) -> Dead
         raise ValueError("the decision time needs a UTC offset to start a clock")
     local = decided_at.astimezone(zone)
     if rule.unit == "hours":
-        closes = local + timedelta(hours=rule.amount)
+        closes = (decided_at.astimezone(UTC) + timedelta(hours=rule.amount)).astimezone(zone)  # elapsed hours, DST-safe
         return Deadline(closes, f"{rule.amount} hours from the decision ({local:%Y-%m-%d %H:%M %Z})")
     if rule.unit == "calendar-days":
         closes = _end_of_day(local.date() + timedelta(days=rule.amount), zone)

@@ -22,12 +22,23 @@ SERVICE_SYSTEMS = {
 }
 PLAN_TYPE_CHOICES = {
     "": "Not known",
-    "commercial": "Commercial (fully insured)",
+    "commercial": "Commercial, fully insured (state-regulated)",
     "self-funded": "Self-funded employer plan (ERISA)",
     "medicare-advantage": "Medicare Advantage",
     "medicaid-managed-care": "Medicaid or CHIP managed care",
     "marketplace": "Marketplace (ACA exchange)",
 }
+LETTER_ZONES = {
+    "": "The practice's time zone",
+    "America/New_York": "Eastern",
+    "America/Chicago": "Central",
+    "America/Denver": "Mountain",
+    "America/Phoenix": "Arizona",
+    "America/Los_Angeles": "Pacific",
+    "America/Anchorage": "Alaska",
+    "Pacific/Honolulu": "Hawaii",
+}
+EARLIEST_YEAR = 2000
 FIELDS = (
     "payer",
     "plan_type",
@@ -37,6 +48,7 @@ FIELDS = (
     "service_display",
     "decided_date",
     "decided_time",
+    "decided_zone",
     "reason_text",
     "reference_number",
     "ordering_physician",
@@ -70,6 +82,7 @@ class HandEntry:
             "service_code": self.service_code,
             "service_display": self.service_display,
             "decided_at": self.decided_at.isoformat(),
+            "decided_zone": str(self.decided_at.tzinfo),
             "reason_text": self.reason_text,
             "reference_number": self.reference_number,
             "ordering_physician": self.ordering_physician,
@@ -98,12 +111,7 @@ def parse_hand_entry(form: Mapping[str, str], zone: ZoneInfo) -> tuple[HandEntry
         errors["service_system"] = "Choose CPT, HCPCS or NDC."
     elif not re.fullmatch(CODE_PATTERNS[system], values["service_code"].upper()):
         errors["service_code"] = f"Enter the {system} code from the letter (e.g. 72148, J0135 or 0169-4181-13)."
-    decided_at = None
-    try:
-        decided_at = datetime.fromisoformat(f"{values['decided_date']}T{values['decided_time'] or '00:00'}")
-        decided_at = decided_at.replace(tzinfo=zone)
-    except ValueError:
-        errors["decided_date"] = "Enter the decision date (and time, if the letter gives one) from the letter."
+    decided_at = _decision_time(values, zone, errors)
     if not values["reason_text"]:
         errors["reason_text"] = "Copy the reason exactly as the letter words it."
     if errors or decided_at is None:
@@ -123,6 +131,29 @@ def parse_hand_entry(form: Mapping[str, str], zone: ZoneInfo) -> tuple[HandEntry
         ),
         {},
     )
+
+
+def _decision_time(values: Mapping[str, str], zone: ZoneInfo, errors: dict[str, str]) -> datetime | None:
+    """The letter's decision date and time (HH:MM, no offset) in the letter's zone, else the practice's."""
+    if values["decided_zone"] not in LETTER_ZONES:
+        errors["decided_zone"] = "Choose the time zone from the list."
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values["decided_date"]):
+        errors["decided_date"] = "Enter the decision date from the letter."
+        return None
+    if values["decided_time"] and not re.fullmatch(r"\d{2}:\d{2}", values["decided_time"]):
+        errors["decided_time"] = "Enter the time as HH:MM, or leave it empty."
+        return None
+    try:
+        local = datetime.fromisoformat(f"{values['decided_date']}T{values['decided_time'] or '00:00'}")
+    except ValueError:
+        errors["decided_date"] = "That is not a real date and time."
+        return None
+    latest = datetime.now(zone).year + 1
+    if not EARLIEST_YEAR <= local.year <= latest:
+        errors["decided_date"] = f"The decision year must be between {EARLIEST_YEAR} and {latest}."
+        return None
+    return local.replace(tzinfo=ZoneInfo(values["decided_zone"]) if values["decided_zone"] else zone)
 
 
 def hand_denial_id(entry_id: int) -> str:

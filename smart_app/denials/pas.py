@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from smart_app.denials.codes import reason_display, review_action, review_action_systems
@@ -34,6 +34,7 @@ ADVERSE_ORDER = (
     "rejected",
     "pended",
     "contact-payer",
+    "unknown",  # an unrecognised code may be a denial: never let a certified item hide it
     "modified",
     "partial",
     "cancelled",
@@ -109,6 +110,7 @@ class Denial:
     request_key: str | None = None
     is_drug: bool = False
     setting: str | None = None  # inpatient | outpatient, from the place of service on the request
+    updated_at: datetime | None = None  # meta.lastUpdated: breaks ties between answers decided at the same time
     entered_by_hand: bool = False
     plan_type_hint: str | None = None
     state_hint: str | None = None
@@ -463,20 +465,20 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
         reviewer=_reviewer(claim_response),
         request_key=_request_key(claim_response, claim),
         setting=_setting(claim),
+        updated_at=parse_datetime((claim_response.get("meta") or {}).get("lastUpdated")),
         is_drug="pharmacy" in claim_type or any(i.service and i.service.system in DRUG_SYSTEMS for i in items),
     )
 
 
 def _setting(claim: dict[str, Any] | None) -> str | None:
-    """``inpatient`` when an item's place of service is an inpatient one (POS 21, 51, 61), else ``outpatient``."""
+    """``inpatient`` when an item's place of service is inpatient (POS 21, 51, 61), ``outpatient`` for any other
+    stated place, None when the request states none."""
     if claim is None:
         return None
-    places = {
-        c.code
-        for i in claim.get("item") or []
-        if isinstance(i, dict)
-        for c in codes_of(i.get("locationCodeableConcept"))
-    }
+    items = [i for i in claim.get("item") or [] if isinstance(i, dict)]
+    places = {c.code for i in items for c in codes_of(i.get("locationCodeableConcept")) if c.code}
+    if not places:
+        return None  # unknown: every setting's window is a candidate and the earliest wins
     return "inpatient" if places & INPATIENT_PLACES else "outpatient"
 
 
@@ -486,7 +488,10 @@ def payer_display(claim_response: dict[str, Any]) -> str | None:
 
 
 def _newest_per_request(denials: list[Denial]) -> list[Denial]:
-    """A pended answer followed by a final one for the same request: keep the newest (PAS subscriptions)."""
+    """A pended answer followed by a final one for the same request: keep the newest (PAS subscriptions).
+
+    Ties on the decision time are broken by ``meta.lastUpdated``, then a final answer beats a pended one.
+    """
     latest: dict[str, Denial] = {}
     alone: list[Denial] = []
     for denial in denials:
@@ -494,13 +499,22 @@ def _newest_per_request(denials: list[Denial]) -> list[Denial]:
             alone.append(denial)
             continue
         kept = latest.get(denial.request_key)
-        if kept is None or _timestamp(denial) > _timestamp(kept):
+        if kept is None or _recency(denial) > _recency(kept):
             latest[denial.request_key] = denial
     return alone + list(latest.values())
 
 
+def _recency(denial: Denial) -> tuple[float, float, int]:
+    updated = denial.updated_at.timestamp() if denial.updated_at and denial.updated_at.tzinfo else 0.0
+    return (_timestamp(denial), updated, 0 if denial.decision == "pended" else 1)
+
+
 def _timestamp(denial: Denial) -> float:
-    return denial.decided_at.timestamp() if denial.decided_at else 0.0
+    if denial.decided_at is None:
+        return 0.0
+    if denial.decided_at.tzinfo is None:  # a date without a time: its day, in UTC for ordering only
+        return denial.decided_at.replace(tzinfo=UTC).timestamp()
+    return denial.decided_at.timestamp()
 
 
 def prior_auth_answers(claim_responses: list[dict[str, Any]], resolve: Resolver) -> list[Denial]:

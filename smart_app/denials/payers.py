@@ -134,6 +134,7 @@ class PayerRules:
     delegate: PayerMatch | None
     rules: list[P2PRule]
     notes: list[str]
+    plan_default: P2PRule | None = None  # the plan type's default: its sourced limits on the P2P route still apply
 
 
 def _delegation(payer: PayerMatch, service_code: str | None) -> tuple[PayerMatch, dict[str, Any]] | None:
@@ -181,4 +182,5 @@ def rules_for(denial: Denial, plan_type: str | None, service_code: str | None) -
             f"The payer ({denial.payer_name or 'not named'}) is not in criteria/payers.yaml: "
             "the window below is a default — verify with the payer."
         )
-    return PayerRules(payer, delegate, rules, notes)
+    plan_default = _default(plan_type) if plan_type else None
+    return PayerRules(payer, delegate, rules, notes, plan_default)

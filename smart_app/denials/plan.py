@@ -8,6 +8,7 @@ the brief says which, because the plan's state of issue is what the law follows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ class PlanContext:
     plan_type_basis: str
     state: str | None
     state_basis: str
+    fully_insured: bool | None = None  # known only when entered by hand; a commercial plan may be self-funded
 
 
 def plan_types() -> dict[str, dict[str, Any]]:
@@ -51,9 +53,9 @@ def _from_sopt(coverage: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _from_words(text: str) -> str | None:
-    lowered = text.lower()
+    """The first plan type one of whose words appears in ``text`` as a whole word ("EPO", not "Depot")."""
     for key, entry in plan_types().items():
-        if any(word.lower() in lowered for word in entry.get("words", [])):
+        if any(re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE) for word in entry.get("words", [])):
             return key
     return None
 
@@ -87,4 +89,7 @@ def plan_context(denial: Denial, patient: dict[str, Any] | None, practice_state:
         state_basis = f"The patient's address ({state}); the law of the plan's state of issue governs — confirm it."
     elif practice_state:
         state, state_basis = practice_state.upper(), f"The practice's state (P2P_PRACTICE_STATE={practice_state})."
-    return PlanContext(plan_type, basis, state, state_basis)
+    fully_insured = True if denial.plan_type_hint in ("commercial", "marketplace", "medicaid-managed-care") else None
+    if plan_type in ("marketplace", "medicaid-managed-care", "medicare-advantage"):
+        fully_insured = True  # never an employer's self-funded plan
+    return PlanContext(plan_type, basis, state, state_basis, fully_insured)

@@ -13,7 +13,14 @@ from smart_app.denials.pas import Denial
 from smart_app.denials.plan import PlanContext
 from smart_app.rule_files import rule_file
 
-STAGE_ORDER = ("before-denial", "adverse-determination", "reconsideration", "appeal")
+# Which rule leads depends on where the case stands: before the decision, the pre-denial discussion; after it,
+# the rules that govern the determination and the appeal (a pre-denial rule becomes a procedural point).
+STAGES_PENDED = ("before-denial", "adverse-determination", "reconsideration", "appeal")
+STAGES_DECIDED = ("adverse-determination", "reconsideration", "appeal", "before-denial")
+STATE_REGULATED_CAVEAT = (
+    "Applies only if the plan is state-regulated (fully insured), not a self-funded employer plan under ERISA: "
+    "confirm the plan type."
+)
 
 
 def _applies(rule: dict[str, Any], plan: PlanContext) -> bool:
@@ -25,10 +32,11 @@ def _applies(rule: dict[str, Any], plan: PlanContext) -> bool:
     return plan.plan_type in rule["planTypes"]
 
 
-def applicable_rules(plan: PlanContext) -> list[dict[str, Any]]:
-    """The reviewer-rights rules for this plan type and state, the call's own stage first."""
+def applicable_rules(plan: PlanContext, *, decided: bool = True) -> list[dict[str, Any]]:
+    """The reviewer-rights rules for this plan type and state, the case's own stage first."""
+    order = STAGES_DECIDED if decided else STAGES_PENDED
     rules = [r for r in rule_file("reviewer-rights")["rules"] if _applies(r, plan)]
-    return sorted(rules, key=lambda r: STAGE_ORDER.index(r["stage"]))
+    return sorted(rules, key=lambda r: order.index(r["stage"]))
 
 
 def _specialty_match(denial: Denial) -> dict[str, Any]:
@@ -47,18 +55,25 @@ def _specialty_match(denial: Denial) -> dict[str, Any]:
     }
 
 
+def _other(rule: dict[str, Any], decided: bool) -> dict[str, Any]:
+    say = rule["say"]
+    if decided and rule["stage"] == "before-denial":
+        say = (
+            f"Before the denial, {rule['citation']} required this discussion with a qualifying physician. "
+            "If it was not offered, record that as a procedural defect for the appeal."
+        )
+    return {"citation": rule["citation"], "stage": rule["stage"], "say": say, "source": rule["source"]["url"]}
+
+
 def reviewer_rights(denial: Denial, plan: PlanContext) -> dict[str, Any] | None:
-    """``{citation, text, say, stage, sameSpecialty, source, others, caveat}`` for the first rule, or None."""
-    rules = applicable_rules(plan)
+    """``{citation, text, say, stage, sameSpecialty, source, others, caveat}`` for the leading rule, or None."""
+    decided = denial.decision != "pended"
+    rules = applicable_rules(plan, decided=decided)
     if not rules:
         return None
     first = rules[0]
-    caveat = None
-    if plan.plan_type is None:
-        caveat = (
-            "Applies only if the plan is state-regulated (fully insured), not a self-funded employer plan: "
-            "confirm the plan type."
-        )
+    state_law = "*" not in first["states"]
+    caveat = STATE_REGULATED_CAVEAT if state_law and (plan.plan_type is None or not plan.fully_insured) else None
     return {
         "citation": first["citation"],
         "text": first["text"],
@@ -68,10 +83,7 @@ def reviewer_rights(denial: Denial, plan: PlanContext) -> dict[str, Any] | None:
         "note": first.get("note"),
         "source": first["source"]["url"],
         "caveat": caveat,
-        "others": [
-            {"citation": r["citation"], "stage": r["stage"], "say": r["say"], "source": r["source"]["url"]}
-            for r in rules[1:]
-        ],
+        "others": [_other(r, decided) for r in rules[1:]],
     }
 
 

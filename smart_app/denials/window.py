@@ -28,9 +28,15 @@ STATUS_WORDS = {
 }
 
 
-def _rule_window(rule: P2PRule, setting: str | None) -> dict[str, Any] | None:
+def _rule_windows(rule: P2PRule, setting: str | None) -> list[tuple[str | None, dict[str, Any]]]:
+    """The windows of a rule for this setting; with the setting unknown, every setting's window (earliest wins)."""
     by_setting = rule.facts.get("windowBySetting", {})
-    return by_setting.get(setting) or rule.window if setting else rule.window
+    if setting and setting in by_setting:
+        return [(setting, by_setting[setting])]
+    base = [(setting if by_setting else None, rule.window)] if rule.window else []
+    if setting is None and by_setting:
+        return base + [(name, window) for name, window in by_setting.items()]
+    return base
 
 
 def _source_text(source_id: str) -> str:
@@ -38,24 +44,26 @@ def _source_text(source_id: str) -> str:
     return f"{found['title']} — {found['url']}" if found.get("url") else found["title"]
 
 
-def _candidate(rule: P2PRule, denial: Denial, zone: ZoneInfo) -> dict[str, Any] | None:
-    window = _rule_window(rule, denial.setting)
-    if window is None or denial.decided_at is None or denial.decided_at.tzinfo is None:
-        return None
-    deadline = p2p_deadline(denial.decided_at, WindowRule(window["amount"], window["unit"]), zone)
-    setting = f" ({denial.setting})" if denial.setting and rule.facts.get("windowBySetting") else ""
-    return {
-        "owner": rule.owner,
-        "closesAt": deadline.closes_at,
-        "basis": f"{rule.owner}{setting}: {deadline.basis}",
-        "status": window["status"],
-        "statusText": STATUS_WORDS[window["status"]],
-        "source": _source_text(window["source"]),
-    }
+def _candidates(rule: P2PRule, denial: Denial, decided_at: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    found = []
+    for setting, window in _rule_windows(rule, denial.setting):
+        deadline = p2p_deadline(decided_at, WindowRule(window["amount"], window["unit"]), zone)
+        label = f" ({setting})" if setting else ""
+        found.append(
+            {
+                "owner": rule.owner,
+                "closesAt": deadline.closes_at,
+                "basis": f"{rule.owner}{label}: {deadline.basis}",
+                "status": window["status"],
+                "statusText": STATUS_WORDS[window["status"]],
+                "source": _source_text(window["source"]),
+            }
+        )
+    return found
 
 
 def _time_left(closes_at: datetime, now: datetime) -> str:
-    seconds = int((closes_at - now).total_seconds())
+    seconds = int(closes_at.timestamp() - now.timestamp())  # elapsed time, right across a DST change
     if seconds <= 0:
         return "closed"
     days, rest = divmod(seconds, 86400)
@@ -74,9 +82,18 @@ def _fact(rules: list[P2PRule], name: str) -> dict[str, str] | None:
     return None
 
 
-def _route(rules: list[P2PRule], denial: Denial) -> tuple[str, str | None, str | None]:
-    """Whether a P2P can change this decision: ``open``, ``before-decision`` (pended: ask now) or ``closed``."""
-    deciding = rules[-1]  # the delegate's rule when one reviews, else the payer's (or the default)
+RESTRICTIVENESS = ("not-offered", "before-decision-only", "after-denial", "unknown")
+
+
+def _route(payer_rules: PayerRules, denial: Denial) -> tuple[str, str | None, str | None]:
+    """Whether a P2P can change this decision: ``open``, ``before-decision`` (pended: ask now) or ``closed``.
+
+    The most restrictive rule wins: the payer's, the delegate's, and the plan type's sourced default.
+    """
+    rules = [*payer_rules.rules]
+    if payer_rules.plan_default and payer_rules.plan_default.facts.get("offeredSource"):
+        rules.append(payer_rules.plan_default)
+    deciding = min(rules, key=lambda r: RESTRICTIVENESS.index(r.offered) if r.offered in RESTRICTIVENESS else 3)
     offered = deciding.offered
     text = deciding.facts.get("offeredText")
     source_id = deciding.facts.get("offeredSource")
@@ -95,8 +112,7 @@ def p2p_window(
 ) -> dict[str, Any]:
     """The ``p2pWindow`` of the brief JSON: ``deadline``, ``basis``, ``source`` and what the page needs."""
     rules = payer_rules.rules
-    candidates = [c for c in (_candidate(r, denial, zone) for r in rules) if c]
-    route, offered_text, offered_source = _route(rules, denial)
+    route, offered_text, offered_source = _route(payer_rules, denial)
     window_texts = [t for r in rules for t in (r.facts.get("windowText"), r.facts.get("windowNote")) if t]
     result: dict[str, Any] = {
         "deadline": None,
@@ -123,21 +139,31 @@ def p2p_window(
     if denial.decision in NO_P2P_DECISIONS:
         result.update(basis=NO_P2P_DECISIONS[denial.decision], verify=False, route="none", closed=False)
         return result
-    if denial.decision == "pended" and route != "before-decision":
-        result.update(basis="Pended, not decided: no P2P clock has started. Send what the payer asked for.")
+    if denial.decision == "pended":
+        if route == "before-decision":
+            result["basis"] = "Ask before the payer decides: this payer hears a P2P only before its decision."
+        else:
+            result["basis"] = "Pended, not decided: no P2P clock has started. Send what the payer asked for."
         return result
     if denial.decided_at is None:
         result["basis"] = "The answer carries no decision date: take the window from the denial letter."
         return result
+    decided_at = denial.decided_at
+    if decided_at.tzinfo is None:  # a date with no time: the start of that day where the practice is
+        decided_at = decided_at.replace(tzinfo=zone)
+        result["notes"].append(
+            "The decision has a date but no time: the clock starts at 00:00 that day in the practice's time zone."
+        )
+    candidates = [c for r in rules for c in _candidates(r, denial, decided_at, zone)]
     if not candidates:
-        result["basis"] = "No window on file for this payer: read it from the denial letter."
+        result["basis"] = "The rules on file state no day count for this payer: read the window from the denial letter."
         return result
-    chosen = min(candidates, key=lambda c: c["closesAt"])
+    chosen = min(candidates, key=lambda c: c["closesAt"].timestamp())
     basis = chosen["basis"]
     if len(candidates) > 1:
         others = "; ".join(c["basis"] for c in candidates if c is not chosen)
         basis += f". Stricter than {others} — the earlier deadline applies."
-    hours_left = (chosen["closesAt"] - now).total_seconds() / 3600
+    hours_left = (chosen["closesAt"].timestamp() - now.timestamp()) / 3600
     result.update(
         deadline=chosen["closesAt"].isoformat(),
         basis=basis,
@@ -168,7 +194,7 @@ def _routing(payer_rules: PayerRules, state: str | None) -> dict[str, str] | Non
 
 def decision_date_warning(denial: Denial, now: datetime) -> str | None:
     """A warning when the decision date is in the future (a typo or a clock problem at the payer)."""
-    if denial.decided_at and denial.decided_at.tzinfo and denial.decided_at > now:
+    if denial.decided_at and denial.decided_at.tzinfo and denial.decided_at.timestamp() > now.timestamp():
         return (
             f"The decision date {denial.decided_at:%Y-%m-%d %H:%M} is in the future; the deadline is counted from "
             "it anyway — check the date on the payer's letter."

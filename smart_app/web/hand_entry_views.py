@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from smart_app.denials.hand_entry import PLAN_TYPE_CHOICES, SERVICE_SYSTEMS, hand_denial_id, parse_hand_entry
+from smart_app.denials.hand_entry import (
+    LETTER_ZONES,
+    PLAN_TYPE_CHOICES,
+    SERVICE_SYSTEMS,
+    hand_denial_id,
+    parse_hand_entry,
+)
 from smart_app.store.hand_entries import save_hand_entry
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.loading import clock
@@ -20,6 +26,7 @@ def _form_page(form: dict[str, str], errors: dict[str, str], status: int = 200) 
         form=form,
         errors=errors,
         plan_types=PLAN_TYPE_CHOICES,
+        zones=LETTER_ZONES,
         service_systems=list(SERVICE_SYSTEMS),
     )
     return html, status

@@ -213,3 +213,26 @@ def test_claim_found_by_its_identifier_and_item_authorization_number() -> None:
     assert denial.items[0].service.code == "72148"  # joined through the logical reference
     assert denial.reference_number == "AUTH-42"
     assert denial.request_key == "urn:trnorg:9012345678|TRN-1"
+
+
+def test_an_unrecognised_code_is_never_hidden_by_a_certified_item() -> None:
+    response = claim_response("A1")
+    second = copy.deepcopy(response["item"][0])
+    second["itemSequence"] = 2
+    second["adjudication"][0]["extension"] = [review_action("ZZ")]
+    response["item"].append(second)
+    (listed,) = open_denials([response], chart_of(claim(), response).resolve)
+    assert listed.decision == "unknown"
+    assert not any("no review action the app recognises" in w for w in listed.warnings)  # one item was read
+
+
+def test_answers_decided_at_the_same_time_prefer_the_later_update_then_the_final_one() -> None:
+    pended = claim_response("A4", cr_id="cr-pend", created="2026-11-12T09:00:00-05:00")
+    final = claim_response("A3", cr_id="cr-final", created="2026-11-12T09:00:00-05:00")
+    for order in ([pended, final], [final, pended]):
+        (kept,) = open_denials(order, chart_of(claim(), *order).resolve)
+        assert kept.claim_response_id == "cr-final"
+    pended["meta"] = {"lastUpdated": "2026-11-12T15:00:00Z"}
+    final["meta"] = {"lastUpdated": "2026-11-12T14:00:00Z"}
+    (kept,) = open_denials([final, pended], chart_of(claim(), final, pended).resolve)
+    assert kept.claim_response_id == "cr-pend"

@@ -139,9 +139,7 @@ def test_cigna_imaging_reviewed_directly_still_names_the_evicore_route() -> None
 def test_unknown_payer_falls_back_to_its_plan_type_default(
     sopt: str | None, plan_type: str | None, amount: str
 ) -> None:
-    response = claim_response("A4", note="Pended for medical review.")
-    if plan_type != "medicare-advantage":
-        response = claim_response(note="No documentation of conservative treatment.")
+    response = claim_response(note="No documentation of conservative treatment.")
     result = _assess(
         claim(), organization("payer", "Acme Regional Health"), coverage("Organization/payer", sopt), response=response
     )
@@ -150,6 +148,8 @@ def test_unknown_payer_falls_back_to_its_plan_type_default(
     assert amount in window["basis"]
     assert "verify with the payer" in window["statusText"]
     assert any("not in criteria/payers.yaml" in n for n in window["notes"])
+    if plan_type == "medicare-advantage":  # the sourced default: no P2P can change an MA decision once made
+        assert window["closed"] and result["recommendation"] == "written-appeal"
 
 
 def test_marketplace_plan_is_recognised_from_words() -> None:
@@ -259,3 +259,47 @@ def test_state_specific_routing_shows_only_in_its_state() -> None:
     assert _assess(claim(), payer, cov, response=claim_response(note=note), state="IL")["p2pWindow"]["routing"] is None
     minnesota = _assess(claim(), payer, cov, response=claim_response(note=note), state="MN")["p2pWindow"]["routing"]
     assert minnesota and "Minnesota participating hospitals" in minnesota["text"]
+
+
+def test_a_delegate_cannot_open_a_route_the_plan_closes() -> None:
+    """eviCore reviewing for a UHC Medicare Advantage member: UHC's MA rule (no P2P after the decision) holds."""
+    result = _assess(
+        claim(),
+        organization("payer", "eviCore healthcare"),
+        organization("uhc", "UnitedHealthcare"),
+        coverage("Organization/uhc", "111"),
+        response=claim_response(note="Not medically necessary."),
+    )
+    assert result["p2pWindow"]["route"] == "closed"
+    assert result["recommendation"] == "written-appeal"
+
+
+def test_unknown_setting_takes_the_earliest_of_the_setting_windows() -> None:
+    payer, cov = organization("payer", "UnitedHealthcare"), coverage("Organization/payer", "512")
+    no_place = claim()
+    del no_place["item"][0]["locationCodeableConcept"]
+    window = _assess(no_place, payer, cov, response=claim_response(note="Not medically necessary."))["p2pWindow"]
+    assert window["deadline"].startswith("2026-11-25")  # inpatient 3 business days beat outpatient 21 days
+    assert "(inpatient)" in window["basis"] and "Stricter than" in window["basis"]
+
+
+@pytest.mark.parametrize("name", ["BlueCross BlueShield of Tennessee", "Anthem Blue Cross", "Highmark Inc."])
+def test_blue_plans_are_recognised_by_their_real_names(name: str) -> None:
+    found = recognise(organization("x", name))
+    assert found is not None and found.key == "bcbs"
+
+
+def test_a_decision_date_without_a_time_starts_the_clock_at_midnight_where_the_practice_is() -> None:
+    payer, cov = organization("payer", "UnitedHealthcare"), coverage("Organization/payer", "512")
+    window = _assess(
+        claim(), payer, cov, response=claim_response(note="Not medically necessary.", created="2026-11-20")
+    )["p2pWindow"]
+    assert window["deadline"] == "2026-12-11T23:59:59-06:00"
+    assert any("date but no time" in n for n in window["notes"])
+
+
+def test_hours_are_elapsed_hours_across_the_end_of_daylight_saving() -> None:
+    decided = datetime(2026, 10, 31, 12, 0, tzinfo=ZONE)  # DST ends 2026-11-01 at 02:00 in Chicago
+    closes = p2p_deadline(decided, WindowRule(72, "hours"), ZONE).closes_at
+    assert closes.timestamp() - decided.timestamp() == 72 * 3600
+    assert (closes.hour, closes.day) == (11, 3)  # 11:00 on the wall clock: one hour fell back

@@ -48,7 +48,8 @@ def test_category_from_reason_codes(reasons: list, category: str) -> None:
     ("text", "category"),
     [
         ("No documentation of 6 weeks of conservative treatment.", "medical-necessity"),
-        ("The NPI on the request does not match the ordering provider.", "administrative"),
+        ("Invalid NPI for the ordering provider on the request.", "administrative"),
+        ("Not medically necessary. Reviewed by Dr. Smith, NPI 1234567890.", "medical-necessity"),
         ("Cosmetic procedures are not a covered benefit under the member's plan.", "benefit-exclusion"),
         ("The request was received after the filing limit for retrospective authorization.", "timely-filing"),
         ("Thank you.", "unknown"),
