@@ -44,6 +44,15 @@ def patient_header(chart: Chart) -> dict[str, Any]:
     }
 
 
+def _local(denial: Denial, zone: ZoneInfo) -> str | None:
+    """The decision time as the practice reads it (its own time zone), or the bare date when no time was given."""
+    if denial.decided_at is None:
+        return None
+    if denial.decided_at.tzinfo is None:
+        return denial.decided_at.date().isoformat()
+    return denial.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def _items(denial: Denial) -> list[dict[str, Any]]:
     return [
         {
@@ -101,6 +110,7 @@ def denial_summary(
         "diagnoses": [d.as_dict() for d in denial.diagnoses],
         "decision": denial.decision,
         "decidedOn": denial.decided_at.isoformat() if denial.decided_at else None,
+        "decidedLocal": _local(denial, clock.zone),
         "preAuthRef": denial.reference_number,
         "reason": {"codes": reason_codes, "text": reason_text(denial)},
         "items": _items(denial),
