@@ -177,6 +177,12 @@ def test_demo_patient_triage_deadline_and_reviewer_rights(
     assert denial["reviewerAsk"]  # with or without a rule, the script asks for the reviewer's specialty
 
 
+def test_decision_time_is_shown_in_the_practice_zone(capsys: pytest.CaptureFixture[str]) -> None:
+    (denial,) = _brief(capsys, str(DEMO / "lumbar-mri.json"), "--today", "2026-11-23")["denials"]
+    assert denial["decidedOn"] == "2026-11-20T15:42:00-06:00"  # as the payer wrote it
+    assert denial["decidedLocal"] == "2026-11-20 16:42 EST"  # as the practice (P2P_TIMEZONE) reads it
+
+
 @pytest.mark.parametrize(
     ("name", "decision", "category", "recommendation"),
     [
@@ -192,12 +198,6 @@ def test_demo_patient_triage_deadline_and_reviewer_rights(
         ("Parameters-PASClaimInquiryOperationResponseExample.json", "approved", "unknown", "none"),
     ],
 )
-def test_decision_time_is_shown_in_the_practice_zone(capsys: pytest.CaptureFixture[str]) -> None:
-    (denial,) = _brief(capsys, str(DEMO / "lumbar-mri.json"), "--today", "2026-11-23")["denials"]
-    assert denial["decidedOn"] == "2026-11-20T15:42:00-06:00"  # as the payer wrote it
-    assert denial["decidedLocal"] == "2026-11-20 16:42 EST"  # as the practice (P2P_TIMEZONE) reads it
-
-
 def test_pas_examples_triage(
     capsys: pytest.CaptureFixture[str], name: str, decision: str, category: str, recommendation: str
 ) -> None:
