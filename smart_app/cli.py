@@ -168,6 +168,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_criteria_lint(args: argparse.Namespace) -> int:
+    from smart_app.criteria.lint import lint
+
+    problems = lint(Path(args.path) if args.path else None)
+    for line in problems:
+        print(line)  # noqa: T201 - the command's output
+    if not problems:
+        print("criteria lint: no problems")  # noqa: T201
+    return 1 if problems else 0
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from smart_app.store.db import Database
 
@@ -198,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     brief.add_argument("--out", metavar="FILE")
     brief.set_defaults(run=_cmd_brief)
+
+    criteria = sub.add_parser("criteria", help="the policy library in criteria/")
+    criteria_sub = criteria.add_subparsers(dest="criteria_command", required=True)
+    lint_cmd = criteria_sub.add_parser("lint", help="check every policy, value set and guideline file")
+    lint_cmd.add_argument("path", nargs="?", help="a folder laid out like criteria/, or one file (default: criteria/)")
+    lint_cmd.set_defaults(run=_cmd_criteria_lint)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

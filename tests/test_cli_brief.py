@@ -84,7 +84,7 @@ def test_pdf_output_carries_the_brief(tmp_path: Path, caplog: pytest.LogCaptureF
     with caplog.at_level("WARNING", logger="weasyprint"):
         assert main(["brief", str(DEMO / "lumbar-mri.json"), "--format", "pdf", "--out", str(out)]) == 0
     assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []  # the stylesheet applies
-    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(out).pages).split())  # PDF lines wrap
     assert "CPT 72148 MRI lumbar spine without contrast" in text
     assert "not documented — confirm before the call" in text
 

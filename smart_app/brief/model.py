@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smart_app.criteria.apply import criteria_for
 from smart_app.denials.assess import Clock, assess
 from smart_app.denials.pas import Denial, service_text
 from smart_app.denials.triage import reason_text
@@ -90,8 +91,10 @@ def denial_summary(
     patient: dict[str, Any] | None = None,
     clock: Clock | None = None,
     practice_state: str | None = None,
+    chart: Chart | None = None,
 ) -> dict[str, Any]:
-    """One denial in the brief JSON shape (without the chart-wide parts): what it is, its triage and its clock."""
+    """One denial in the brief JSON shape: what it is, its triage and its clock, and (given the chart) the policy
+    criteria mapped to the chart's dated facts."""
     clock = clock or Clock(ZoneInfo("America/New_York"), datetime.now(UTC))
     assessment = assess(denial, patient, clock, practice_state)
     service = next((i.service for i in denial.items if i.service), None)
@@ -100,7 +103,7 @@ def denial_summary(
         for item in denial.items
         for c in ([item.review_action] if item.review_action else []) + item.reason_codes
     ]
-    return {
+    summary: dict[str, Any] = {
         "claimResponse": denial.claim_response_ref,
         "claim": denial.claim_ref,
         "id": denial.claim_response_id,
@@ -122,6 +125,9 @@ def denial_summary(
         "guidelines": [],
         "warnings": [*denial.warnings, *assessment["warnings"]],
     }
+    if chart is not None:
+        summary.update(criteria_for(denial, chart, assessment["payer"]["key"], clock.now.date()))
+    return summary
 
 
 def build_brief(
@@ -151,9 +157,13 @@ def build_brief(
         }
         for c in conditions(chart)
     ]
-    summaries = [denial_summary(d, patient=chart.patient, clock=clock, practice_state=practice_state) for d in denials]
+    summaries = [
+        denial_summary(d, patient=chart.patient, clock=clock, practice_state=practice_state, chart=chart)
+        for d in denials
+    ]
     for summary in summaries:
-        summary["priorTreatments"] = treatments
+        policy_treatments = summary.pop("policyTreatments", None)
+        summary["priorTreatments"] = policy_treatments if policy_treatments is not None else treatments
     warnings = [*chart.warnings, *(w for s in summaries for w in s["warnings"])]
     if chart.patient is None:
         warnings.insert(0, "The Patient record could not be read.")

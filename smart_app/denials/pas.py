@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from smart_app.denials.codes import reason_display, review_action, review_action_systems
-from smart_app.fhir.dates import parse_datetime
+from smart_app.fhir.dates import parse_date, parse_datetime
 from smart_app.fhir.facts import Code, codes_of, concept_text
 
 PAS_SD = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
@@ -111,6 +111,7 @@ class Denial:
     is_drug: bool = False
     setting: str | None = None  # inpatient | outpatient, from the place of service on the request
     updated_at: datetime | None = None  # meta.lastUpdated: breaks ties between answers decided at the same time
+    requested_on: date | None = None  # Claim.created: the day time rules of a policy count back from
     entered_by_hand: bool = False
     plan_type_hint: str | None = None
     state_hint: str | None = None
@@ -466,6 +467,7 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
         request_key=_request_key(claim_response, claim),
         setting=_setting(claim),
         updated_at=parse_datetime((claim_response.get("meta") or {}).get("lastUpdated")),
+        requested_on=parse_date((claim or {}).get("created")),
         is_drug="pharmacy" in claim_type or any(i.service and i.service.system in DRUG_SYSTEMS for i in items),
     )
 

@@ -75,8 +75,11 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     rights = frame.locator("section.rights").inner_text()
     assert "215 ILCS 200/35" in rights and "experience treating and managing patients" in rights
     treatments = frame.locator("#tx-h + table").inner_text()
-    assert "PT visit 8 of 12 authorized\t2026-10-23" in treatments
-    assert "ibuprofen 800 MG Oral Tablet\t2026-09-08\t2026-10-06" in treatments
+    # records of one drug or one therapy family are merged into courses
+    assert "Physical therapy (evaluation and therapeutic exercise) (8 records)\t2026-09-14\t2026-10-23" in treatments
+    assert "ibuprofen (2 records)\t2026-09-02\t2026-10-06" in treatments
+    criteria = frame.locator("table.criteria-table").inner_text()
+    assert "At least 6 weeks of conservative therapy" in criteria and "76 days documented" in criteria
     screenshots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "brief-in-ehr-frame.png"), full_page=True)

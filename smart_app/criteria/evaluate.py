@@ -1,0 +1,253 @@
+"""Evaluate a policy against an indexed chart: each criterion ``met``, ``not-met`` or ``not-documented`` with its
+dated evidence, and the policy's groups combined into ``meets``, ``does-not-meet`` or ``incomplete``.
+
+An evidence rule is declarative (find / valueset / atLeastDaysBefore / withinDaysBefore / minDays / value /
+where) and compiles to FHIRPath: the time and value tests run in fhirpathpy over each fact's normalised dates
+(``%start``, ``%end``, ``%request``) and value (``%value``), and ``where`` runs on the resource itself.
+
+Safety rules, by construction: ``met`` needs at least one dated fact that passes; ``not-met`` needs a dated fact
+that contradicts the rule (too short, too old, too recent, a failing value); anything else is
+``not-documented``. Absence of data is never ``met``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache, partial
+from typing import Any
+
+from fhirpathpy import compile as compile_fhirpath
+
+from smart_app.criteria.index import ChartIndex, Fact
+from smart_app.criteria.library import Library, Policy, ValueSet
+
+MET, NOT_MET, NOT_DOCUMENTED = "met", "not-met", "not-documented"
+OPS = {">=", ">", "<=", "<", "="}
+TEXT_MATCH = " — matched by its text, not a code: confirm"
+
+
+@cache
+def fhirpath(expression: str) -> Any:
+    """A compiled FHIRPath expression (compiled once per process)."""
+    return compile_fhirpath(expression)
+
+
+def _true(expression: str, resource: dict[str, Any], env: dict[str, Any]) -> bool:
+    return fhirpath(expression)(resource, env) == [True]
+
+
+def rule_expressions(evidence: dict[str, Any]) -> dict[str, str]:
+    """The FHIRPath each declarative rule compiles to (also what ``criteria lint`` parses)."""
+    found = {}
+    if "atLeastDaysBefore" in evidence:
+        found["atLeastDaysBefore"] = f"%start <= %request - {int(evidence['atLeastDaysBefore'])} days"
+    if "withinDaysBefore" in evidence:
+        found["withinDaysBefore"] = (
+            f"%end >= %request - {int(evidence['withinDaysBefore'])} days and %start <= %request"
+        )
+    if "minDays" in evidence:
+        found["minDays"] = f"%span >= {int(evidence['minDays'])}"
+    if "value" in evidence:
+        rule = evidence["value"]
+        found["value"] = f"%value {rule['op']} {float(rule['value'])}"
+    if "minCount" in evidence:
+        found["minCount"] = f"%count >= {int(evidence['minCount'])}"
+    if "maxCount" in evidence:
+        found["maxCount"] = f"%count <= {int(evidence['maxCount'])}"
+    if "where" in evidence:
+        found["where"] = str(evidence["where"])
+    return found
+
+
+@dataclass
+class ItemResult:
+    """One evidence rule's answer."""
+
+    status: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+
+def _env(fact: Fact, request: date) -> dict[str, Any]:
+    end = fact.end or (request if fact.ongoing else fact.start)
+    return {"start": fact.start.isoformat(), "end": (end or fact.start).isoformat(), "request": request.isoformat()}  # type: ignore[union-attr]
+
+
+def _say(fact: Fact, request: date) -> str:
+    if fact.kind == "observation":
+        value = f"{fact.value:g} {fact.unit or ''}".strip() if fact.value is not None else (fact.value_text or "")
+        return f"{fact.name} {value}, {fact.start}".replace("  ", " ")
+    if fact.kind == "condition":
+        return f"{fact.name}, since {fact.start}"
+    end: Any = fact.end or fact.start
+    if fact.ongoing or (fact.end and fact.end > request):  # a supply running past the request: still taking it
+        end = "ongoing at the request"
+    when = f"{fact.start}" if end == fact.start else f"{fact.start} to {end}"
+    return f"{fact.name}, {when}" + (f" ({fact.outcome})" if fact.outcome else "")
+
+
+def _cite(facts: list[Fact], text_match: set[str], request: date) -> list[dict[str, Any]]:
+    return [
+        {
+            "reference": f.reference,
+            "date": f.start.isoformat() if f.start else None,
+            "summary": _say(f, request)
+            + (" — matched by its text, not a code: confirm" if f.reference in text_match else ""),
+        }
+        for f in facts
+    ]
+
+
+def _candidates(
+    evidence: dict[str, Any], library: Library, index: ChartIndex
+) -> tuple[dict[str, list[Fact]], set[str]]:
+    """Facts per value set (by code; by words only when no code matched), and which came from words."""
+    ids = evidence["valueset"] if isinstance(evidence["valueset"], list) else [evidence["valueset"]]
+    per_set: dict[str, list[Fact]] = {}
+    by_text: set[str] = set()
+    for vs_id in ids:
+        vs: ValueSet = library.valuesets[vs_id]
+        facts = index.lookup(evidence["find"], vs.exact, vs.prefixes)
+        if not facts and vs.words:
+            lowered = tuple(w.lower() for w in vs.words)
+            facts = [f for f in index.by_kind.get(evidence["find"], []) if any(w in f.name.lower() for w in lowered)]
+            by_text |= {f.reference for f in facts}
+        if "where" in evidence:
+            facts = [f for f in facts if _true(evidence["where"], f.resource, {})]
+        per_set[vs_id] = facts
+    return per_set, by_text
+
+
+def _span(facts: list[Fact], request: date, window_start: date | None) -> tuple[int, date, date]:
+    """Days from the first to the last day of therapy in the window (an ongoing course runs to the request)."""
+    starts = [max(f.start, window_start) if window_start else f.start for f in facts]  # type: ignore[type-var]
+    ends = [min(f.end or (request if f.ongoing else f.start), request) for f in facts]  # type: ignore[type-var]
+    first, last = min(starts), max(ends)
+    return (last - first).days + 1, first, last
+
+
+def _course_rule(
+    evidence: dict[str, Any], per_set: dict[str, list[Fact]], request: date, by_text: set[str]
+) -> ItemResult:
+    cite = partial(_cite, text_match=by_text, request=request)
+    within = evidence.get("withinDaysBefore")
+    window_start = request - timedelta(days=int(within)) if within else None
+    rules = rule_expressions(evidence)
+    groups = []
+    for vs_id, facts in per_set.items():
+        dated = [f for f in facts if f.start and f.start <= request]
+        if within:
+            dated = [f for f in dated if _true(rules["withinDaysBefore"], {}, _env(f, request))]
+        if dated:
+            groups.append((vs_id, dated))
+    if not groups:
+        return ItemResult(NOT_DOCUMENTED)
+    facts = [f for _, group in groups for f in group]
+    if "minCount" in evidence:  # count the value sets (drug classes) that each reach the minimum duration
+        passing = [
+            (vs_id, group)
+            for vs_id, group in groups
+            if _true(rules["minDays"], {}, {"span": _span(group, request, window_start)[0]})
+        ]
+        status = MET if _true(rules["minCount"], {}, {"count": len(passing)}) else NOT_MET
+        note = f"{len(passing)} of the required {evidence['minCount']} classes documented for long enough"
+        return ItemResult(status, cite(facts), note)
+    days, first, last = _span(facts, request, window_start)
+    if "minDays" in evidence and not _true(rules["minDays"], {}, {"span": days}):
+        return ItemResult(NOT_MET, cite(facts), f"{days} days documented ({first} to {last})")
+    return ItemResult(MET, cite(facts), f"{days} days documented ({first} to {last})")
+
+
+def _point_rule(
+    evidence: dict[str, Any], per_set: dict[str, list[Fact]], request: date, by_text: set[str]
+) -> ItemResult:
+    cite = partial(_cite, text_match=by_text, request=request)
+    rules = rule_expressions(evidence)
+    facts = [f for group in per_set.values() for f in group]
+    dated = sorted((f for f in facts if f.start and f.start <= request), key=lambda f: f.start)  # type: ignore[arg-type, return-value]
+    if not dated:
+        undated = [f for f in facts if not f.start]
+        return ItemResult(NOT_DOCUMENTED, note="an undated record was found: confirm its date" if undated else None)
+    if "atLeastDaysBefore" in rules:
+        earliest = dated[0]
+        if _true(rules["atLeastDaysBefore"], {}, _env(earliest, request)):
+            return ItemResult(MET, cite([earliest]), f"documented since {earliest.start}")
+        days = (request - earliest.start).days  # type: ignore[operator]
+        return ItemResult(NOT_MET, cite([earliest]), f"first documented {days} days before the request")
+    recent = dated
+    if "withinDaysBefore" in rules:
+        recent = [f for f in dated if _true(rules["withinDaysBefore"], {}, _env(f, request))]
+        if not recent:
+            latest = dated[-1]
+            days = (request - latest.start).days  # type: ignore[operator]
+            return ItemResult(NOT_MET, cite([latest]), f"latest is {days} days before the request")
+    latest = recent[-1]
+    if "maxCount" in rules:  # e.g. prior PET scans: a documented count within the limit, never an assumed zero
+        status = MET if _true(rules["maxCount"], {}, {"count": len(recent)}) else NOT_MET
+        return ItemResult(status, cite(recent), f"{len(recent)} on record (limit {evidence['maxCount']})")
+    if "value" in rules:
+        if latest.value is None:
+            return ItemResult(NOT_DOCUMENTED, cite([latest]), "the latest result has no numeric value")
+        wanted_unit = evidence["value"].get("unit")
+        if wanted_unit and latest.unit and latest.unit != wanted_unit:
+            return ItemResult(
+                NOT_DOCUMENTED,
+                cite([latest]),
+                f"the result is in {latest.unit}, not {wanted_unit}: check",
+            )
+        status = MET if _true(rules["value"], {}, {"value": latest.value}) else NOT_MET
+        return ItemResult(status, cite([latest]))
+    return ItemResult(MET, cite([latest]))
+
+
+def evaluate_criterion(criterion: dict[str, Any], library: Library, index: ChartIndex, request: date) -> dict[str, Any]:
+    """One criterion: the best answer among its evidence rules (any rule met wins; a contradiction beats silence)."""
+    results = []
+    for evidence in criterion["evidence"]:
+        per_set, by_text = _candidates(evidence, library, index)
+        if evidence["find"] in ("medication", "procedure") and ("minDays" in evidence or "minCount" in evidence):
+            results.append(_course_rule(evidence, per_set, request, by_text))
+        else:
+            results.append(_point_rule(evidence, per_set, request, by_text))
+    chosen = next((r for r in results if r.status == MET), None) or next(
+        (r for r in results if r.status == NOT_MET), ItemResult(NOT_DOCUMENTED)
+    )
+    evidence_list = chosen.evidence if chosen.status != NOT_DOCUMENTED else [e for r in results for e in r.evidence]
+    status, note = chosen.status, chosen.note or next((r.note for r in results if r.note), None)
+    if status == MET and criterion.get("confirm"):
+        # The chart holds the dated facts but not the part no code carries (a grade, "function-limiting"):
+        # show the facts and ask for confirmation rather than claim the criterion.
+        status, note = NOT_DOCUMENTED, f"{criterion['confirm']} ({note})" if note else criterion["confirm"]
+    return {"id": criterion["id"], "text": criterion["text"], "status": status, "evidence": evidence_list, "note": note}
+
+
+def _combine(node: Any, statuses: dict[str, str]) -> bool | None:
+    """Kleene logic over the combine tree: met is true, not-met false, not-documented unknown."""
+    if isinstance(node, str):
+        return {MET: True, NOT_MET: False}.get(statuses.get(node, NOT_DOCUMENTED))
+    if "allOf" in node:
+        values = [_combine(n, statuses) for n in node["allOf"]]
+        return False if False in values else (None if None in values else True)
+    values = [_combine(n, statuses) for n in node["anyOf"]]
+    return True if True in values else (None if None in values else False)
+
+
+def evaluate_policy(policy: Policy, library: Library, index: ChartIndex, request: date) -> dict[str, Any]:
+    """``{"criteria": [...], "policyResult": meets | does-not-meet | incomplete}`` for ``policy`` on the chart."""
+    criteria = [evaluate_criterion(c, library, index, request) for c in policy.criteria]
+    overall = _combine(policy.combine, {c["id"]: c["status"] for c in criteria})
+    result = {True: "meets", False: "does-not-meet", None: "incomplete"}[overall]
+    return {"criteria": criteria, "policyResult": result}
+
+
+def relevant_facts(policy: Policy, library: Library, index: ChartIndex) -> list[Fact]:
+    """Every drug and procedure the policy's rules look for (for the brief's prior-treatment list)."""
+    found: dict[str, Fact] = {}
+    for criterion in policy.criteria:
+        for evidence in criterion["evidence"]:
+            if evidence["find"] in ("medication", "procedure"):
+                for facts in _candidates(evidence, library, index)[0].values():
+                    for fact in facts:
+                        found.setdefault(fact.reference, fact)
+    return list(found.values())

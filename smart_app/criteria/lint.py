@@ -1,0 +1,171 @@
+"""``p2p-brief criteria lint [PATH]``: check every file of the policy library and report ``file:line: message``.
+
+Checks: YAML syntax, each file's JSON Schema, unknown value sets, FHIRPath that does not parse, duplicate ids,
+criteria named in ``combine`` that do not exist, guideline ids missing from ``guidelines.yaml``, and two policies
+claiming the same service for the same payer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from smart_app.content import content_dir
+from smart_app.criteria.evaluate import fhirpath, rule_expressions
+
+SPECIAL = {"rxnorm-products.yaml": "rxnorm-products", "guidelines.yaml": "guidelines"}
+
+
+def _line_of(node: yaml.Node | None, path: list[Any]) -> int:
+    """The 1-based line of the YAML node at ``path`` (the nearest parent that exists)."""
+    line = (node.start_mark.line + 1) if node else 1
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+class _File:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: Any = None
+        self.node: yaml.Node | None = None
+
+    def at(self, *path: Any) -> str:
+        return f"{self.path}:{_line_of(self.node, list(path))}"
+
+
+def _schema_name(path: Path) -> str | None:
+    if path.name in SPECIAL:
+        return SPECIAL[path.name]
+    if path.parent.name == "policies":
+        return "policy"
+    if path.parent.name == "valuesets":
+        return "valueset"
+    return None
+
+
+def _load(path: Path, schemas: Path, problems: list[str]) -> _File | None:
+    found = _File(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        found.node = yaml.compose(text)
+        found.data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problems.append(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(exc, 'problem', exc)})")
+        return None
+    name = _schema_name(path)
+    if name is None:
+        return None
+    schema = json.loads((schemas / f"{name}.schema.json").read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(found.data))
+    for error in errors:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        problems.append(f"{found.at(*error.absolute_path)}: {where}: {error.message}")
+    return None if errors else found
+
+
+def _check_policy(
+    policy: _File, valuesets: set[str], guidelines: set[str], claimed: dict[tuple[str, str], str], problems: list[str]
+) -> None:
+    data = policy.data
+    ids: set[str] = set()
+    for i, criterion in enumerate(data["criteria"]):
+        if criterion["id"] in ids:
+            problems.append(f"{policy.at('criteria', i, 'id')}: duplicate criterion id {criterion['id']!r}")
+        ids.add(criterion["id"])
+        for j, evidence in enumerate(criterion["evidence"]):
+            names = evidence["valueset"] if isinstance(evidence["valueset"], list) else [evidence["valueset"]]
+            for name in names:
+                if name not in valuesets:
+                    problems.append(
+                        f"{policy.at('criteria', i, 'evidence', j, 'valueset')}: unknown value set {name!r}"
+                    )
+            for rule, expression in rule_expressions(evidence).items():
+                try:
+                    fhirpath(expression)
+                except Exception as exc:  # noqa: BLE001 - any parse failure is the author's to fix
+                    problems.append(
+                        f"{policy.at('criteria', i, 'evidence', j, rule)}: FHIRPath does not parse: "
+                        f"{expression!r} ({type(exc).__name__})"
+                    )
+    for leaf in _leaves(data["combine"]):
+        if leaf not in ids:
+            problems.append(f"{policy.at('combine')}: combine names {leaf!r}, which is not a criterion of this policy")
+    for i, guideline in enumerate(data.get("guidelines", [])):
+        if guideline not in guidelines:
+            problems.append(f"{policy.at('guidelines', i)}: guideline {guideline!r} is not in guidelines.yaml")
+    for i, service in enumerate(data["services"]):
+        for payer in data["payers"]:
+            key = (f"{service['system']}|{service['code']}", payer)
+            if key in claimed:
+                problems.append(
+                    f"{policy.at('services', i)}: {service['system']} {service['code']} for payer {payer!r} is "
+                    f"already claimed by {claimed[key]}"
+                )
+            else:
+                claimed[key] = str(policy.path)
+
+
+def _leaves(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    return [leaf for child in node.get("allOf", node.get("anyOf", [])) for leaf in _leaves(child)]
+
+
+def lint(target: Path | None = None) -> list[str]:
+    """Every problem in the library folder ``target`` (``criteria/`` by default), or in one file of it checked
+    against the shipped library's value sets and guidelines, as ``file:line: message``."""
+    shipped = content_dir("criteria")
+    target = target or shipped
+    schemas = shipped / "schemas"
+    problems: list[str] = []
+    if target.is_dir():
+        paths = sorted(p for p in target.rglob("*.yaml") if _schema_name(p))
+        context: dict[Path, _File | None] = {}
+    else:
+        if not target.exists():
+            return [f"{target}:1: no such file"]
+        paths = [target]
+        context = {p: _load(p, schemas, []) for p in sorted(shipped.rglob("*.yaml")) if _schema_name(p) and p != target}
+    files = {p: _load(p, schemas, problems) for p in paths}
+    valuesets: dict[str, Path] = {}
+    guidelines: set[str] = set()
+    for path, loaded in [*context.items(), *files.items()]:
+        if not loaded:
+            continue
+        if path.parent.name == "valuesets" and path.name not in SPECIAL:
+            if loaded.data["id"] in valuesets and path in files:
+                problems.append(
+                    f"{loaded.at('id')}: value set id {loaded.data['id']!r} also in {valuesets[loaded.data['id']]}"
+                )
+            valuesets[loaded.data["id"]] = path
+        if path.name == "guidelines.yaml":
+            ids = [g["id"] for g in loaded.data["guidelines"]]
+            for i, gid in enumerate(ids):
+                if gid in ids[:i] and path in files:
+                    problems.append(f"{loaded.at('guidelines', i, 'id')}: duplicate guideline id {gid!r}")
+            guidelines |= set(ids)
+    policy_ids: dict[str, Path] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    for path, loaded in [*context.items(), *files.items()]:
+        if not loaded or path.parent.name != "policies":
+            continue
+        report = problems if path in files else []
+        if loaded.data["id"] in policy_ids:
+            report.append(f"{loaded.at('id')}: policy id {loaded.data['id']!r} also in {policy_ids[loaded.data['id']]}")
+        policy_ids[loaded.data["id"]] = path
+        _check_policy(loaded, set(valuesets), guidelines, claimed, report)
+    return problems

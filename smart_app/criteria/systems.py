@@ -1,0 +1,42 @@
+"""Short names for the code systems that policies and value sets use, and their canonical URLs."""
+
+from __future__ import annotations
+
+SYSTEMS = {
+    "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
+    "snomed": "http://snomed.info/sct",
+    "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "cpt": "http://www.ama-assn.org/go/cpt",
+    "hcpcs": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "loinc": "http://loinc.org",
+    "ndc": "http://hl7.org/fhir/sid/ndc",
+}
+# Other spellings real feeds use for the same systems.
+ALIASES = {
+    "urn:oid:2.16.840.1.113883.6.90": "icd10cm",
+    "http://hl7.org/fhir/sid/icd-10": "icd10cm",
+    "urn:oid:2.16.840.1.113883.6.96": "snomed",
+    "urn:oid:2.16.840.1.113883.6.88": "rxnorm",
+    "urn:oid:2.16.840.1.113883.6.12": "cpt",
+    "urn:oid:2.16.840.1.113883.6.285": "hcpcs",
+    "urn:oid:2.16.840.1.113883.6.1": "loinc",
+}
+URL_TO_SHORT = {url: short for short, url in SYSTEMS.items()} | ALIASES
+
+
+def short_system(system: str | None) -> str | None:
+    """The short name (``icd10cm``) for a system URL, or None when it is not one the library uses."""
+    if not system:
+        return None
+    return URL_TO_SHORT.get(system.rstrip("/")) or URL_TO_SHORT.get(system.replace("https://", "http://").rstrip("/"))
+
+
+def code_key(system: str | None, code: str | None) -> str | None:
+    """``icd10cm|M54.16``: the key the chart index and the value sets share (ICD-10 codes without their dot)."""
+    short = short_system(system)
+    if not short or not code:
+        return None
+    value = code.strip()
+    if short == "icd10cm":
+        value = value.replace(".", "").upper()
+    return f"{short}|{value}"
