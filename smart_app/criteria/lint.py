@@ -15,7 +15,8 @@ import jsonschema
 import yaml
 
 from smart_app.content import content_dir
-from smart_app.criteria.evaluate import fhirpath, rule_expressions
+from smart_app.criteria.evaluate import rule_expressions
+from smart_app.criteria.fhirpath_check import fhirpath_syntax_error
 
 SPECIAL = {"rxnorm-products.yaml": "rxnorm-products", "guidelines.yaml": "guidelines"}
 
@@ -94,12 +95,11 @@ def _check_policy(
                         f"{policy.at('criteria', i, 'evidence', j, 'valueset')}: unknown value set {name!r}"
                     )
             for rule, expression in rule_expressions(evidence).items():
-                try:
-                    fhirpath(expression)
-                except Exception as exc:  # noqa: BLE001 - any parse failure is the author's to fix
+                problem = fhirpath_syntax_error(expression)
+                if problem:
                     problems.append(
                         f"{policy.at('criteria', i, 'evidence', j, rule)}: FHIRPath does not parse: "
-                        f"{expression!r} ({type(exc).__name__})"
+                        f"{expression!r} ({problem})"
                     )
     for leaf in _leaves(data["combine"]):
         if leaf not in ids:
