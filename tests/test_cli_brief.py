@@ -237,3 +237,57 @@ def test_bad_parts_are_specific_warnings_and_the_rest_still_renders(
     assert "A record whose resourceType is not a FHIR R4 type was skipped." in warnings
     (denial,) = brief["denials"]
     assert denial["decision"] == "denied" and denial["p2pWindow"]["basis"]
+
+
+@pytest.mark.parametrize(
+    ("bundle", "policy", "result", "statuses"),
+    [
+        (
+            "lumbar-mri.json",
+            "lumbar-spine-mri",
+            "meets",
+            {"lbp-duration-6wk": "met", "lbp-conservative-6wk": "met", "lbp-red-flag": "not-documented"},
+        ),
+        (
+            "ra-tnf.json",
+            "tnf-inhibitor-ra",
+            "meets",
+            {"ra-diagnosis": "met", "ra-csdmard-trial": "met", "ra-tb-screen-12mo": "met"},
+        ),
+        (
+            "knee-tka.json",
+            "total-knee-arthroplasty",
+            "incomplete",
+            {
+                "tka-oa-radiographic": "not-documented",
+                "tka-nonoperative-3mo": "met",
+                "tka-function-limiting-pain": "not-documented",
+            },
+        ),
+        (
+            "glp1-t2dm.json",
+            "glp1-type2-diabetes",
+            "meets",
+            {"t2dm-diagnosis": "met", "t2dm-metformin-trial": "met", "t2dm-not-weight-loss-only": "met"},
+        ),
+    ],
+)
+def test_demo_patient_criteria(
+    capsys: pytest.CaptureFixture[str], bundle: str, policy: str, result: str, statuses: dict[str, str]
+) -> None:
+    (denial,) = _brief(capsys, str(DEMO / bundle), "--today", "2026-11-23")["denials"]
+    assert denial["policy"]["id"] == policy and denial["policy"]["source"].startswith("http")
+    assert denial["policyResult"] == result
+    assert {c["id"]: c["status"] for c in denial["criteria"]} == statuses
+    for criterion in denial["criteria"]:
+        if criterion["status"] == "met":  # met only with dated evidence to cite
+            assert criterion["evidence"] and all(e["date"] and e["reference"] for e in criterion["evidence"])
+    assert denial["guidelines"] or policy == "total-knee-arthroplasty"
+    assert all(t["start"] for t in denial["priorTreatments"])
+
+
+def test_pas_example_without_a_policy_gets_the_generic_outline(capsys: pytest.CaptureFixture[str]) -> None:
+    (denial,) = _brief(capsys, str(FIXTURES / "Bundle-RejectionResponseBundleExample.json"))["denials"]
+    assert denial["policy"] is None and denial["criteria"] == []
+    assert denial["noPolicy"].startswith("No policy on file for")
+    assert denial["genericOutline"]
