@@ -160,9 +160,14 @@ def _course_rule(
 
 
 def _point_rule(
-    evidence: dict[str, Any], per_set: dict[str, list[Fact]], request: date, by_text: set[str]
+    evidence: dict[str, Any],
+    per_set: dict[str, list[Fact]],
+    request: date,
+    by_text: set[str],
+    valuesets: list[ValueSet] | None = None,
 ) -> ItemResult:
     cite = partial(_cite, text_match=by_text, request=request)
+    valuesets = valuesets or []
     rules = rule_expressions(evidence)
     facts = [f for group in per_set.values() for f in group]
     dated = sorted((f for f in facts if f.start and f.start <= request), key=lambda f: f.start)  # type: ignore[arg-type, return-value]
@@ -190,14 +195,19 @@ def _point_rule(
         if latest.value is None:
             return ItemResult(NOT_DOCUMENTED, cite([latest]), "the latest result has no numeric value")
         wanted_unit = evidence["value"].get("unit")
+        value = latest.value
         if wanted_unit and latest.unit and latest.unit != wanted_unit:
-            return ItemResult(
-                NOT_DOCUMENTED,
-                cite([latest]),
-                f"the result is in {latest.unit}, not {wanted_unit}: check",
+            converted = next(
+                (c for vs in valuesets if (c := vs.convert(latest.value, latest.unit, wanted_unit)) is not None), None
             )
-        status = MET if _true(rules["value"], {}, {"value": latest.value}) else NOT_MET
-        return ItemResult(status, cite([latest]))
+            if converted is None:
+                return ItemResult(
+                    NOT_DOCUMENTED, cite([latest]), f"the result is in {latest.unit}, not {wanted_unit}: check"
+                )
+            value = converted
+        status = MET if _true(rules["value"], {}, {"value": value}) else NOT_MET
+        note = f"{latest.value:g} {latest.unit} = {value:g} {wanted_unit}" if value != latest.value else None
+        return ItemResult(status, cite([latest]), note)
     return ItemResult(MET, cite([latest]))
 
 
@@ -209,7 +219,8 @@ def evaluate_criterion(criterion: dict[str, Any], library: Library, index: Chart
         if evidence["find"] in ("medication", "procedure") and ("minDays" in evidence or "minCount" in evidence):
             results.append(_course_rule(evidence, per_set, request, by_text))
         else:
-            results.append(_point_rule(evidence, per_set, request, by_text))
+            sets = [library.valuesets[v] for v in per_set]
+            results.append(_point_rule(evidence, per_set, request, by_text, sets))
     chosen = next((r for r in results if r.status == MET), None) or next(
         (r for r in results if r.status == NOT_MET), ItemResult(NOT_DOCUMENTED)
     )

@@ -27,6 +27,16 @@ class ValueSet:
     exact: frozenset[str]
     prefixes: frozenset[str]
     words: tuple[str, ...] = ()  # last-resort text matches, marked as such in the evidence
+    conversions: tuple[tuple[str, str, float, float], ...] = ()  # (from unit, to unit, factor, offset)
+
+    def convert(self, value: float, unit: str | None, wanted: str) -> float | None:
+        """``value`` in ``wanted`` units (``to = from × factor + offset``), or None when no conversion is on file."""
+        if unit == wanted:
+            return value
+        for source_unit, target_unit, factor, offset in self.conversions:
+            if source_unit == unit and target_unit == wanted:
+                return round(value * factor + offset, 2)
+        return None
 
     def matches(self, key: str | None) -> bool:
         """Whether a ``system|code`` key is in the value set."""
@@ -97,6 +107,7 @@ def _valueset(data: dict[str, Any]) -> ValueSet:
         exact=exact,
         prefixes=prefixes,
         words=tuple(data.get("words", [])),
+        conversions=tuple((c["from"], c["to"], c["factor"], c["offset"]) for c in data.get("conversions", [])),
     )
 
 

@@ -167,7 +167,7 @@ def test_tka_confirms_what_no_code_carries() -> None:
     )
     assert status(outcome, "tka-nonoperative-3mo") == "met"
     assert status(outcome, "tka-oa-radiographic") == "not-documented"
-    assert "confirm it" in outcome["tka-oa-radiographic"]["note"]
+    assert "confirm them" in outcome["tka-oa-radiographic"]["note"]
     assert outcome["tka-oa-radiographic"]["evidence"]  # the dated facts are still shown
     assert outcome["result"] == "incomplete"
 
@@ -216,11 +216,20 @@ def test_tnf_inhibitor_stale_tb_test_and_short_trial() -> None:
 
 # ---- glp1-type2-diabetes ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("a1c", "unit", "expected"), [(7.2, "%", "met"), (6.4, "%", "not-met"), (55, "mmol/mol", "not-documented")]
+    ("a1c", "unit", "expected"),
+    [
+        (7.2, "%", "met"),
+        (6.4, "%", "not-met"),
+        (55, "mmol/mol", "met"),
+        (46, "mmol/mol", "not-met"),
+        (6.9, "mg/dL", "not-documented"),
+    ],
 )
 def test_glp1_a1c_value_and_unit(a1c: float, unit: str, expected: str) -> None:
     outcome = run("glp1-type2-diabetes", observation("4548-4", ago(20), a1c, unit=unit))
     assert status(outcome, "t2dm-diagnosis") == expected
+    if unit == "mmol/mol":  # IFCC units converted with the NGSP master equation: 55 -> 7.18 %, 46 -> 6.36 %
+        assert outcome["t2dm-diagnosis"]["note"].startswith(f"{a1c:g} mmol/mol = ")
 
 
 def test_glp1_metformin_trial_and_diagnosis() -> None:
