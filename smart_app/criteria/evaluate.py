@@ -69,9 +69,16 @@ class ItemResult:
     note: str | None = None
 
 
-def _env(fact: Fact, request: date) -> dict[str, Any]:
-    end = fact.end or (request if fact.ongoing else fact.start)
-    return {"start": fact.start.isoformat(), "end": (end or fact.start).isoformat(), "request": request.isoformat()}  # type: ignore[union-attr]
+VISIT_GAP_DAYS = 30  # visits of one therapy no more than this apart form one continuous course
+
+
+def _env(fact: Fact, request: date, *, latest: bool = False) -> dict[str, Any]:
+    """FHIRPath variables for one fact: its start (earliest or latest reading of a partial date) and end."""
+    start = fact.latest_start if latest else fact.start
+    end = fact.end or (request if fact.ongoing else start)
+    if latest and end and start and end < start:
+        end = start
+    return {"start": start.isoformat(), "end": (end or start).isoformat(), "request": request.isoformat()}  # type: ignore[union-attr]
 
 
 def _say(fact: Fact, request: date) -> str:
@@ -119,12 +126,33 @@ def _candidates(
     return per_set, by_text
 
 
-def _span(facts: list[Fact], request: date, window_start: date | None) -> tuple[int, date, date]:
-    """Days from the first to the last day of therapy in the window (an ongoing course runs to the request)."""
-    starts = [max(f.start, window_start) if window_start else f.start for f in facts]  # type: ignore[type-var]
-    ends = [min(f.end or (request if f.ongoing else f.start), request) for f in facts]  # type: ignore[type-var]
-    first, last = min(starts), max(ends)
-    return (last - first).days + 1, first, last
+def _intervals(facts: list[Fact], request: date, window_start: date | None) -> list[tuple[date, date]]:
+    """Days of therapy as merged intervals inside the window: drug records that overlap or touch merge; visits of
+    a procedure no more than ``VISIT_GAP_DAYS`` apart form one course. Starts use the latest reading of a date."""
+    spans = []
+    for fact in facts:
+        first = fact.latest_start
+        last = min(fact.end or (request if fact.ongoing else first), request)  # type: ignore[type-var]
+        if window_start:
+            first = max(first, window_start)  # type: ignore[type-var]
+        if first and last and last >= first:
+            spans.append((first, last, fact.kind))
+    merged: list[tuple[date, date]] = []
+    for first, last, kind in sorted(spans):
+        gap = VISIT_GAP_DAYS if kind == "procedure" else 1
+        if merged and first <= merged[-1][1] + timedelta(days=gap):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _span(facts: list[Fact], request: date, window_start: date | None) -> tuple[int, date | None, date | None]:
+    """Total days of therapy in the window (gaps between courses do not count), and its first and last day."""
+    merged = _intervals(facts, request, window_start)
+    if not merged:
+        return 0, None, None
+    return sum((last - first).days + 1 for first, last in merged), merged[0][0], merged[-1][1]
 
 
 def _course_rule(
@@ -134,9 +162,10 @@ def _course_rule(
     within = evidence.get("withinDaysBefore")
     window_start = request - timedelta(days=int(within)) if within else None
     rules = rule_expressions(evidence)
+    span_rule = rules.get("minDays", "%span >= 1")
     groups = []
     for vs_id, facts in per_set.items():
-        dated = [f for f in facts if f.start and f.start <= request]
+        dated = [f for f in facts if f.start and f.latest_start <= request]  # type: ignore[operator]
         if within:
             dated = [f for f in dated if _true(rules["withinDaysBefore"], {}, _env(f, request))]
         if dated:
@@ -144,19 +173,24 @@ def _course_rule(
     if not groups:
         return ItemResult(NOT_DOCUMENTED)
     facts = [f for _, group in groups for f in group]
+    unknown_length = any(not f.duration_known for f in facts)
     if "minCount" in evidence:  # count the value sets (drug classes) that each reach the minimum duration
-        passing = [
-            (vs_id, group)
-            for vs_id, group in groups
-            if _true(rules["minDays"], {}, {"span": _span(group, request, window_start)[0]})
-        ]
-        status = MET if _true(rules["minCount"], {}, {"count": len(passing)}) else NOT_MET
+        spans = {vs_id: _span(group, request, window_start)[0] for vs_id, group in groups}
+        passing = [vs_id for vs_id, days in spans.items() if _true(span_rule, {}, {"span": days})]
         note = f"{len(passing)} of the required {evidence['minCount']} classes documented for long enough"
+        if _true(rules["minCount"], {}, {"count": len(passing)}):
+            return ItemResult(MET, cite(facts), note)
+        # Not met only when enough classes were tried and the trials themselves fell short.
+        tried_enough = _true(rules["minCount"], {}, {"count": len(groups)})
+        status = NOT_MET if tried_enough and not unknown_length else NOT_DOCUMENTED
         return ItemResult(status, cite(facts), note)
     days, first, last = _span(facts, request, window_start)
-    if "minDays" in evidence and not _true(rules["minDays"], {}, {"span": days}):
-        return ItemResult(NOT_MET, cite(facts), f"{days} days documented ({first} to {last})")
-    return ItemResult(MET, cite(facts), f"{days} days documented ({first} to {last})")
+    note = f"{days} days documented ({first} to {last})"
+    if _true(span_rule, {}, {"span": days}):
+        return ItemResult(MET, cite(facts), note)
+    if unknown_length:  # a record without an end might have lasted long enough
+        return ItemResult(NOT_DOCUMENTED, cite(facts), note + "; a record has no end date: confirm how long")
+    return ItemResult(NOT_MET, cite(facts), note)
 
 
 def _point_rule(
@@ -170,45 +204,66 @@ def _point_rule(
     valuesets = valuesets or []
     rules = rule_expressions(evidence)
     facts = [f for group in per_set.values() for f in group]
-    dated = sorted((f for f in facts if f.start and f.start <= request), key=lambda f: f.start)  # type: ignore[arg-type, return-value]
+    undated = [f for f in facts if not f.start]
+    dated = sorted((f for f in facts if f.start and f.latest_start <= request), key=lambda f: f.latest_start)  # type: ignore[arg-type, operator, return-value]
     if not dated:
-        undated = [f for f in facts if not f.start]
         return ItemResult(NOT_DOCUMENTED, note="an undated record was found: confirm its date" if undated else None)
     if "atLeastDaysBefore" in rules:
-        earliest = dated[0]
-        if _true(rules["atLeastDaysBefore"], {}, _env(earliest, request)):
-            return ItemResult(MET, cite([earliest]), f"documented since {earliest.start}")
-        days = (request - earliest.start).days  # type: ignore[operator]
+        rule = rules["atLeastDaysBefore"]
+        passing = [f for f in dated if _true(rule, {}, _env(f, request, latest=True))]
+        if passing:
+            return ItemResult(MET, cite(passing[:1]), f"documented since {passing[0].start}")
+        earliest = min(dated, key=lambda f: f.start)  # type: ignore[arg-type, return-value]
+        if undated or any(_true(rule, {}, _env(f, request)) for f in dated):  # a partial or missing date
+            return ItemResult(NOT_DOCUMENTED, cite([earliest]), "the first date on record is not exact: confirm it")
+        days = (request - earliest.latest_start).days  # type: ignore[operator]
         return ItemResult(NOT_MET, cite([earliest]), f"first documented {days} days before the request")
     recent = dated
     if "withinDaysBefore" in rules:
-        recent = [f for f in dated if _true(rules["withinDaysBefore"], {}, _env(f, request))]
+        rule = rules["withinDaysBefore"]
+        recent = [f for f in dated if _true(rule, {}, _env(f, request))]
         if not recent:
+            if "maxCount" in rules:  # none in the window is a count of zero only if the chart is complete: unknown
+                return ItemResult(NOT_DOCUMENTED, cite(dated[-1:]), "none on record in the window")
+            if undated or any(_true(rule, {}, _env(f, request, latest=True)) for f in dated):
+                return ItemResult(NOT_DOCUMENTED, cite(dated[-1:]), "the date on record is not exact: confirm it")
             latest = dated[-1]
-            days = (request - latest.start).days  # type: ignore[operator]
+            days = (request - latest.latest_start).days  # type: ignore[operator]
             return ItemResult(NOT_MET, cite([latest]), f"latest is {days} days before the request")
     latest = recent[-1]
     if "maxCount" in rules:  # e.g. prior PET scans: a documented count within the limit, never an assumed zero
+        note = f"{len(recent)} on record (limit {evidence['maxCount']})"
+        if undated or any(f.start != f.latest_start for f in recent):
+            return ItemResult(NOT_DOCUMENTED, cite(recent), note + "; a record's date is missing or not exact")
         status = MET if _true(rules["maxCount"], {}, {"count": len(recent)}) else NOT_MET
-        return ItemResult(status, cite(recent), f"{len(recent)} on record (limit {evidence['maxCount']})")
+        return ItemResult(status, cite(recent), note)
     if "value" in rules:
-        if latest.value is None:
-            return ItemResult(NOT_DOCUMENTED, cite([latest]), "the latest result has no numeric value")
-        wanted_unit = evidence["value"].get("unit")
-        value = latest.value
-        if wanted_unit and latest.unit and latest.unit != wanted_unit:
+        return _value_rule(evidence, rules, latest, valuesets, cite)
+    return ItemResult(MET, cite([latest]))
+
+
+def _value_rule(
+    evidence: dict[str, Any], rules: dict[str, str], latest: Fact, valuesets: list[ValueSet], cite: Any
+) -> ItemResult:
+    if latest.value is None:
+        return ItemResult(NOT_DOCUMENTED, cite([latest]), "the latest result has no numeric value")
+    if latest.comparator:
+        return ItemResult(NOT_DOCUMENTED, cite([latest]), f"the result is reported as {latest.comparator}: check")
+    wanted_unit = evidence["value"].get("unit")
+    value = latest.value
+    if wanted_unit and latest.unit != wanted_unit:
+        converted = None
+        if latest.unit:
             converted = next(
                 (c for vs in valuesets if (c := vs.convert(latest.value, latest.unit, wanted_unit)) is not None), None
             )
-            if converted is None:
-                return ItemResult(
-                    NOT_DOCUMENTED, cite([latest]), f"the result is in {latest.unit}, not {wanted_unit}: check"
-                )
-            value = converted
-        status = MET if _true(rules["value"], {}, {"value": value}) else NOT_MET
-        note = f"{latest.value:g} {latest.unit} = {value:g} {wanted_unit}" if value != latest.value else None
-        return ItemResult(status, cite([latest]), note)
-    return ItemResult(MET, cite([latest]))
+        if converted is None:
+            unit = latest.unit or "no unit"
+            return ItemResult(NOT_DOCUMENTED, cite([latest]), f"the result is in {unit}, not {wanted_unit}: check")
+        value = converted
+    status = MET if _true(rules["value"], {}, {"value": value}) else NOT_MET
+    note = f"{latest.value:g} {latest.unit} = {value:g} {wanted_unit}" if value != latest.value else None
+    return ItemResult(status, cite([latest]), note)
 
 
 def evaluate_criterion(criterion: dict[str, Any], library: Library, index: ChartIndex, request: date) -> dict[str, Any]:
@@ -221,11 +276,18 @@ def evaluate_criterion(criterion: dict[str, Any], library: Library, index: Chart
         else:
             sets = [library.valuesets[v] for v in per_set]
             results.append(_point_rule(evidence, per_set, request, by_text, sets))
-    chosen = next((r for r in results if r.status == MET), None) or next(
-        (r for r in results if r.status == NOT_MET), ItemResult(NOT_DOCUMENTED)
+    # Evidence rules are alternatives: any met meets; an unknown alternative keeps it open; not-met only when
+    # every alternative is contradicted.
+    chosen = (
+        next((r for r in results if r.status == MET), None)
+        or next((r for r in results if r.status == NOT_DOCUMENTED and (r.evidence or r.note)), None)
+        or next((r for r in results if r.status == NOT_DOCUMENTED), None)
+        or next((r for r in results if r.status == NOT_MET), ItemResult(NOT_DOCUMENTED))
     )
-    evidence_list = chosen.evidence if chosen.status != NOT_DOCUMENTED else [e for r in results for e in r.evidence]
     status, note = chosen.status, chosen.note or next((r.note for r in results if r.note), None)
+    evidence_list = chosen.evidence if status != NOT_DOCUMENTED else [e for r in results for e in r.evidence]
+    if status == MET and all(e["summary"].endswith(TEXT_MATCH) for e in chosen.evidence):
+        status, note = NOT_DOCUMENTED, "found only by matching words in a record, not by a code: confirm it"
     if status == MET and criterion.get("confirm"):
         # The chart holds the dated facts but not the part no code carries (a grade, "function-limiting"):
         # show the facts and ask for confirmation rather than claim the criterion.

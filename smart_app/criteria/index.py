@@ -1,6 +1,11 @@
-"""Index a chart once, by code: every condition, drug course, procedure and observation as a dated ``Fact`` under
-each ``system|code`` key it carries (drug products also under their RxNorm ingredient). Criteria then look up
-their value sets' keys instead of rescanning the chart, so evaluation grows linearly with the chart.
+"""Index a chart once, by code: every condition, drug course, procedure, observation and visit as a dated ``Fact``
+under each ``system|code`` key it carries (drug products also under their RxNorm ingredient, ICD-10-CM codes also
+under each of their prefixes). Criteria then look up their value sets' keys instead of rescanning the chart, so
+evaluation grows linearly with the chart.
+
+Records that say they did not happen (refuted, entered in error, not taken, not done, cancelled) are left out. A
+partial date keeps both ends of what it may mean (``start`` the earliest day, ``start_latest`` the latest), so a
+rule is only met when every reading of the date meets it.
 """
 
 from __future__ import annotations
@@ -12,22 +17,30 @@ from typing import Any
 
 from smart_app.criteria.systems import code_key
 from smart_app.fhir.chart import Chart
-from smart_app.fhir.dates import parse_date, period_of
+from smart_app.fhir.dates import latest_date, parse_date
 from smart_app.fhir.facts import codes_of, concept_text
 
 DURATION_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30}
-ACTIVE = frozenset({"active", "in-progress", "intended", "on-hold"})
+ACTIVE = frozenset({"active", "in-progress"})
+DID_NOT_HAPPEN = {
+    "MedicationStatement": {"not-taken", "entered-in-error"},
+    "MedicationRequest": {"cancelled", "entered-in-error", "draft"},
+    "Procedure": {"not-done", "entered-in-error", "preparation"},
+    "Observation": {"entered-in-error", "cancelled", "registered"},
+    "Encounter": {"cancelled", "entered-in-error", "planned"},
+}
+REFUTED = {"refuted", "entered-in-error"}
 
 
 @dataclass(frozen=True)
 class Fact:
     """One dated thing in the chart a criterion can cite."""
 
-    kind: str  # condition | medication | procedure | observation
+    kind: str  # condition | medication | procedure | observation | encounter
     reference: str
     name: str
     keys: tuple[str, ...]
-    start: date | None
+    start: date | None  # the earliest day the (possibly partial) date may mean
     end: date | None
     ongoing: bool = False
     status: str | None = None
@@ -35,7 +48,15 @@ class Fact:
     value: float | None = None
     unit: str | None = None
     value_text: str | None = None
+    start_latest: date | None = None  # the latest day the start may mean (same as start for a full date)
+    duration_known: bool = True  # False: a record with a start but no way to tell how long it lasted
+    comparator: str | None = None
     resource: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def latest_start(self) -> date | None:
+        """The latest day the start may mean."""
+        return self.start_latest or self.start
 
 
 @dataclass
@@ -64,20 +85,40 @@ def _keys(concept: Any, ingredients: dict[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*keys, *(ingredients[k] for k in keys if k in ingredients)]))
 
 
-def _supply_end(resource: dict[str, Any], start: date | None) -> date | None:
-    """The last day a MedicationRequest covers: the supply (duration × fills) from its start, cut at the validity
-    period's end when the order was stopped or completed; the validity end alone when no supply is stated."""
+def _bounds(value: Any) -> tuple[date | None, date | None]:
+    return parse_date(value), latest_date(value)
+
+
+def _period(resource: dict[str, Any], prefix: str) -> tuple[Any, Any, bool]:
+    """Raw start and end of ``<prefix>Period`` or ``<prefix>DateTime``, and whether it was a period."""
+    period = resource.get(f"{prefix}Period")
+    if isinstance(period, dict):
+        return period.get("start"), period.get("end"), True
+    when = resource.get(f"{prefix}DateTime")
+    return when, when, False
+
+
+def _supply_end(resource: dict[str, Any], start: date | None) -> tuple[date | None, bool]:
+    """The last day a MedicationRequest's first fill covers (refills are not proof of taking), cut at the validity
+    end for a stopped or completed order; ``(None, False)`` when the order states no supply."""
     dispense = resource.get("dispenseRequest") or {}
     valid_end = parse_date((dispense.get("validityPeriod") or {}).get("end"))
     supply = dispense.get("expectedSupplyDuration") or {}
     unit = str(supply.get("code") or supply.get("unit") or "").lower()
-    supply_end = None
-    if start and isinstance(supply.get("value"), int | float) and unit in DURATION_DAYS:
-        fills = 1 + int(dispense.get("numberOfRepeatsAllowed") or 0)
-        supply_end = start + timedelta(days=int(supply["value"] * DURATION_DAYS[unit] * fills) - 1)
-    if supply_end and valid_end and resource.get("status") in ("stopped", "completed", "cancelled"):
-        return min(supply_end, valid_end)
-    return supply_end or valid_end
+    if not (start and isinstance(supply.get("value"), int | float) and unit in DURATION_DAYS):
+        return None, False
+    end = start + timedelta(days=max(int(supply["value"] * DURATION_DAYS[unit]), 1) - 1)
+    if valid_end and resource.get("status") in ("stopped", "completed"):
+        end = min(end, valid_end)
+    return end, True
+
+
+def _words(resource: dict[str, Any]) -> str | None:
+    reasons = [concept_text(r) for r in resource.get("statusReason") or [] if isinstance(r, dict)]
+    if isinstance(resource.get("statusReason"), dict):
+        reasons.append(concept_text(resource["statusReason"]))
+    notes = [n.get("text") for n in resource.get("note") or [] if isinstance(n, dict) and n.get("text")]
+    return "; ".join(w for w in [*reasons, *notes] if w) or None
 
 
 def _medication(chart: Chart, resource: dict[str, Any], ingredients: dict[str, str]) -> Fact:
@@ -86,38 +127,37 @@ def _medication(chart: Chart, resource: dict[str, Any], ingredients: dict[str, s
     if concept is None:
         medication = chart.resolve(resource.get("medicationReference"), container=resource)
         concept = (medication or {}).get("code") or {"text": (resource.get("medicationReference") or {}).get("display")}
-    if rtype == "MedicationStatement":
-        start, end = period_of(resource, "effective")
-        if isinstance(resource.get("effectivePeriod"), dict) and not resource["effectivePeriod"].get("end"):
-            end = None
-    else:
-        start = parse_date(resource.get("authoredOn"))
-        end = _supply_end(resource, start)
     status = resource.get("status")
-    reasons = [concept_text(r) for r in resource.get("statusReason") or [] if isinstance(r, dict)]
-    if isinstance(resource.get("statusReason"), dict):
-        reasons.append(concept_text(resource["statusReason"]))
-    notes = [n.get("text") for n in resource.get("note") or [] if isinstance(n, dict) and n.get("text")]
+    if rtype == "MedicationStatement":
+        raw_start, raw_end, is_period = _period(resource, "effective")
+        start, start_latest = _bounds(raw_start)
+        end = parse_date(raw_end) if is_period else None
+        known = is_period and end is not None
+    else:
+        start, start_latest = _bounds(resource.get("authoredOn"))
+        end, known = _supply_end(resource, start)
+    ongoing = status in ACTIVE and (end is None or not known)
     return Fact(
         kind="medication",
         reference=f"{rtype}/{resource['id']}",
         name=concept_text(concept) or "Unnamed medication",
         keys=_keys(concept, ingredients),
         start=start,
-        end=end,
-        ongoing=status in ACTIVE and end is None,
+        end=None if ongoing else end,
+        ongoing=ongoing,
         status=status,
-        outcome="; ".join(w for w in [*reasons, *notes] if w) or None,
+        outcome=_words(resource),
+        start_latest=start_latest,
+        duration_known=known or ongoing,
         resource=resource,
     )
 
 
 def _observation(resource: dict[str, Any]) -> Fact:
-    start, _ = period_of(resource, "effective")
-    start = start or parse_date(resource.get("issued"))
+    raw, _, _ = _period(resource, "effective")
+    start, start_latest = _bounds(raw or resource.get("issued"))
     quantity = resource.get("valueQuantity") or {}
     value = quantity.get("value") if isinstance(quantity.get("value"), int | float) else None
-    text = concept_text(resource.get("valueCodeableConcept")) or resource.get("valueString")
     return Fact(
         kind="observation",
         reference=f"Observation/{resource['id']}",
@@ -128,75 +168,81 @@ def _observation(resource: dict[str, Any]) -> Fact:
         status=resource.get("status"),
         value=float(value) if value is not None else None,
         unit=quantity.get("code") or quantity.get("unit"),
-        value_text=text,
+        value_text=concept_text(resource.get("valueCodeableConcept")) or resource.get("valueString"),
+        start_latest=start_latest,
+        comparator=quantity.get("comparator"),
         resource=resource,
     )
 
 
-def _others(chart: Chart) -> list[Fact]:
-    facts = []
-    for resource in chart.of_type("Condition"):
-        onset, _ = period_of(resource, "onset")
-        status = ((resource.get("clinicalStatus") or {}).get("coding") or [{}])[0].get("code")
-        facts.append(
-            Fact(
-                kind="condition",
-                reference=f"Condition/{resource['id']}",
-                name=concept_text(resource.get("code")) or "Unnamed condition",
-                keys=_keys(resource.get("code"), {}),
-                start=onset or parse_date(resource.get("recordedDate")),
-                end=parse_date(resource.get("abatementDateTime")),
-                status=status,
-                resource=resource,
-            )
-        )
-    for resource in chart.of_type("Procedure"):
-        start, end = period_of(resource, "performed")
-        facts.append(
-            Fact(
-                kind="procedure",
-                reference=f"Procedure/{resource['id']}",
-                name=concept_text(resource.get("code")) or "Unnamed procedure",
-                keys=_keys(resource.get("code"), {}),
-                start=start,
-                end=end,
-                status=resource.get("status"),
-                outcome=concept_text(resource.get("outcome")) or _notes(resource),
-                resource=resource,
-            )
-        )
-    facts.extend(_observation(r) for r in chart.of_type("Observation"))
-    for resource in chart.of_type("Encounter"):
-        start = parse_date((resource.get("period") or {}).get("start"))
-        types = [t for t in resource.get("type") or [] if isinstance(t, dict)]
-        keys = tuple(dict.fromkeys(k for t in types for k in _keys(t, {})))
-        facts.append(
-            Fact(
-                kind="encounter",
-                reference=f"Encounter/{resource['id']}",
-                name=next((concept_text(t) for t in types if concept_text(t)), "Visit"),
-                keys=keys,
-                start=start,
-                end=start,
-                status=resource.get("status"),
-                resource=resource,
-            )
-        )
-    return facts
+def _condition(resource: dict[str, Any]) -> Fact | None:
+    verification = ((resource.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
+    if verification in REFUTED:
+        return None
+    raw_start, _, _ = _period(resource, "onset")
+    start, start_latest = _bounds(raw_start or resource.get("recordedDate"))
+    return Fact(
+        kind="condition",
+        reference=f"Condition/{resource['id']}",
+        name=concept_text(resource.get("code")) or "Unnamed condition",
+        keys=_keys(resource.get("code"), {}),
+        start=start,
+        end=parse_date(resource.get("abatementDateTime")),
+        status=((resource.get("clinicalStatus") or {}).get("coding") or [{}])[0].get("code"),
+        start_latest=start_latest,
+        resource=resource,
+    )
 
 
-def _notes(resource: dict[str, Any]) -> str | None:
-    notes = [n.get("text") for n in resource.get("note") or [] if isinstance(n, dict) and n.get("text")]
-    return "; ".join(notes) or None
+def _procedure(resource: dict[str, Any]) -> Fact:
+    raw_start, raw_end, is_period = _period(resource, "performed")
+    start, start_latest = _bounds(raw_start)
+    end = parse_date(raw_end) if raw_end else None
+    ongoing = resource.get("status") == "in-progress" and is_period and end is None
+    return Fact(
+        kind="procedure",
+        reference=f"Procedure/{resource['id']}",
+        name=concept_text(resource.get("code")) or "Unnamed procedure",
+        keys=_keys(resource.get("code"), {}),
+        start=start,
+        end=end or (None if ongoing else start),
+        ongoing=ongoing,
+        status=resource.get("status"),
+        outcome=concept_text(resource.get("outcome")) or _words(resource),
+        start_latest=start_latest,
+        resource=resource,
+    )
+
+
+def _encounter(resource: dict[str, Any]) -> Fact:
+    start, start_latest = _bounds((resource.get("period") or {}).get("start"))
+    types = [t for t in resource.get("type") or [] if isinstance(t, dict)]
+    return Fact(
+        kind="encounter",
+        reference=f"Encounter/{resource['id']}",
+        name=next((concept_text(t) for t in types if concept_text(t)), "Visit"),
+        keys=tuple(dict.fromkeys(k for t in types for k in _keys(t, {}))),
+        start=start,
+        end=start,
+        status=resource.get("status"),
+        start_latest=start_latest,
+        resource=resource,
+    )
+
+
+def _happened(resource: dict[str, Any]) -> bool:
+    return resource.get("status") not in DID_NOT_HAPPEN.get(resource["resourceType"], set())
 
 
 def index_chart(chart: Chart, ingredients: dict[str, str]) -> ChartIndex:
     """Index every fact of the chart under each of its keys, in one pass."""
-    facts = [
-        *(_medication(chart, r, ingredients) for r in chart.of_type("MedicationStatement")),
-        *(_medication(chart, r, ingredients) for r in chart.of_type("MedicationRequest")),
-        *_others(chart),
-    ]
+    facts: list[Fact] = []
+    for rtype in ("MedicationStatement", "MedicationRequest"):
+        facts += [_medication(chart, r, ingredients) for r in chart.of_type(rtype) if _happened(r)]
+    facts += [f for r in chart.of_type("Condition") if (f := _condition(r))]
+    facts += [_procedure(r) for r in chart.of_type("Procedure") if _happened(r)]
+    facts += [_observation(r) for r in chart.of_type("Observation") if _happened(r)]
+    facts += [_encounter(r) for r in chart.of_type("Encounter") if _happened(r)]
     by_key: dict[str, list[Fact]] = defaultdict(list)
     by_prefix: dict[str, list[Fact]] = defaultdict(list)
     by_kind: dict[str, list[Fact]] = defaultdict(list)
@@ -206,6 +252,6 @@ def index_chart(chart: Chart, ingredients: dict[str, str]) -> ChartIndex:
             by_key[key].append(fact)
             system, _, code = key.partition("|")
             if system == "icd10cm":
-                for n in range(1, len(code)):
+                for n in range(1, len(code) + 1):
                     by_prefix[f"{system}|{code[:n]}"].append(fact)
     return ChartIndex(dict(by_key), dict(by_prefix), dict(by_kind))

@@ -90,8 +90,7 @@ class Library:
 
 
 def _key(entry: dict[str, Any]) -> str:
-    code = str(entry["code"])
-    return f"{entry['system']}|{code.replace('.', '').upper() if entry['system'] == 'icd10cm' else code}"
+    return code_key(SYSTEMS[entry["system"]], str(entry["code"])) or f"{entry['system']}|{entry['code']}"
 
 
 def _valueset(data: dict[str, Any]) -> ValueSet:

@@ -78,8 +78,15 @@ def _load(path: Path, schemas: Path, problems: list[str]) -> _File | None:
     return None if errors else found
 
 
+COURSE_RULES = ("minDays", "minCount")
+
+
 def _check_policy(
-    policy: _File, valuesets: set[str], guidelines: set[str], claimed: dict[tuple[str, str], str], problems: list[str]
+    policy: _File,
+    valuesets: dict[str, str],
+    guidelines: set[str],
+    claimed: dict[tuple[str, str], str],
+    problems: list[str],
 ) -> None:
     data = policy.data
     ids: set[str] = set()
@@ -94,6 +101,19 @@ def _check_policy(
                     problems.append(
                         f"{policy.at('criteria', i, 'evidence', j, 'valueset')}: unknown value set {name!r}"
                     )
+                elif valuesets[name] != evidence["find"]:
+                    problems.append(
+                        f"{policy.at('criteria', i, 'evidence', j, 'valueset')}: value set {name!r} holds "
+                        f"{valuesets[name]} codes but the rule finds {evidence['find']}"
+                    )
+            for rule in COURSE_RULES:
+                if rule in evidence and evidence["find"] not in ("medication", "procedure"):
+                    problems.append(
+                        f"{policy.at('criteria', i, 'evidence', j, rule)}: {rule} applies to medication or procedure "
+                        f"courses, not to {evidence['find']}"
+                    )
+            if "minCount" in evidence and "minDays" not in evidence:
+                problems.append(f"{policy.at('criteria', i, 'evidence', j, 'minCount')}: minCount needs minDays")
             for rule, expression in rule_expressions(evidence).items():
                 problem = fhirpath_syntax_error(expression)
                 if problem:
@@ -139,9 +159,13 @@ def lint(target: Path | None = None) -> list[str]:
         if not target.exists():
             return [f"{target}:1: no such file"]
         paths = [target]
-        context = {p: _load(p, schemas, []) for p in sorted(shipped.rglob("*.yaml")) if _schema_name(p) and p != target}
+        same = target.resolve()
+        context = {
+            p: _load(p, schemas, []) for p in sorted(shipped.rglob("*.yaml")) if _schema_name(p) and p.resolve() != same
+        }
     files = {p: _load(p, schemas, problems) for p in paths}
     valuesets: dict[str, Path] = {}
+    kinds: dict[str, str] = {}
     guidelines: set[str] = set()
     for path, loaded in [*context.items(), *files.items()]:
         if not loaded:
@@ -152,6 +176,7 @@ def lint(target: Path | None = None) -> list[str]:
                     f"{loaded.at('id')}: value set id {loaded.data['id']!r} also in {valuesets[loaded.data['id']]}"
                 )
             valuesets[loaded.data["id"]] = path
+            kinds[loaded.data["id"]] = loaded.data["kind"]
         if path.name == "guidelines.yaml":
             ids = [g["id"] for g in loaded.data["guidelines"]]
             for i, gid in enumerate(ids):
@@ -167,5 +192,5 @@ def lint(target: Path | None = None) -> list[str]:
         if loaded.data["id"] in policy_ids:
             report.append(f"{loaded.at('id')}: policy id {loaded.data['id']!r} also in {policy_ids[loaded.data['id']]}")
         policy_ids[loaded.data["id"]] = path
-        _check_policy(loaded, set(valuesets), guidelines, claimed, report)
+        _check_policy(loaded, kinds, guidelines, claimed, report)
     return problems

@@ -39,4 +39,20 @@ def code_key(system: str | None, code: str | None) -> str | None:
     value = code.strip()
     if short == "icd10cm":
         value = value.replace(".", "").upper()
+    elif short == "ndc":
+        value = ndc11(value)
     return f"{short}|{value}"
+
+
+NDC_PADDING = {(4, 4, 2): (1, 0, 0), (5, 3, 2): (0, 1, 0), (5, 4, 1): (0, 0, 1), (5, 4, 2): (0, 0, 0)}
+
+
+def ndc11(code: str) -> str:
+    """An NDC in the 11-digit 5-4-2 form without hyphens: hyphenated 4-4-2, 5-3-2 and 5-4-1 codes are padded with
+    a leading zero in the short segment; an 11-digit code is kept; anything else is returned unchanged."""
+    parts = code.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        padding = NDC_PADDING.get(tuple(len(p) for p in parts))  # type: ignore[arg-type]
+        if padding:
+            return "".join("0" * pad + part for pad, part in zip(padding, parts, strict=True))
+    return code

@@ -20,6 +20,7 @@ class Course:
     start: date
     end: date | None
     ongoing: bool
+    active_order: bool = False
     outcomes: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
 
@@ -32,7 +33,7 @@ class Course:
             "kind": self.kind,
             "start": self.start.isoformat(),
             "end": None if self.ongoing else (self.end or self.start).isoformat(),
-            "status": "active" if self.ongoing else None,
+            "status": "active" if self.ongoing or self.active_order else None,
             "outcome": "; ".join(dict.fromkeys(self.outcomes)) or None,
             "reference": self.references[0],
             "references": self.references,
@@ -57,7 +58,7 @@ def courses(facts: list[Fact], library: Library, request: date) -> list[Course]:
     by_group: dict[str, list[Fact]] = {}
     names: dict[str, str] = {}
     for fact in facts:
-        if fact.start is None:
+        if fact.start is None or fact.latest_start > request:  # type: ignore[operator]
             continue
         key, name = _group(fact, library)
         by_group.setdefault(key, []).append(fact)
@@ -67,7 +68,7 @@ def courses(facts: list[Fact], library: Library, request: date) -> list[Course]:
         current: Course | None = None
         for fact in sorted(group, key=lambda f: f.start):  # type: ignore[arg-type, return-value]
             ongoing = fact.ongoing or (fact.status in ACTIVE and fact.end is not None and fact.end >= request)
-            end = request if ongoing else (fact.end or fact.start)
+            end = request if ongoing else min(fact.end or fact.start, request)  # type: ignore[type-var]
             # visits of one procedure family form one course; drug records join when they overlap or touch
             joins = current is not None and (
                 fact.kind == "procedure" or fact.start <= (current.end or current.start) + timedelta(days=1)  # type: ignore[operator]
@@ -79,6 +80,7 @@ def courses(facts: list[Fact], library: Library, request: date) -> list[Course]:
                 current = Course(names[key], fact.kind, fact.start, end, ongoing)  # type: ignore[arg-type]
                 merged.append(current)
             current.references.append(fact.reference)
+            current.active_order = current.active_order or fact.status in ACTIVE
             if fact.outcome and fact.kind == "procedure":
                 current.outcomes = [fact.outcome]  # a therapy family: its latest visit says how it went
             elif fact.outcome:

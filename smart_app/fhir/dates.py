@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -18,6 +18,19 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def latest_date(value: Any) -> date | None:
+    """The last calendar day a possibly partial date names (``"2026-09"`` -> 2026-09-30); None when unparseable."""
+    first = parse_date(value)
+    if first is None or not isinstance(value, str):
+        return None
+    if len(value) == 4:
+        return date(first.year, 12, 31)
+    if len(value) == 7:
+        following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return first
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -140,3 +140,26 @@ def test_a_ten_thousand_resource_chart_is_evaluated_correctly() -> None:
     elapsed = time.perf_counter() - started
     assert result["policyResult"] == "meets"
     assert elapsed < 30  # a guard against a hang, not a benchmark (see tests/bench/bench_criteria.py)
+
+
+@pytest.mark.parametrize("ndc", ["0074-0554-02", "00074055402"])
+def test_ndc_in_either_form_finds_the_drug_policy(ndc: str) -> None:
+    found = library().policy_for(Code("http://hl7.org/fhir/sid/ndc", ndc, None), None)
+    assert found is not None and found.id == "tnf-inhibitor-ra"
+
+
+def test_lint_catches_rules_the_engine_would_ignore(tmp_path: Path) -> None:
+    root = _copy_library(tmp_path)
+    path = root / "policies" / "brain-mri-headache.yaml"
+    text = path.read_text().replace(
+        "- {find: condition, valueset: neuro-deficit}", "- {find: medication, valueset: neuro-deficit, minCount: 2}"
+    )
+    text = text.replace(
+        "- {find: condition, valueset: headache-red-flags}",
+        "- {find: condition, valueset: headache-red-flags, minDays: 9}",
+    )
+    path.write_text(text)
+    lines = "\n".join(lint(root))
+    assert "value set 'neuro-deficit' holds condition codes but the rule finds medication" in lines
+    assert "minDays applies to medication or procedure courses, not to condition" in lines
+    assert "minCount needs minDays" in lines

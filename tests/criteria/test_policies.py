@@ -55,9 +55,13 @@ def test_lbp_duration_by_snomed_only() -> None:
     ("resources", "expected"),
     [
         ([statement("5640", ago(70), ago(20))], "met"),  # ibuprofen ingredient, 51 days
-        ([statement("5640", ago(70), ago(50))], "not-met"),  # only 21 days: a fact that contradicts
+        # 21 days of NSAIDs contradict the NSAID route, but physical therapy (the other route) is not on record
+        ([statement("5640", ago(70), ago(50))], "not-documented"),
+        # both routes on record and both too short: a contradiction
+        ([statement("5640", ago(70), ago(50)), procedure("97110", ago(30)), procedure("97110", ago(25))], "not-met"),
         ([], "not-documented"),
-        ([request("197807", ago(60), 30, repeats=1)], "met"),  # ibuprofen 800 mg product, 60 days of supply
+        ([request("197807", ago(90), 45, status="completed")], "met"),  # ibuprofen 800 mg product, 45 days supplied
+        ([request("197807", ago(60), 30, repeats=3)], "not-documented"),  # one fill proves 30 days, not the refills
         ([statement("7258", ago(50), status="active")], "met"),  # naproxen ongoing since 50 days
     ],
 )
@@ -68,11 +72,40 @@ def test_lbp_conservative_therapy(resources: list[dict], expected: str) -> None:
         assert outcome["lbp-conservative-6wk"]["evidence"][0]["date"]
 
 
-@pytest.mark.parametrize(("started_days_ago", "expected"), [(180, "met"), (181, "not-met")])
+@pytest.mark.parametrize(("started_days_ago", "expected"), [(180, "met"), (181, "not-documented")])
 def test_conservative_window_edge_180_vs_181_days(started_days_ago: int, expected: str) -> None:
     """42 days of NSAIDs starting 180 days back fit the 6-month window; from 181 days back only 41 days do."""
     course = statement("5640", ago(started_days_ago), ago(started_days_ago - 41))
-    assert status(run("lumbar-spine-mri", course), "lbp-conservative-6wk") == expected
+    outcome = run("lumbar-spine-mri", course)["lbp-conservative-6wk"]
+    assert outcome["status"] == expected
+    assert outcome["note"].startswith("42 days documented" if expected == "met" else "41 days documented")
+
+
+def test_gaps_between_courses_are_not_therapy() -> None:
+    two_short = [statement("5640", ago(70), ago(68)), statement("5640", ago(12), ago(10))]
+    outcome = run("lumbar-spine-mri", *two_short, procedure("97110", ago(20)))["lbp-conservative-6wk"]
+    assert outcome["status"] == "not-met" and outcome["note"].startswith("6 days documented")
+
+
+def test_records_that_did_not_happen_are_not_evidence() -> None:
+    not_taken = statement("5640", ago(70), ago(20), status="not-taken")
+    intended = statement("7258", ago(70), status="intended")
+    refuted = condition("G83.4", ago(5))
+    refuted["verificationStatus"] = {
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "refuted"}]
+    }
+    outcome = run("lumbar-spine-mri", not_taken, intended, refuted)
+    assert status(outcome, "lbp-conservative-6wk") == "not-documented"
+    assert status(outcome, "lbp-red-flag") == "not-documented"
+
+
+def test_partial_dates_count_only_when_every_reading_passes() -> None:
+    assert (
+        status(run("lumbar-spine-mri", condition("M54.16", "2026-09")), "lbp-duration-6wk") == "met"
+    )  # 09-30 at latest
+    october = run("lumbar-spine-mri", condition("M54.16", "2026-10"))["lbp-duration-6wk"]
+    assert october["status"] == "not-documented" and "not exact" in october["note"]  # 10-01 passes, 10-31 does not
+    assert status(run("lumbar-spine-mri", condition("M54.16", "2026-11")), "lbp-duration-6wk") == "not-documented"
 
 
 def test_a_course_that_ended_before_the_window_is_not_evidence() -> None:
@@ -121,15 +154,16 @@ def test_knee_mri_criteria() -> None:
     old_film = run("knee-mri", procedure("73562", ago(400)))
     assert status(old_film, "knee-radiograph-12mo") == "not-met"
     assert old_film["knee-radiograph-12mo"]["note"] == "latest is 400 days before the request"
-    short = run("knee-mri", statement("41493", ago(20), ago(5)))
-    assert status(short, "knee-conservative-trial") == "not-met"
+    short = run("knee-mri", statement("41493", ago(20), ago(5)), procedure("97110", ago(6)))
+    assert status(short, "knee-conservative-trial") == "not-met"  # both routes on record, both too short
 
 
-def test_knee_locking_by_text_is_marked_as_a_last_resort() -> None:
-    outcome = run("knee-mri", condition(None, ago(10), text="True locking of the right knee"))
-    criterion = outcome["knee-mechanical-or-injury"]
-    assert criterion["status"] == "met"
-    assert criterion["evidence"][0]["summary"].endswith("matched by its text, not a code: confirm")
+def test_knee_locking_by_text_is_never_claimed_as_met() -> None:
+    for text in ("True locking of the right knee", "Denies knee locking"):  # words cannot tell these apart
+        criterion = run("knee-mri", condition(None, ago(10), text=text))["knee-mechanical-or-injury"]
+        assert criterion["status"] == "not-documented"
+        assert criterion["evidence"][0]["summary"].endswith("matched by its text, not a code: confirm")
+        assert "not by a code: confirm it" in criterion["note"]
 
 
 # ---- brain-mri-headache -----------------------------------------------------------------------------------------
@@ -172,10 +206,11 @@ def test_tka_confirms_what_no_code_carries() -> None:
     assert outcome["result"] == "incomplete"
 
 
-@pytest.mark.parametrize(("days", "expected"), [(89, "not-met"), (90, "met")])
+@pytest.mark.parametrize(("days", "expected"), [(89, "not-documented"), (90, "met")])
 def test_tka_three_months_edge(days: int, expected: str) -> None:
     course = statement("41493", ago(days - 1), ago(0))  # inclusive days: start to the request day
-    assert status(run("total-knee-arthroplasty", course), "tka-nonoperative-3mo") == expected
+    outcome = run("total-knee-arthroplasty", course)["tka-nonoperative-3mo"]
+    assert outcome["status"] == expected and outcome["note"].startswith(f"{days} days documented")
 
 
 # ---- tnf-inhibitor-ra -------------------------------------------------------------------------------------------
@@ -226,7 +261,9 @@ def test_tnf_inhibitor_stale_tb_test_and_short_trial() -> None:
     ],
 )
 def test_glp1_a1c_value_and_unit(a1c: float, unit: str, expected: str) -> None:
-    outcome = run("glp1-type2-diabetes", observation("4548-4", ago(20), a1c, unit=unit))
+    outcome = run("glp1-type2-diabetes", observation("4548-4", ago(20), a1c, unit=unit), condition("E66.9", ago(300)))
+    # an A1C below 6.5 % contradicts the lab route; a coded diagnosis (the other route) would still meet it
+    expected = "not-documented" if expected == "not-met" else expected
     assert status(outcome, "t2dm-diagnosis") == expected
     if unit == "mmol/mol":  # IFCC units converted with the NGSP master equation: 55 -> 7.18 %, 46 -> 6.36 %
         assert outcome["t2dm-diagnosis"]["note"].startswith(f"{a1c:g} mmol/mol = ")
@@ -247,7 +284,8 @@ def test_botox_counts_classes_not_drugs() -> None:
         statement("8787", ago(300), ago(200)),
         statement("6918", ago(190), ago(100)),
     )
-    assert status(two_beta_blockers, "migraine-preventive-classes") == "not-met"
+    assert status(two_beta_blockers, "migraine-preventive-classes") == "not-documented"  # one class; others unknown
+    assert two_beta_blockers["migraine-preventive-classes"]["note"].startswith("1 of the required 2 classes")
     two_classes = run(
         "botulinum-toxin-chronic-migraine",
         condition("G43.709", ago(300)),
@@ -272,3 +310,22 @@ def test_cgm_visit_within_six_months(days: int, expected: str) -> None:
     )
     assert status(outcome, "cgm-visit-6mo") == expected
     assert status(outcome, "cgm-insulin-or-hypoglycemia") == "met"
+
+
+def test_pet_scans_older_than_the_window_are_not_a_count_of_zero() -> None:
+    outcome = run("oncologic-pet-ct", condition("C34.90", ago(120)), procedure("78815", ago(4000)))
+    assert status(outcome, "pet-scan-count") == "not-documented" and outcome["result"] == "incomplete"
+
+
+def test_either_route_alternative_unknown_keeps_the_criterion_open() -> None:
+    """Insulin over a year ago and no hypoglycemia record: not a contradiction of 'insulin or hypoglycemia'."""
+    outcome = run("cgm-diabetes", condition("E11.9", ago(900)), statement("274783", ago(600), ago(500)))
+    assert status(outcome, "cgm-insulin-or-hypoglycemia") == "not-documented"
+    assert outcome["result"] == "incomplete"
+
+
+def test_a_result_reported_with_a_comparator_is_not_read_as_a_value() -> None:
+    a1c = observation("4548-4", ago(10), 7.0)
+    a1c["valueQuantity"]["comparator"] = "<"
+    outcome = run("glp1-type2-diabetes", a1c)["t2dm-diagnosis"]
+    assert outcome["status"] == "not-documented" and "reported as <" in outcome["note"]

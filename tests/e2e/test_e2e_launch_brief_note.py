@@ -79,7 +79,7 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     assert "Physical therapy (evaluation and therapeutic exercise) (8 records)\t2026-09-14\t2026-10-23" in treatments
     assert "ibuprofen (2 records)\t2026-09-02\t2026-10-06" in treatments
     criteria = frame.locator("table.criteria-table").inner_text()
-    assert "At least 6 weeks of conservative therapy" in criteria and "76 days documented" in criteria
+    assert "At least 6 weeks of conservative therapy" in criteria and "64 days documented" in criteria
     screenshots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "brief-in-ehr-frame.png"), full_page=True)
