@@ -95,13 +95,13 @@ def _cmd_brief(args: argparse.Namespace) -> int:
     if args.format == "json":
         output: bytes = (json.dumps(brief, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     elif args.format == "html":
-        from smart_app.brief.render import render_print_html
+        from smart_app.brief.render import render_print_html, render_script_html
 
-        output = render_print_html(brief).encode("utf-8")
+        output = (render_script_html(brief) if args.part == "script" else render_print_html(brief)).encode("utf-8")
     else:
-        from smart_app.brief.render import render_pdf
+        from smart_app.brief.render import render_pdf, render_script_pdf
 
-        output = render_pdf(brief)
+        output = render_script_pdf(brief) if args.part == "script" else render_pdf(brief)
     if args.out:
         Path(args.out).write_bytes(output)
     else:
@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--today", metavar="YYYY-MM-DD")
     brief.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     brief.add_argument("--out", metavar="FILE")
+    brief.add_argument(
+        "--part", choices=("brief", "script"), default="brief", help="html/pdf: the one-page brief or the call script"
+    )
     brief.set_defaults(run=_cmd_brief)
 
     criteria = sub.add_parser("criteria", help="the policy library in criteria/")

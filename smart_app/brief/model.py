@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smart_app.brief.script import bottom_line, call_script, next_route
 from smart_app.criteria.apply import criteria_for
 from smart_app.denials.assess import Clock, assess
 from smart_app.denials.pas import Denial, service_text
@@ -167,7 +168,7 @@ def build_brief(
     warnings = [*chart.warnings, *(w for s in summaries for w in s["warnings"])]
     if chart.patient is None:
         warnings.insert(0, "The Patient record could not be read.")
-    return {
+    brief = {
         "patient": patient_header(chart),
         "denials": summaries,
         "conditions": condition_list,
@@ -175,3 +176,9 @@ def build_brief(
         "warnings": warnings,
         "coverage": [concept_text(c.get("type")) for c in chart.of_type("Coverage")],
     }
+    today = (clock or Clock(ZoneInfo("America/New_York"), datetime.now(UTC))).now.date()
+    for summary in summaries:
+        summary["bottomLine"] = bottom_line(brief, summary)
+        summary["callScript"] = call_script(brief, summary, today)
+        summary["nextRoute"] = next_route(summary)
+    return brief

@@ -69,7 +69,7 @@ def criteria_for(
         "criteria": result["criteria"],
         "requestDate": on.isoformat(),
         "guidelines": [
-            {"citation": lib.guidelines[g]["citation"], "source": lib.guidelines[g]["source"]}
+            {key: lib.guidelines[g][key] for key in ("citation", "source", "short", "supports")}
             for g in policy.guidelines
         ],
         "ifUpheld": policy.if_upheld,

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from smart_app.brief.model import build_brief
-from smart_app.brief.render import render_pdf
+from smart_app.brief.render import render_pdf, render_script_html, render_script_pdf
 from smart_app.outcome.call_note import DISPOSITIONS
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
@@ -60,3 +60,20 @@ def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     chart, denial = load_denial(context, claim_response_id)
     pdf = render_pdf(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=brief.pdf"})
+
+
+@bp.get("/brief/<claim_response_id>/script")
+def script(claim_response_id: str) -> ResponseReturnValue:
+    """The call script as its own printable page."""
+    context = current_launch()
+    chart, denial = load_denial(context, claim_response_id)
+    return render_script_html(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
+
+
+@bp.get("/brief/<claim_response_id>/script.pdf")
+def script_pdf(claim_response_id: str) -> ResponseReturnValue:
+    """The call script as a PDF page."""
+    context = current_launch()
+    chart, denial = load_denial(context, claim_response_id)
+    pdf = render_script_pdf(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=script.pdf"})

@@ -1,0 +1,133 @@
+"""The words of the brief that the app writes itself, always from structured, dated facts: the three-sentence
+clinical bottom line and the call script (open, walk the criteria, engage, close, ready phrases).
+
+Nothing here invents a fact: every date comes from the chart or the payer's answer, every citation from
+``criteria/guidelines.yaml``; what is missing is said to be missing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+CONFIRM = "not documented — confirm before the call"
+
+
+def _first_clause(text: str | None, limit: int = 60) -> str | None:
+    if not text:
+        return None
+    clause = text.split(";")[0].strip().rstrip(".")
+    return clause if len(clause) <= limit else clause[: limit - 1].rstrip() + "…"
+
+
+def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date | None) -> str:
+    wanted = {d["code"].replace(".", "") for d in denial.get("diagnoses") or [] if d.get("code")}
+    matches = [
+        c
+        for c in brief.get("conditions") or []
+        if c.get("onset") and any((code.get("code") or "").replace(".", "") in wanted for code in c["codes"])
+    ]
+    if matches:
+        first = min(matches, key=lambda c: c["onset"])
+        since = date.fromisoformat(first["onset"])
+        weeks = f", {(request - since).days // 7} weeks before the request" if request and request >= since else ""
+        return f"{first['name']} documented since {first['onset']}{weeks}."
+    if denial.get("diagnoses"):
+        dx = denial["diagnoses"][0]
+        return (
+            f"Diagnosis on the request: {dx['code']} {dx.get('display') or ''}".rstrip() + f"; its onset is {CONFIRM}."
+        )
+    return f"The diagnosis is {CONFIRM}."
+
+
+def _treatment_line(denial: dict[str, Any]) -> str:
+    courses = [t for t in denial.get("priorTreatments") or [] if t.get("start")][-4:]
+    if not courses:
+        return f"Prior treatment relevant to this request: {CONFIRM}."
+    parts = []
+    for course in courses:
+        end = course.get("end") or "ongoing"
+        if course.get("end") and course.get("status") == "active":
+            end += " (order still active)"
+        outcome = _first_clause(course.get("outcome"))
+        name = re.sub(r" \(\d+ records\)$", "", course["name"])
+        parts.append(f"{name} {course['start']} to {end}" + (f" ({outcome})" if outcome else ""))
+    return "Tried: " + "; ".join(parts) + "."
+
+
+def _next_step_line(denial: dict[str, Any]) -> str:
+    service = denial.get("serviceText") or "the requested service"
+    guideline = (denial.get("guidelines") or [None])[0]
+    cited = f" {guideline['short']} supports it." if guideline else ""
+    if not denial.get("policy"):
+        return f"No policy is on file for {service}: name the guideline that makes it the next step.{cited}"
+    criteria = denial.get("criteria") or []
+    met = sum(1 for c in criteria if c["status"] == "met")
+    return f"Under {denial['policy']['title']}, {met} of {len(criteria)} criteria are documented in the chart.{cited}"
+
+
+def bottom_line(brief: dict[str, Any], denial: dict[str, Any]) -> list[str]:
+    """Three sentences: the diagnosis and how long; what was tried, with dates and outcomes; why this is next."""
+    request = date.fromisoformat(denial["requestDate"]) if denial.get("requestDate") else None
+    return [_diagnosis_line(brief, denial, request), _treatment_line(denial), _next_step_line(denial)]
+
+
+def _age(birth: str | None, on: date) -> str | None:
+    if not birth:
+        return None
+    born = date.fromisoformat(birth[:10])
+    return str(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
+
+
+def call_script(brief: dict[str, Any], denial: dict[str, Any], today: date) -> dict[str, Any]:
+    """The call, in the order it goes: open in 60 seconds, walk the criteria, engage, close, and ready phrases."""
+    patient = brief.get("patient") or {}
+    age = _age(patient.get("birthDate"), today)
+    who = f"a {age}-year-old" if age else "a patient"
+    lines = bottom_line(brief, denial)
+    opening = [
+        f"I'm calling about {who} (member ID {patient.get('memberId') or 'on the letter'}), reference "
+        f"{denial.get('preAuthRef') or 'on the letter'}, denied {denial.get('serviceText')}.",
+        *lines,
+        "I'm asking you to authorize it today.",
+    ]
+    walk = []
+    for criterion in denial.get("criteria") or []:
+        facts = "; ".join(e["summary"] for e in criterion["evidence"][:2])
+        if criterion["status"] == "met":
+            say = f"This is met: {criterion['note'] + ' — ' if criterion.get('note') else ''}{facts}."
+        elif criterion["status"] == "not-met":
+            say = f"The chart shows {facts or 'a conflicting fact'}: explain why the service is still needed."
+        else:
+            say = f"{CONFIRM.capitalize()}" + (f" (on record: {facts})" if facts else "") + "."
+        walk.append({"criterion": criterion["text"], "status": criterion["status"], "say": say})
+    engage = [
+        "Which guideline or policy criterion are you applying, and where does this chart fall short of it?",
+        "First-line therapy was tried and documented above; what would you have expected instead?",
+    ]
+    if denial.get("guidelines"):
+        engage.append(f"The evidence base: {denial['guidelines'][0]['citation']}")
+    close = [
+        "Can you approve it on this call? What is the authorization number?",
+        "Please send written confirmation within 24 hours; I'll note your name and the time of this call.",
+    ]
+    phrases = [
+        "May I have your name, your credentials and your specialty for my record?",
+        "Which specific criterion was not met?",
+        "What additional information would change this decision?",
+        denial.get("reviewerAsk") or "Is a reviewer in my specialty available?",
+    ]
+    if (denial.get("specificReason") or {}).get("flagged"):
+        phrases.insert(1, "The denial gives no specific reason, as CMS-0057-F requires: which criterion failed?")
+    return {"opening": opening, "walk": walk, "engage": engage, "close": close, "phrases": phrases}
+
+
+def next_route(denial: dict[str, Any]) -> str:
+    """What comes after an upheld decision: the written appeal, expedited when waiting could harm the patient."""
+    appeal = (denial.get("appealRoute") or {}).get("text")
+    route = (
+        "File the written appeal; ask for an expedited appeal if waiting could seriously jeopardize the patient's "
+        "life, health or ability to function."
+    )
+    return route + (f" {appeal}" if appeal else "")
