@@ -56,3 +56,22 @@ class HandEnteredDenial(Base):
     fields_json: Mapped[str] = mapped_column(Text)
     entered_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BriefEdit(Base):
+    """What the liaison added to a denial's brief before printing: never a chart fact, always marked as the practice's.
+
+    ``kind``: ``bottom-line`` (replaces the app's three sentences), ``guideline`` (a citation the practice adds),
+    ``attestation`` (a criterion confirmed by a person, with a note), ``talking-point``.
+    """
+
+    __tablename__ = "brief_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    denial_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload_json: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from smart_app.brief.edits import apply_edits, parse_edit
 from smart_app.brief.model import build_brief
 from smart_app.brief.render import render_pdf, render_script_html, render_script_pdf
+from smart_app.brief.script import call_script
 from smart_app.outcome.call_note import DISPOSITIONS
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
-from smart_app.web.context import current_launch
+from smart_app.store.brief_edits import edits_for, save_edit
+from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.loading import clock, load_denial, practice_state
 
 bp = Blueprint("brief", __name__)
+
+
+def edited_brief(context: LaunchContext, claim_response_id: str) -> dict[str, Any]:
+    """The brief of one denial with the practice's stored edits laid over it (the script follows the edits)."""
+    chart, denial = load_denial(context, claim_response_id)
+    now = clock()
+    brief = build_brief(chart, [denial], clock=now, practice_state=practice_state())
+    edits = edits_for(
+        current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "", denial_id=claim_response_id
+    )
+    if edits:
+        edited = apply_edits(brief["denials"][0], edits)
+        edited["callScript"] = call_script(brief, edited, now.now.date())
+        brief["denials"][0] = edited
+    return brief
 
 
 def brief_page(
@@ -22,11 +42,12 @@ def brief_page(
     *,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    edit_form: dict[str, str] | None = None,
+    edit_errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """Render the brief page, optionally with the call form refilled and its errors (after a bad submit)."""
-    chart, denial = load_denial(context, claim_response_id)
-    brief = build_brief(chart, [denial], clock=clock(), practice_state=practice_state())
+    brief = edited_brief(context, claim_response_id)
     notes = notes_for_denial(
         current_app.extensions["p2p_db"],
         iss=context.iss,
@@ -42,6 +63,8 @@ def brief_page(
         just_saved=request.args.get("note"),
         form=form or {},
         errors=errors or {},
+        edit_form=edit_form or {},
+        edit_errors=edit_errors or {},
         dispositions=DISPOSITIONS,
     )
     return html, status
@@ -56,24 +79,43 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>.pdf")
 def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The brief as a PDF (WeasyPrint), for printing and for the record."""
-    context = current_launch()
-    chart, denial = load_denial(context, claim_response_id)
-    pdf = render_pdf(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
+    pdf = render_pdf(edited_brief(current_launch(), claim_response_id))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=brief.pdf"})
 
 
 @bp.get("/brief/<claim_response_id>/script")
 def script(claim_response_id: str) -> ResponseReturnValue:
     """The call script as its own printable page."""
-    context = current_launch()
-    chart, denial = load_denial(context, claim_response_id)
-    return render_script_html(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
+    return render_script_html(edited_brief(current_launch(), claim_response_id))
 
 
 @bp.get("/brief/<claim_response_id>/script.pdf")
 def script_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The call script as a PDF page."""
-    context = current_launch()
-    chart, denial = load_denial(context, claim_response_id)
-    pdf = render_script_pdf(build_brief(chart, [denial], clock=clock(), practice_state=practice_state()))
+    pdf = render_script_pdf(edited_brief(current_launch(), claim_response_id))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=script.pdf"})
+
+
+@bp.post("/brief/<claim_response_id>/edits")
+def add_edit(claim_response_id: str) -> ResponseReturnValue:
+    """Store one edit the practice makes before printing; a bad form comes back with what was typed."""
+    context = current_launch()
+    check_csrf(context)
+    brief = edited_brief(context, claim_response_id)
+    ids = {c["id"] for c in brief["denials"][0]["criteria"]}
+    edit, errors = parse_edit(request.form, ids)
+    if edit is None:
+        return brief_page(context, claim_response_id, edit_form=dict(request.form), edit_errors=errors, status=400)
+    kind, payload = edit
+    save_edit(
+        current_app.extensions["p2p_db"],
+        iss=context.iss,
+        patient_id=context.patient or "",
+        denial_id=claim_response_id,
+        kind=kind,
+        payload=payload,
+        author=context.fhir_user,
+    )
+    return redirect(
+        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle) + "#prepare-h", code=303
+    )

@@ -28,6 +28,8 @@ def test_brief_reads_at_ehr_and_phone_widths(browser: Any, demo: Any, tmp_path: 
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     page.goto(f"{demo.ehr.url}/launch?patient={patient}")
+    # the EHR asks for consent once per browser context; wait for whichever page comes first
+    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
     allow = page.get_by_role("button", name="Allow")
     if allow.count():
         allow.click()
