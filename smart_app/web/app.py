@@ -18,6 +18,7 @@ from smart_app.store.db import Database
 from smart_app.web import (
     brief_views,
     denial_views,
+    ehr_style,
     errors,
     hand_entry_views,
     health_views,
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         launch_views.bp,
         denial_views.bp,
+        ehr_style.bp,
         hand_entry_views.bp,
         brief_views.bp,
         outcome_views.bp,

@@ -35,8 +35,16 @@ def test_brief_reads_at_ehr_and_phone_widths(browser: Any, demo: Any, tmp_path: 
         allow.click()
     page.get_by_role("heading", name="Prior-authorization denials").wait_for()
     _no_sideways_scroll(page)
-    page.get_by_role("link", name="Open brief").first.click()
+    # the EHR's smart_style_url colours are applied (demo EHR background #f4f6f8, the app's own is #f5f7f9)
+    page.wait_for_function("getComputedStyle(document.body).backgroundColor === 'rgb(244, 246, 248)'")
+    # keyboard alone: tab to the first "Open brief" link and press Enter
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.textContent.trim()") == "Open brief":
+            break
+    page.keyboard.press("Enter")
     page.get_by_role("heading", name="Call script").wait_for()
+    assert "/brief/" in page.url
     _no_sideways_scroll(page)
     body = page.locator("main").inner_text()
     for block in (
