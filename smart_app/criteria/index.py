@@ -51,6 +51,7 @@ class Fact:
     start_latest: date | None = None  # the latest day the start may mean (same as start for a full date)
     duration_known: bool = True  # False: a record with a start but no way to tell how long it lasted
     comparator: str | None = None
+    dose: str | None = None
     resource: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -113,6 +114,13 @@ def _supply_end(resource: dict[str, Any], start: date | None) -> tuple[date | No
     return end, True
 
 
+def _dose(resource: dict[str, Any]) -> str | None:
+    for dosage in resource.get("dosage") or resource.get("dosageInstruction") or []:
+        if isinstance(dosage, dict) and dosage.get("text"):
+            return str(dosage["text"])
+    return None
+
+
 def _words(resource: dict[str, Any]) -> str | None:
     reasons = [concept_text(r) for r in resource.get("statusReason") or [] if isinstance(r, dict)]
     if isinstance(resource.get("statusReason"), dict):
@@ -149,6 +157,7 @@ def _medication(chart: Chart, resource: dict[str, Any], ingredients: dict[str, s
         outcome=_words(resource),
         start_latest=start_latest,
         duration_known=known or ongoing,
+        dose=_dose(resource),
         resource=resource,
     )
 

@@ -3,6 +3,7 @@ value set) that overlap or touch are merged into one course, in date order."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ class Course:
     end: date | None
     ongoing: bool
     active_order: bool = False
+    dose: str | None = None
     outcomes: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
 
@@ -37,8 +39,27 @@ class Course:
             "outcome": "; ".join(dict.fromkeys(self.outcomes)) or None,
             "reference": self.references[0],
             "references": self.references,
-            "dose": None,
+            "dose": self.dose,
+            "result": result_of(self),
         }
+
+
+# How a course ended, read from the record's own words (statusReason, notes, outcome); shown beside those words.
+RESULT_WORDS = (
+    ("contraindicated", re.compile(r"contraindicat", re.IGNORECASE)),
+    ("not tolerated", re.compile(r"intoleran|not tolerated|side effect|adverse|nausea|drowsi|rash|hypoglyc", re.I)),
+    ("failed", re.compile(r"inadequate|no improvement|ineffective|not effective|minimal (benefit|functional)|"
+                          r"no relief|partial relief|goals not met|unchanged|absent response", re.IGNORECASE)),
+)  # fmt: skip
+
+
+def result_of(course: Course) -> str | None:
+    """``ongoing``, ``failed``, ``not tolerated`` or ``contraindicated`` from the course's status and words."""
+    words = " ".join(course.outcomes)
+    found = [name for name, pattern in RESULT_WORDS if pattern.search(words)]
+    if course.ongoing or course.active_order:
+        return "ongoing, inadequate response" if "failed" in found else "ongoing"
+    return " and ".join(found) or None
 
 
 def _group(fact: Fact, library: Library) -> tuple[str, str]:
@@ -81,6 +102,7 @@ def courses(facts: list[Fact], library: Library, request: date) -> list[Course]:
                 merged.append(current)
             current.references.append(fact.reference)
             current.active_order = current.active_order or fact.status in ACTIVE
+            current.dose = fact.dose or current.dose  # the latest record's dose
             if fact.outcome and fact.kind == "procedure":
                 current.outcomes = [fact.outcome]  # a therapy family: its latest visit says how it went
             elif fact.outcome:

@@ -329,3 +329,24 @@ def test_a_result_reported_with_a_comparator_is_not_read_as_a_value() -> None:
     a1c["valueQuantity"]["comparator"] = "<"
     outcome = run("glp1-type2-diabetes", a1c)["t2dm-diagnosis"]
     assert outcome["status"] == "not-documented" and "reported as <" in outcome["note"]
+
+
+def test_prior_treatments_say_how_each_course_ended() -> None:
+    from smart_app.criteria.evaluate import relevant_facts
+    from smart_app.criteria.treatments import courses
+
+    lib = library()
+    policy = next(p for p in lib.policies if p.id == "lumbar-spine-mri")
+    facts = [
+        statement("5640", ago(90), ago(60), statusReason=[{"text": "Inadequate response"}]),
+        statement("21949", ago(50), ago(40), note=[{"text": "Stopped for daytime drowsiness"}]),
+        statement("7258", ago(30), status="active", dosage=[{"text": "500 mg twice daily"}]),
+    ]
+    index = index_chart(chart(*facts), lib.ingredients)
+    listed = [c.as_dict() for c in courses(relevant_facts(policy, lib, index), lib, REQUEST)]
+    assert [(c["name"], c["result"]) for c in listed] == [
+        ("ibuprofen", "failed"),
+        ("cyclobenzaprine", "not tolerated"),
+        ("naproxen", "ongoing"),
+    ]
+    assert listed[2]["dose"] == "500 mg twice daily" and listed[2]["end"] is None
