@@ -22,17 +22,16 @@ def _first_clause(text: str | None, limit: int = 60) -> str | None:
 
 
 def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date | None) -> str:
-    wanted = {d["code"].replace(".", "") for d in denial.get("diagnoses") or [] if d.get("code")}
-    matches = [
-        c
-        for c in brief.get("conditions") or []
-        if c.get("onset") and any((code.get("code") or "").replace(".", "") in wanted for code in c["codes"])
-    ]
-    if matches:
-        first = min(matches, key=lambda c: c["onset"])
-        since = date.fromisoformat(first["onset"])
-        weeks = f", {(request - since).days // 7} weeks before the request" if request and request >= since else ""
-        return f"{first['name']} documented since {first['onset']}{weeks}."
+    """The request's first diagnosis that the chart dates (the request lists the primary diagnosis first)."""
+    conditions = [c for c in brief.get("conditions") or [] if c.get("onset")]
+    for dx in denial.get("diagnoses") or []:
+        code = (dx.get("code") or "").replace(".", "")
+        matches = [c for c in conditions if any((k.get("code") or "").replace(".", "") == code for k in c["codes"])]
+        if matches:
+            first = min(matches, key=lambda c: c["onset"])
+            since = date.fromisoformat(first["onset"])
+            weeks = f", {(request - since).days // 7} weeks before the request" if request and request >= since else ""
+            return f"{first['name']} documented since {first['onset']}{weeks}."
     if denial.get("diagnoses"):
         dx = denial["diagnoses"][0]
         return (

@@ -58,6 +58,7 @@ def brief_page(
         "brief.html",
         launch=context,
         brief=brief,
+        patient=brief["patient"],
         denial=brief["denials"][0],
         notes=notes,
         just_saved=request.args.get("note"),

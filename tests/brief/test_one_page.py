@@ -107,3 +107,12 @@ def test_cli_prints_the_script_part(tmp_path: Path) -> None:
     out = tmp_path / "script.pdf"
     assert main(["brief", str(DEMO / "ra-tnf.json"), "--format", "pdf", "--part", "script", "--out", str(out)]) == 0
     assert _text(out.read_bytes())[1].startswith("Call script — NDC 0074-0554-02")
+
+
+def test_bottom_line_starts_with_the_requests_primary_diagnosis() -> None:
+    lines = _brief("glp1-t2dm.json")["denials"][0]["bottomLine"]
+    assert (
+        lines[0] == "Type 2 diabetes mellitus, uncontrolled documented since 2023-03-10, 191 weeks before the request."
+    )
+    assert lines[1].startswith("Tried: metformin 2023-03-14 to 2023-06-11")
+    assert lines[2].startswith("Under GLP-1 receptor agonists for type 2 diabetes, 3 of 3 criteria are documented")

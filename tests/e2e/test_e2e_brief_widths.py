@@ -46,6 +46,7 @@ def test_brief_reads_at_ehr_and_phone_widths(browser: Any, demo: Any, tmp_path: 
     page.get_by_role("heading", name="Call script").wait_for()
     assert "/brief/" in page.url
     _no_sideways_scroll(page)
+    assert page.locator(".appbar .banner").count() == 0  # an EHR launch (need_patient_banner false): no second banner
     body = page.locator("main").inner_text()
     for block in (
         "Clinical bottom line",

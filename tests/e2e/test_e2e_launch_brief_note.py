@@ -57,6 +57,7 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     assert "CPT 72148 MRI lumbar spine without contrast" in rows.first.inner_text()
     assert "UnitedHealthcare" in rows.first.inner_text()
 
+    assert frame.locator(".appbar .banner").count() == 0  # the chart shows its own banner: no duplicate
     frame.get_by_role("link", name="Open brief").click()
     frame.get_by_role("heading", name="Record the call").wait_for()
     brief = frame.locator("main").inner_text()
