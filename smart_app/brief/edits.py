@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 KINDS = ("bottom-line", "guideline", "attestation", "talking-point")
 LIMIT = 1200
@@ -43,12 +45,17 @@ def parse_edit(
     return (kind, {"text": text}), {}
 
 
-def _by(edit: dict[str, Any]) -> str:
-    who = edit.get("author") or "the practice"
-    return f"{who.split('/')[-1] if '/' in who else who}, {edit['at'][:16].replace('T', ' ')}"
+def _by(edit: dict[str, Any], zone: ZoneInfo | None) -> str:
+    """Who (the user's FHIR reference, e.g. Practitioner/123) and when, in the practice's time zone."""
+    who = edit.get("author") or "a user of the practice"
+    when = datetime.fromisoformat(edit["at"])
+    if when.tzinfo is None:  # SQLite drops the zone: the app stores UTC
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone(zone) if zone else when
+    return f"{who}, {local:%Y-%m-%d %H:%M %Z}"
 
 
-def apply_edits(denial: dict[str, Any], edits: list[dict[str, Any]]) -> dict[str, Any]:
+def apply_edits(denial: dict[str, Any], edits: list[dict[str, Any]], zone: ZoneInfo | None = None) -> dict[str, Any]:
     """The denial's brief with the practice's edits laid over it (a new dict; the chart facts are untouched)."""
     result = dict(denial)
     result["guidelines"] = list(denial.get("guidelines") or [])
@@ -60,20 +67,20 @@ def apply_edits(denial: dict[str, Any], edits: list[dict[str, Any]]) -> dict[str
         if edit["kind"] == "bottom-line":
             result.setdefault("bottomLineFromChart", denial.get("bottomLine"))
             result["bottomLine"] = payload["lines"]
-            result["bottomLineBy"] = f"edited by {_by(edit)}"
+            result["bottomLineBy"] = f"edited by {_by(edit, zone)}"
         elif edit["kind"] == "guideline":
             result["guidelines"].append(
                 {
                     "citation": payload["citation"],
                     "source": payload.get("source"),
                     "short": payload["citation"][:80],
-                    "addedBy": f"added by the practice ({_by(edit)})",
+                    "addedBy": f"added by the practice ({_by(edit, zone)})",
                 }
             )
         elif edit["kind"] == "attestation":
             for criterion in result["criteria"]:
                 if criterion["id"] == payload["criterion"]:
-                    criterion["attested"] = f"confirmed by {_by(edit)}: {payload['note']}"
+                    criterion["attested"] = f"confirmed by {_by(edit, zone)}: {payload['note']}"
         else:
-            result["talkingPoints"].append({"text": payload["text"], "by": _by(edit)})
+            result["talkingPoints"].append({"text": payload["text"], "by": _by(edit, zone)})
     return result

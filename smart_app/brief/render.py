@@ -94,13 +94,17 @@ def _pdf(html: str) -> tuple[bytes, int]:
     return document.write_pdf(), len(document.pages)
 
 
+class DoesNotFit(ValueError):
+    """The brief overflows one page even at the tightest level (only the practice's additions can cause this)."""
+
+
 def render_pdf_fitted(brief: dict[str, Any], denial_index: int = 0) -> tuple[bytes, int]:
-    """The brief as a one-page PDF and the fit level it needed (the last level is returned even if it overflows)."""
+    """The brief as a one-page PDF and the fit level it needed; ``DoesNotFit`` rather than a second page."""
     for level in range(len(FIT_LEVELS)):
         pdf, pages = _pdf(render_print_html(brief, denial_index, level=level))
         if pages == 1:
             return pdf, level
-    return pdf, len(FIT_LEVELS) - 1
+    raise DoesNotFit(f"the brief needs {pages} pages even with every shortening step applied")
 
 
 def render_pdf(brief: dict[str, Any], denial_index: int = 0) -> bytes:

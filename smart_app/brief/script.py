@@ -41,6 +41,8 @@ def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date
 
 
 def _treatment_line(denial: dict[str, Any]) -> str:
+    if not denial.get("policy"):  # without a policy the app cannot tell which treatments matter
+        return f"Prior treatment relevant to this request: {CONFIRM} (the chart's treatments are listed below)."
     courses = [t for t in denial.get("priorTreatments") or [] if t.get("start")][-4:]
     if not courses:
         return f"Prior treatment relevant to this request: {CONFIRM}."
@@ -57,13 +59,51 @@ def _treatment_line(denial: dict[str, Any]) -> str:
 
 def _next_step_line(denial: dict[str, Any]) -> str:
     service = denial.get("serviceText") or "the requested service"
-    guideline = (denial.get("guidelines") or [None])[0]
+    guideline = next((g for g in denial.get("guidelines") or [] if not g.get("addedBy")), None)
     cited = f" {guideline['short']} supports it." if guideline else ""
     if not denial.get("policy"):
         return f"No policy is on file for {service}: name the guideline that makes it the next step.{cited}"
+    title = denial["policy"]["title"]
     criteria = denial.get("criteria") or []
-    met = sum(1 for c in criteria if c["status"] == "met")
-    return f"Under {denial['policy']['title']}, {met} of {len(criteria)} criteria are documented in the chart.{cited}"
+    missing = [c for c in criteria if c["status"] == "not-documented" and c["id"] not in unneeded_criteria(denial)]
+    contradicted = [c for c in criteria if c["status"] == "not-met"]
+    if denial.get("policyResult") == "meets":
+        return f"Under {title}, the chart documents what the policy asks for.{cited}"
+    if denial.get("policyResult") == "does-not-meet" and contradicted:
+        return f"Under {title}, the chart holds a fact against: {contradicted[0]['text']}{cited}"
+    return f"Under {title}, {len(missing)} criteria still need a fact: confirm them before the call.{cited}"
+
+
+def unneeded_criteria(denial: dict[str, Any]) -> set[str]:
+    """Criteria in an any-of branch that another, met branch already satisfies (alternatives not needed)."""
+    statuses = {c["id"]: c["status"] for c in denial.get("criteria") or []}
+    combine = (denial.get("policy") or {}).get("combine")
+    unneeded: set[str] = set()
+
+    def value(node: Any) -> bool | None:
+        if isinstance(node, str):
+            return {"met": True, "not-met": False}.get(statuses.get(node, ""))
+        children = node.get("allOf") or node.get("anyOf") or []
+        values = [value(child) for child in children]
+        if "anyOf" in node:
+            if True in values:
+                for child, result in zip(children, values, strict=True):
+                    if result is not True:
+                        unneeded.update(leaves(child))
+                return True
+            return None if None in values else False
+        return False if False in values else (None if None in values else True)
+
+    if combine:
+        value(combine)
+    return unneeded
+
+
+def leaves(node: Any) -> list[str]:
+    """The criterion ids under a combine node."""
+    if isinstance(node, str):
+        return [node]
+    return [leaf for child in node.get("allOf") or node.get("anyOf") or [] for leaf in leaves(child)]
 
 
 def bottom_line(brief: dict[str, Any], denial: dict[str, Any]) -> list[str]:
@@ -73,50 +113,69 @@ def bottom_line(brief: dict[str, Any], denial: dict[str, Any]) -> list[str]:
 
 
 def _age(birth: str | None, on: date) -> str | None:
-    if not birth:
+    """Whole years on ``on``; None for a missing or partial birth date (no guessed age)."""
+    if not birth or len(birth) < 10:
         return None
-    born = date.fromisoformat(birth[:10])
+    try:
+        born = date.fromisoformat(birth[:10])
+    except ValueError:
+        return None
     return str(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
 
 
 def call_script(brief: dict[str, Any], denial: dict[str, Any], today: date) -> dict[str, Any]:
-    """The call, in the order it goes: open in 60 seconds, walk the criteria, engage, close, and ready phrases."""
+    """The call, in the order it goes: open in 60 seconds, walk the criteria, engage, close, and ready phrases.
+
+    It follows the brief as the practice prepared it: an edited bottom line, an added citation and an attestation
+    appear here marked as the practice's, never as chart facts.
+    """
     patient = brief.get("patient") or {}
     age = _age(patient.get("birthDate"), today)
     who = f"a {age}-year-old" if age else "a patient"
-    lines = bottom_line(brief, denial)
+    decision = {"pended": "the pended request for", "denied": "the denial of"}.get(denial.get("decision", ""), "")
+    lines = list(denial.get("bottomLine") or bottom_line(brief, denial))
+    if denial.get("bottomLineBy"):
+        lines.append(f"(Bottom line {denial['bottomLineBy']}.)")
     opening = [
         f"I'm calling about {who} (member ID {patient.get('memberId') or 'on the letter'}), reference "
-        f"{denial.get('preAuthRef') or 'on the letter'}, denied {denial.get('serviceText')}.",
+        f"{denial.get('preAuthRef') or 'on the letter'}, about {decision or 'the decision on'} "
+        f"{denial.get('serviceText')}.",
         *lines,
         "I'm asking you to authorize it today.",
     ]
+    unneeded = unneeded_criteria(denial)
     walk = []
     for criterion in denial.get("criteria") or []:
         facts = "; ".join(e["summary"] for e in criterion["evidence"][:2])
-        if criterion["status"] == "met":
+        if criterion["id"] in unneeded:
+            say = "An alternative route; not needed, because another route of the policy is met."
+        elif criterion["status"] == "met":
             say = f"This is met: {criterion['note'] + ' — ' if criterion.get('note') else ''}{facts}."
         elif criterion["status"] == "not-met":
             say = f"The chart shows {facts or 'a conflicting fact'}: explain why the service is still needed."
         else:
             say = f"{CONFIRM.capitalize()}" + (f" (on record: {facts})" if facts else "") + "."
+        if criterion.get("attested"):
+            say += f" The practice's attestation (not chart evidence): {criterion['attested']}."
         walk.append({"criterion": criterion["text"], "status": criterion["status"], "say": say})
-    engage = [
-        "Which guideline or policy criterion are you applying, and where does this chart fall short of it?",
-        "First-line therapy was tried and documented above; what would you have expected instead?",
-    ]
-    if denial.get("guidelines"):
-        engage.append(f"The evidence base: {denial['guidelines'][0]['citation']}")
+    engage = ["Which guideline or policy criterion are you applying, and where does this chart fall short of it?"]
+    if any(t.get("start") for t in denial.get("priorTreatments") or []) and denial.get("policy"):
+        engage.append("First-line therapy was tried, with the dates above; what would you have expected instead?")
+    for guideline in (denial.get("guidelines") or [])[:2]:
+        mark = f" ({guideline['addedBy']})" if guideline.get("addedBy") else ""
+        engage.append(f"The evidence base: {guideline['citation']}{mark}")
     close = [
         "Can you approve it on this call? What is the authorization number?",
         "Please send written confirmation within 24 hours; I'll note your name and the time of this call.",
     ]
+    ask = denial.get("reviewerAsk") or "Is a reviewer in my specialty available?"
     phrases = [
-        "May I have your name, your credentials and your specialty for my record?",
         "Which specific criterion was not met?",
         "What additional information would change this decision?",
-        denial.get("reviewerAsk") or "Is a reviewer in my specialty available?",
+        ask,
     ]
+    if not ask.startswith("May I have your name"):
+        phrases.insert(0, "May I have your name, your credentials and your specialty for my record?")
     if (denial.get("specificReason") or {}).get("flagged"):
         phrases.insert(1, "The denial gives no specific reason, as CMS-0057-F requires: which criterion failed?")
     return {"opening": opening, "walk": walk, "engage": engage, "close": close, "phrases": phrases}

@@ -64,6 +64,7 @@ def criteria_for(
             "version": policy.version,
             "follows": policy.follows,
             "appliesTo": "this payer" if payer_key in policy.payers else "any payer (guideline-based default)",
+            "combine": policy.combine,
         },
         "policyResult": result["policyResult"],
         "criteria": result["criteria"],

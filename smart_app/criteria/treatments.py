@@ -53,10 +53,18 @@ RESULT_WORDS = (
 )  # fmt: skip
 
 
+NEGATION = re.compile(r"\b(no|not|without|denies|denied|never)\b[\w\s,-]{0,25}$", re.IGNORECASE)
+
+
+def _said(pattern: re.Pattern[str], words: str) -> bool:
+    """Whether ``words`` say it, not negated just before ("no side effects" does not say "side effect")."""
+    return any(not NEGATION.search(words[max(0, m.start() - 30) : m.start()]) for m in pattern.finditer(words))
+
+
 def result_of(course: Course) -> str | None:
     """``ongoing``, ``failed``, ``not tolerated`` or ``contraindicated`` from the course's status and words."""
     words = " ".join(course.outcomes)
-    found = [name for name, pattern in RESULT_WORDS if pattern.search(words)]
+    found = [name for name, pattern in RESULT_WORDS if _said(pattern, words)]
     if course.ongoing or course.active_order:
         return "ongoing, inadequate response" if "failed" in found else "ongoing"
     return " and ".join(found) or None

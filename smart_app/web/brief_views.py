@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 
 from smart_app.brief.edits import apply_edits, parse_edit
 from smart_app.brief.model import build_brief
-from smart_app.brief.render import render_pdf, render_script_html, render_script_pdf
+from smart_app.brief.render import DoesNotFit, render_pdf, render_script_html, render_script_pdf
 from smart_app.brief.script import call_script
+from smart_app.errors import InputError
 from smart_app.outcome.call_note import DISPOSITIONS
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
@@ -26,11 +27,12 @@ def edited_brief(context: LaunchContext, claim_response_id: str) -> dict[str, An
     chart, denial = load_denial(context, claim_response_id)
     now = clock()
     brief = build_brief(chart, [denial], clock=now, practice_state=practice_state())
+    brief["asOf"] = now.now.strftime("%Y-%m-%d %H:%M %Z")
     edits = edits_for(
         current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "", denial_id=claim_response_id
     )
     if edits:
-        edited = apply_edits(brief["denials"][0], edits)
+        edited = apply_edits(brief["denials"][0], edits, now.zone)
         edited["callScript"] = call_script(brief, edited, now.now.date())
         brief["denials"][0] = edited
     return brief
@@ -80,7 +82,13 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>.pdf")
 def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The brief as a PDF (WeasyPrint), for printing and for the record."""
-    pdf = render_pdf(edited_brief(current_launch(), claim_response_id))
+    try:
+        pdf = render_pdf(edited_brief(current_launch(), claim_response_id))
+    except DoesNotFit as exc:
+        raise InputError(
+            "The printed brief does not fit on one page.",
+            advice=f"Shorten the practice's additions (talking points, bottom line, attestations): {exc}.",
+        ) from exc
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=brief.pdf"})
 
 

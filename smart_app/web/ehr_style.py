@@ -7,6 +7,7 @@ cannot make the app request arbitrary addresses.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -33,13 +34,37 @@ VARIABLES = {
     "dim_font_size": ("--font-size", SIZE),
 }
 CACHE_SECONDS = 600
+CACHE_SIZE = 64
+MAX_BYTES = 64 * 1024
 _cache: dict[str, tuple[float, str]] = {}
 
 
+def _luminance(color: str) -> float | None:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        return None
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _readable(text: Any, background: Any) -> bool:
+    """WCAG AA (4.5:1) for the EHR's text on its background; colours the app cannot measure are not applied."""
+    if not isinstance(text, str) or not isinstance(background, str):
+        return True
+    a, b = _luminance(text.strip()), _luminance(background.strip())
+    if a is None or b is None:
+        return False
+    high, low = max(a, b), min(a, b)
+    return (high + 0.05) / (low + 0.05) >= 4.5
+
+
 def css_from_style(style: Any) -> str:
-    """CSS for a SMART style document: variables for the values that pass their pattern, nothing else."""
+    """CSS for a SMART style document: variables for the values that pass their pattern, nothing else; text and
+    background colours only when together they meet WCAG AA contrast."""
     if not isinstance(style, dict):
         return ""
+    if not _readable(style.get("color_text"), style.get("color_background")):
+        style = {k: v for k, v in style.items() if k not in ("color_text", "color_background")}
     lines = [
         f"  {name}: {value};"
         for key, (name, pattern) in VARIABLES.items()
@@ -67,11 +92,20 @@ def _fetch(url: str, timeout: float) -> str:
     cached = _cache.get(url)
     if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
+    css = ""
     try:
-        response = requests.get(url, timeout=timeout, headers={"Accept": "application/json"})
-        css = css_from_style(response.json()) if response.ok else ""
+        # no redirects (they could leave the EHR's origin), a small body, JSON only
+        with requests.get(
+            url, timeout=timeout, allow_redirects=False, stream=True, headers={"Accept": "application/json"}
+        ) as response:
+            if response.status_code == 200 and "json" in response.headers.get("Content-Type", ""):
+                body = response.raw.read(MAX_BYTES + 1, decode_content=True)
+                if len(body) <= MAX_BYTES:
+                    css = css_from_style(json.loads(body))
     except (requests.RequestException, ValueError):
         css = ""
+    if len(_cache) >= CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
     _cache[url] = (time.monotonic(), css)
     return css
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from smart_app.brief.edits import apply_edits, parse_edit
@@ -45,10 +47,14 @@ def test_edits_are_laid_over_the_brief_and_marked() -> None:
     edited = apply_edits(DENIAL, edits)
     assert edited["bottomLine"] == ["Line A", "Line B"]
     assert edited["bottomLineFromChart"] == DENIAL["bottomLine"]  # the app's version is kept beside it
-    assert edited["bottomLineBy"] == "edited by liaison-7, 2026-11-23 10:05"
-    assert edited["guidelines"][1]["addedBy"] == "added by the practice (liaison-7, 2026-11-23 10:05)"
+    assert edited["bottomLineBy"] == "edited by Practitioner/liaison-7, 2026-11-23 10:05 UTC"
+    assert edited["guidelines"][1]["addedBy"] == "added by the practice (Practitioner/liaison-7, 2026-11-23 10:05 UTC)"
     criterion = edited["criteria"][0]
     assert criterion["status"] == "not-documented"  # an attestation is never chart evidence
-    assert criterion["attested"].startswith("confirmed by liaison-7, 2026-11-23 10:05: Red flags reviewed")
-    assert edited["talkingPoints"] == [{"text": "Mention the failed PT.", "by": "liaison-7, 2026-11-23 10:05"}]
+    assert criterion["attested"].startswith("confirmed by Practitioner/liaison-7, 2026-11-23 10:05 UTC: Red flags")
+    assert edited["talkingPoints"] == [
+        {"text": "Mention the failed PT.", "by": "Practitioner/liaison-7, 2026-11-23 10:05 UTC"}
+    ]
+    local = apply_edits(DENIAL, edits, ZoneInfo("America/Chicago"))
+    assert local["bottomLineBy"] == "edited by Practitioner/liaison-7, 2026-11-23 04:05 CST"  # the practice's clock
     assert DENIAL["criteria"][0].get("attested") is None  # the input is not changed

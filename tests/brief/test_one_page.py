@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -115,4 +116,39 @@ def test_bottom_line_starts_with_the_requests_primary_diagnosis() -> None:
         lines[0] == "Type 2 diabetes mellitus, uncontrolled documented since 2023-03-10, 191 weeks before the request."
     )
     assert lines[1].startswith("Tried: metformin 2023-03-14 to 2023-06-11")
-    assert lines[2].startswith("Under GLP-1 receptor agonists for type 2 diabetes, 3 of 3 criteria are documented")
+    assert lines[2] == (
+        "Under GLP-1 receptor agonists for type 2 diabetes, the chart documents what the policy asks for. "
+        "ADA Standards of Care in Diabetes (2025), section 9 supports it."
+    )
+
+
+def test_an_alternative_route_is_not_asked_for_when_another_is_met() -> None:
+    denial = _brief("lumbar-mri.json")["denials"][0]
+    walk = {item["criterion"][:20]: item["say"] for item in denial["callScript"]["walk"]}
+    assert walk["A red flag that need"].startswith("An alternative route; not needed")
+    assert "the chart documents what the policy asks for" in denial["bottomLine"][2]
+
+
+def test_script_lines_follow_the_data() -> None:
+    from smart_app.brief.script import call_script
+
+    brief = _brief("knee-tka.json")
+    denial = brief["denials"][0]
+    script = call_script(brief, denial, date(2026, 11, 23))
+    assert "the pended request for CPT 27447" in script["opening"][0]
+    phrases = script["phrases"]
+    assert len(phrases) == len(set(phrases)) and sum("May I have your name" in p for p in phrases) == 1
+    brief["patient"]["birthDate"] = "1958"  # a partial birth date: no guessed age, no crash
+    assert "about a patient (member ID" in call_script(brief, denial, date(2026, 11, 23))["opening"][0]
+    no_treatments = {**denial, "priorTreatments": []}
+    assert not any(
+        "First-line therapy" in line for line in call_script(brief, no_treatments, date(2026, 11, 23))["engage"]
+    )
+
+
+def test_a_brief_that_cannot_fit_is_refused_not_printed_on_two_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smart_app.brief import render
+
+    monkeypatch.setattr(render, "_pdf", lambda html: (b"%PDF", 2))
+    with pytest.raises(render.DoesNotFit, match="needs 2 pages"):
+        render.render_pdf_fitted(_brief("ra-tnf.json"))

@@ -350,3 +350,12 @@ def test_prior_treatments_say_how_each_course_ended() -> None:
         ("naproxen", "ongoing"),
     ]
     assert listed[2]["dose"] == "500 mg twice daily" and listed[2]["end"] is None
+
+
+def test_negated_words_do_not_label_a_course() -> None:
+    from smart_app.criteria.treatments import Course, result_of
+
+    course = Course("ibuprofen", "medication", REQUEST, REQUEST, False, outcomes=["Tolerated well, no side effects."])
+    assert result_of(course) is None
+    course.outcomes = ["Stopped: nausea and no improvement after 4 weeks."]
+    assert result_of(course) == "not tolerated and failed"
