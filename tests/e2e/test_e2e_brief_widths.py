@@ -19,6 +19,7 @@ def _shots(tmp_path: Path) -> Path:
 
 
 def _no_sideways_scroll(target: Any) -> None:
+    target.wait_for_load_state("networkidle")  # stylesheets (the app's and the EHR's) applied before measuring
     width, scroll = target.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
     assert scroll <= width + 1, f"the page scrolls sideways ({scroll} > {width})"
 
