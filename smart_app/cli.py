@@ -179,6 +179,40 @@ def _cmd_criteria_lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from smart_app.store.db import Database
+
+    settings = load_settings()
+    db = Database(settings["DATABASE_URL"])
+    db.upgrade()
+    if args.outbox_command == "list":
+        from smart_app.outcome.outbox import outbox_rows
+
+        rows = outbox_rows(db)
+        for row in rows:
+            print(f"{row['id']}  {row['status']:<8} attempts={row['attempts']}  {row['iss']}  {row['error'] or ''}")  # noqa: T201
+        print(f"{len(rows)} note(s) not yet in the chart")  # noqa: T201
+        return 0
+    from smart_app.fhir.outbox_writer import backend_writer
+    from smart_app.outcome.outbox import flush
+    from smart_app.smart.backend import BackendAuth
+    from smart_app.smart.client_auth import load_private_key
+
+    key_file = settings.get("BACKEND_KEY_FILE") or settings.get("PRIVATE_KEY_FILE")
+    if not key_file:
+        raise InputError("outbox flush needs P2P_BACKEND_KEY_FILE (the backend client's PEM private key)")
+    auth = BackendAuth(
+        settings.get("BACKEND_CLIENT_ID") or settings["CLIENT_ID"],
+        load_private_key(key_file),
+        settings["ASSERTION_ALG"],
+    )
+    report = flush(db, lambda iss: backend_writer(iss, auth, settings), ignore_backoff=args.now)
+    print(f"written {report.written}, still pending {report.pending}, parked {report.parked}")  # noqa: T201
+    for line in report.errors:
+        print(f"parked: {line}")  # noqa: T201
+    return 0
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from smart_app.store.db import Database
 
@@ -218,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd = criteria_sub.add_parser("lint", help="check every policy, value set and guideline file")
     lint_cmd.add_argument("path", nargs="?", help="a folder laid out like criteria/, or one file (default: criteria/)")
     lint_cmd.set_defaults(run=_cmd_criteria_lint)
+
+    outbox = sub.add_parser("outbox", help="call notes not yet in the chart")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_sub.add_parser("list", help="list them (ids, status, attempts, reason)").set_defaults(run=_cmd_outbox)
+    flush_cmd = outbox_sub.add_parser("flush", help="send the due ones (SMART Backend Services token)")
+    flush_cmd.add_argument("--now", action="store_true", help="ignore the backoff and try every pending note")
+    flush_cmd.set_defaults(run=_cmd_outbox)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_AUTH": "none",  # none | client_secret_basic | private_key_jwt
     "PRIVATE_KEY_FILE": None,  # PEM (RSA or EC P-384) for private_key_jwt
     "ASSERTION_ALG": "RS384",  # RS384 | ES384, per SMART's client-confidential-asymmetric
+    "BACKEND_CLIENT_ID": None,  # SMART Backend Services client for `outbox flush` (default: CLIENT_ID)
+    "BACKEND_KEY_FILE": None,  # its PEM private key (default: PRIVATE_KEY_FILE)
     "ALLOWED_ISS": [],  # FHIR base URLs the app will launch from; anything else is refused unfetched
     "EHR_ORIGINS": [],  # origins allowed to frame the app (CSP frame-ancestors)
     "WRITE_PROFILES": {},  # iss -> us-core | epic | oracle-health

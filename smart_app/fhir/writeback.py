@@ -116,7 +116,7 @@ def write_document_reference(client: FhirClient, resource: dict[str, Any], *, co
     except CreateRefused as exc:
         retryable = exc.status_code >= 500 or exc.status_code in (408, 429)
         raise WriteBackError(
-            f"The EHR answered {exc.detail}", retryable=retryable, status_code=exc.status_code
+            f"The EHR answered HTTP {exc.status_code}: {exc.detail}", retryable=retryable, status_code=exc.status_code
         ) from exc
     except FhirAuthError as exc:
         raise WriteBackError(exc.message, retryable=True, status_code=401) from exc

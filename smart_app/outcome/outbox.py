@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -85,3 +87,67 @@ def notes_for_denial(db: Database, *, iss: str, patient_id: str, claim_response_
             .order_by(CallNote.created_at.desc())
         )
         return list(rows)
+
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+
+def next_attempt_at(note: CallNote) -> datetime:
+    """When a pending note may be tried again: 30 s, 60 s, 2 min … doubling per attempt, at most an hour."""
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(note.attempts - 1, 0), BACKOFF_MAX_SECONDS) if note.attempts else 0
+    updated = note.updated_at if note.updated_at.tzinfo else note.updated_at.replace(tzinfo=UTC)
+    return updated + timedelta(seconds=delay)
+
+
+def due_notes(db: Database, *, now: datetime | None = None, ignore_backoff: bool = False) -> list[CallNote]:
+    """Pending notes whose backoff has passed, oldest first."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        pending = list(
+            session.scalars(select(CallNote).where(CallNote.status == "pending").order_by(CallNote.created_at))
+        )
+    return [n for n in pending if ignore_backoff or next_attempt_at(n) <= now]
+
+
+@dataclass
+class FlushReport:
+    """What one flush did: notes written, still pending, and parked for a person."""
+
+    written: int = 0
+    pending: int = 0
+    parked: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def flush(
+    db: Database,
+    writer_for: Callable[[str], Writer],
+    *,
+    now: datetime | None = None,
+    ignore_backoff: bool = False,
+) -> FlushReport:
+    """Try every due note once, each EHR through its own writer (``writer_for(iss)``)."""
+    report = FlushReport()
+    writers: dict[str, Writer] = {}
+    for note in due_notes(db, now=now, ignore_backoff=ignore_backoff):
+        if note.iss not in writers:
+            writers[note.iss] = writer_for(note.iss)
+        result = deliver(db, note.id, writers[note.iss])
+        if result.status == "written":
+            report.written += 1
+        elif result.status == "parked":
+            report.parked += 1
+            report.errors.append(f"{note.id}: {result.last_error}")
+        else:
+            report.pending += 1
+    return report
+
+
+def outbox_rows(db: Database) -> list[dict[str, Any]]:
+    """Notes not yet in the chart (pending or parked), oldest first, without their clinical text."""
+    with db.session() as session:
+        notes = session.scalars(select(CallNote).where(CallNote.status != "written").order_by(CallNote.created_at))
+        return [
+            {"id": n.id, "status": n.status, "attempts": n.attempts, "iss": n.iss, "error": n.last_error} for n in notes
+        ]

@@ -20,6 +20,14 @@ class WriteFaults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[WriteFault] = []
+        self._every: tuple[int, WriteFault] | None = None
+        self._count = 0
+
+    def fail_every(self, nth: int, status: int) -> None:
+        """From now on, make every ``nth`` DocumentReference POST answer ``status`` (0 turns it off)."""
+        with self._lock:
+            self._every = (nth, WriteFault(status)) if nth else None
+            self._count = 0
 
     def fail_next_writes(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """Make the next ``times`` DocumentReference POSTs answer ``status`` with an OperationOutcome."""
@@ -31,9 +39,16 @@ class WriteFaults:
     def take(self) -> WriteFault | None:
         """The next injected failure, consumed; None when writes should go through."""
         with self._lock:
-            return self._pending.pop(0) if self._pending else None
+            if self._pending:
+                return self._pending.pop(0)
+            if self._every:
+                self._count += 1
+                if self._count % self._every[0] == 0:
+                    return self._every[1]
+            return None
 
     def clear(self) -> None:
         """Drop every pending failure."""
         with self._lock:
             self._pending.clear()
+            self._every = None

@@ -1,0 +1,63 @@
+"""SMART Backend Services: a token for the app itself (no user), by ``client_credentials`` with a
+``private_key_jwt`` assertion, for jobs that run on a timer such as ``p2p-brief outbox flush``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import OAuth2Error
+from joserfc.jwk import ECKey, RSAKey
+from requests import RequestException
+
+from smart_app.errors import TokenError
+from smart_app.smart.client_auth import SmartPrivateKeyJWT
+from smart_app.smart.discovery import discover
+
+WRITE_SCOPE = "system/DocumentReference.c"
+REFRESH_MARGIN_SECONDS = 60
+
+
+@dataclass
+class BackendToken:
+    """An access token and when it stops working."""
+
+    access_token: str
+    expires_at: float
+
+    def fresh(self) -> bool:
+        """Whether it is good for at least another minute."""
+        return time.time() < self.expires_at - REFRESH_MARGIN_SECONDS
+
+
+class BackendAuth:
+    """Tokens per FHIR server for one registered backend client, fetched when needed and reused until expiry."""
+
+    def __init__(self, client_id: str, key: RSAKey | ECKey, alg: str = "RS384", scope: str = WRITE_SCOPE) -> None:
+        self.client_id = client_id
+        self.key = key
+        self.alg = alg
+        self.scope = scope
+        self._tokens: dict[str, BackendToken] = {}
+
+    def token(self, iss: str) -> str:
+        """A usable access token for ``iss``; ``TokenError`` when the server refuses the client."""
+        cached = self._tokens.get(iss)
+        if cached and cached.fresh():
+            return cached.access_token
+        endpoint = discover(iss).token_endpoint
+        session = OAuth2Session(self.client_id, token_endpoint_auth_method="private_key_jwt", scope=self.scope)  # noqa: S106
+        session.register_client_auth_method(SmartPrivateKeyJWT(self.key, self.alg))
+        try:
+            answer: dict[str, Any] = session.fetch_token(endpoint, grant_type="client_credentials", scope=self.scope)
+        except (OAuth2Error, RequestException, ValueError) as exc:
+            raise TokenError(f"The EHR refused the backend token request ({exc.__class__.__name__}).") from exc
+        token = BackendToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in") or 300))
+        self._tokens[iss] = token
+        return token.access_token
+
+    def forget(self, iss: str) -> None:
+        """Drop the cached token (after a 401), so the next call fetches a new one."""
+        self._tokens.pop(iss, None)

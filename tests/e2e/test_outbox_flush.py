@@ -1,0 +1,121 @@
+"""``outbox flush``: notes saved locally reach the EHR exactly once through SMART Backend Services, even when the
+EHR fails one write in three; a refusal that will never succeed is parked. Real demo EHR on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from joserfc.jwk import RSAKey
+
+from smart_app.config import load_settings
+from smart_app.fhir.outbox_writer import backend_writer
+from smart_app.fhir.writeback import IDENTIFIER_SYSTEM, build_document_reference
+from smart_app.outcome.outbox import flush, outbox_rows, save_note
+from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
+from smart_app.serving import RunningServer, bind, wait_until_ready
+from smart_app.smart.backend import BackendAuth
+from smart_app.smart.client_auth import public_jwks
+from smart_app.store.db import Database
+
+KEY = RSAKey.generate_key(2048)
+KEY.ensure_kid()
+INSPECTOR = "outbox-inspector"
+
+
+@pytest.fixture(scope="module")
+def ehr() -> Iterator[tuple[RunningServer, Any]]:
+    server = bind()
+    client = RegisteredClient(
+        "p2p-backend", [f"{server.url}/cb"], f"{server.url}/launch", "private_key_jwt", jwks=public_jwks(KEY, "RS384")
+    )
+    app = create_ehr_app(EhrSettings(base_url=server.url, clients=[client], inspector_token=INSPECTOR))
+    server.mount(app)
+    wait_until_ready(f"{server.url}/fhir/.well-known/smart-configuration")
+    yield server, app
+    server.stop()
+
+
+def _save(db: Database, iss: str, count: int) -> list[str]:
+    now = datetime.now(UTC)
+    ids = []
+    for i in range(count):
+        note_id = str(uuid.uuid4())
+        resource = build_document_reference(
+            note_id=note_id,
+            patient_id="pat-lumbar-mri",
+            note_text=f"Call note {i}",
+            written_at=now,
+            call_start=now,
+            call_end=now,
+            claim_ref="Claim/claim-lumbar-mri-1",
+            claim_response_ref="ClaimResponse/cr-lumbar-mri-1",
+        )
+        save_note(db, note_id=note_id, iss=iss, patient_id="pat-lumbar-mri", claim_response_id="cr-lumbar-mri-1",
+                  form={}, note_text=f"Call note {i}", resource=resource)  # fmt: skip
+        ids.append(note_id)
+    return ids
+
+
+def _landed(server: RunningServer) -> Counter[str]:
+    found: Counter[str] = Counter()
+    url: str | None = f"{server.url}/fhir/DocumentReference?patient=pat-lumbar-mri&_count=500"
+    while url:
+        page = requests.get(url, headers={"Authorization": f"Bearer {INSPECTOR}"}, timeout=30).json()
+        for entry in page.get("entry", []):
+            for identifier in entry["resource"].get("identifier", []):
+                if identifier.get("system") == IDENTIFIER_SYSTEM:
+                    found[identifier["value"]] += 1
+        url = next((link["url"] for link in page.get("link", []) if link["relation"] == "next"), None)
+    return found
+
+
+def test_a_thousand_notes_land_once_through_an_ehr_failing_one_write_in_three(
+    ehr: tuple[RunningServer, Any], tmp_path: Path
+) -> None:
+    server, app = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    db.upgrade()
+    ids = _save(db, iss, 1000)
+    app.extensions["demo_ehr"].faults.fail_every(3, 500)
+    auth = BackendAuth("p2p-backend", KEY, "RS384")
+    settings = load_settings({"FHIR_MAX_RETRIES": 0})
+    rounds = []
+    for _ in range(12):
+        report = flush(db, lambda i: backend_writer(i, auth, settings), ignore_backoff=True)
+        rounds.append((report.written, report.pending, report.parked))
+        if report.pending == 0:
+            break
+    app.extensions["demo_ehr"].faults.clear()
+    landed = _landed(server)
+    ours = {f"urn:uuid:{i}" for i in ids}
+    assert sum(w for w, _, _ in rounds) == 1000, rounds
+    assert set(landed) >= ours  # none lost
+    assert all(landed[i] == 1 for i in ours)  # none duplicated
+    assert outbox_rows(db) == []
+    print(f"\nflush rounds (written, pending, parked): {rounds}")  # noqa: T201 - the figures for the issue note
+
+
+def test_a_note_the_ehr_rejects_for_good_is_parked_with_the_reason(
+    ehr: tuple[RunningServer, Any], tmp_path: Path
+) -> None:
+    server, app = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(f"sqlite:///{tmp_path / 'parked.sqlite3'}")
+    db.upgrade()
+    (note_id,) = _save(db, iss, 1)
+    app.extensions["demo_ehr"].faults.fail_next_writes(422, times=5)
+    auth = BackendAuth("p2p-backend", KEY, "RS384")
+    report = flush(db, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    app.extensions["demo_ehr"].faults.clear()
+    assert (report.written, report.parked) == (0, 1)
+    (row,) = outbox_rows(db)
+    assert row["id"] == note_id and row["status"] == "parked"
+    assert row["error"] == "The EHR answered HTTP 422: error: The EHR could not take the write (injected failure)"
