@@ -3,6 +3,7 @@ EHR fails one write in three; a refusal that will never succeed is parked. Real 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.smart.backend import BackendAuth
 from smart_app.smart.client_auth import public_jwks
 from smart_app.store.db import Database
+from smart_app.store.models import CallNote
 
 KEY = RSAKey.generate_key(2048)
 KEY.ensure_kid()
@@ -119,3 +121,42 @@ def test_a_note_the_ehr_rejects_for_good_is_parked_with_the_reason(
     (row,) = outbox_rows(db)
     assert row["id"] == note_id and row["status"] == "parked"
     assert row["error"] == "The EHR answered HTTP 422: error: The EHR could not take the write (injected failure)"
+
+
+def test_a_note_saved_before_a_crash_is_sent_once_after_restart(ehr: tuple[RunningServer, Any], tmp_path: Path) -> None:
+    """Killed between the local save and the write, or after the write but before marking it written."""
+    server, _ = ehr
+    iss = f"{server.url}/fhir"
+    path = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+    db = Database(path)
+    db.upgrade()
+    unsent, already_sent = _save(db, iss, 2)
+    with db.session() as session:  # the second one reached the EHR just before the crash
+        row = session.get(CallNote, already_sent)
+        assert row is not None
+        resource = json.loads(row.resource_json)
+    requests.post(
+        f"{iss}/DocumentReference", json=resource, headers={"Authorization": f"Bearer {INSPECTOR}"}, timeout=30
+    )
+    restarted = Database(path)  # a new process
+    auth = BackendAuth("p2p-backend", KEY, "RS384")
+    report = flush(restarted, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    assert report.written == 2 and outbox_rows(restarted) == []
+    landed = _landed(server)
+    assert landed[f"urn:uuid:{unsent}"] == 1 and landed[f"urn:uuid:{already_sent}"] == 1
+
+
+def test_a_401_mid_flow_fetches_a_new_token_and_the_note_lands(ehr: tuple[RunningServer, Any], tmp_path: Path) -> None:
+    server, app = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(f"sqlite:///{tmp_path / 'auth.sqlite3'}")
+    db.upgrade()
+    (note_id,) = _save(db, iss, 1)
+    auth = BackendAuth("p2p-backend", KEY, "RS384")
+    first_token = auth.token(iss)
+    app.extensions["demo_ehr"].faults.fail_next_writes(401)
+    first = flush(db, lambda i: backend_writer(i, auth, load_settings({"FHIR_MAX_RETRIES": 0})), ignore_backoff=True)
+    assert (first.written, first.pending) == (0, 1)
+    assert auth.token(iss) != first_token  # the rejected token was dropped
+    second = flush(db, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    assert second.written == 1 and _landed(server)[f"urn:uuid:{note_id}"] == 1
