@@ -17,7 +17,7 @@ from smart_app.denials.assess import Clock, assess
 from smart_app.denials.pas import Denial, service_text
 from smart_app.denials.triage import reason_text
 from smart_app.fhir.chart import Chart
-from smart_app.fhir.facts import concept_text, conditions, treatments_in_date_order
+from smart_app.fhir.facts import concept_text, conditions, display_name, treatments_in_date_order
 
 
 def _iso(value: date | None) -> str | None:
@@ -27,9 +27,6 @@ def _iso(value: date | None) -> str | None:
 def patient_header(chart: Chart) -> dict[str, Any]:
     """Name, birth date, sex and member ID of the patient in the chart."""
     patient = chart.patient or {}
-    names = patient.get("name") or []
-    name = names[0] if names else {}
-    text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
     member_ids = [
         i.get("value")
         for coverage in chart.of_type("Coverage")
@@ -39,7 +36,7 @@ def patient_header(chart: Chart) -> dict[str, Any]:
     coverage = next(iter(chart.of_type("Coverage")), {})
     return {
         "id": patient.get("id"),
-        "name": text or None,
+        "name": display_name(patient),
         "birthDate": patient.get("birthDate"),
         "gender": patient.get("gender"),
         "memberId": next((m for m in member_ids if m), coverage.get("subscriberId")),

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from smart_app.criteria.systems import code_key
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.dates import latest_date, parse_date
-from smart_app.fhir.facts import codes_of, concept_text
+from smart_app.fhir.facts import codes_of, concept_text, dose_text, medication_concept, stop_reason
+from smart_app.fhir.systems import code_key
 
 DURATION_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30}
 ACTIVE = frozenset({"active", "in-progress"})
@@ -114,27 +114,9 @@ def _supply_end(resource: dict[str, Any], start: date | None) -> tuple[date | No
     return end, True
 
 
-def _dose(resource: dict[str, Any]) -> str | None:
-    for dosage in resource.get("dosage") or resource.get("dosageInstruction") or []:
-        if isinstance(dosage, dict) and dosage.get("text"):
-            return str(dosage["text"])
-    return None
-
-
-def _words(resource: dict[str, Any]) -> str | None:
-    reasons = [concept_text(r) for r in resource.get("statusReason") or [] if isinstance(r, dict)]
-    if isinstance(resource.get("statusReason"), dict):
-        reasons.append(concept_text(resource["statusReason"]))
-    notes = [n.get("text") for n in resource.get("note") or [] if isinstance(n, dict) and n.get("text")]
-    return "; ".join(w for w in [*reasons, *notes] if w) or None
-
-
 def _medication(chart: Chart, resource: dict[str, Any], ingredients: dict[str, str]) -> Fact:
     rtype = resource["resourceType"]
-    concept = resource.get("medicationCodeableConcept")
-    if concept is None:
-        medication = chart.resolve(resource.get("medicationReference"), container=resource)
-        concept = (medication or {}).get("code") or {"text": (resource.get("medicationReference") or {}).get("display")}
+    concept = medication_concept(chart, resource)
     status = resource.get("status")
     if rtype == "MedicationStatement":
         raw_start, raw_end, is_period = _period(resource, "effective")
@@ -154,10 +136,10 @@ def _medication(chart: Chart, resource: dict[str, Any], ingredients: dict[str, s
         end=None if ongoing else end,
         ongoing=ongoing,
         status=status,
-        outcome=_words(resource),
+        outcome=stop_reason(resource),
         start_latest=start_latest,
         duration_known=known or ongoing,
-        dose=_dose(resource),
+        dose=dose_text(resource),
         resource=resource,
     )
 
@@ -217,7 +199,7 @@ def _procedure(resource: dict[str, Any]) -> Fact:
         end=end or (None if ongoing else start),
         ongoing=ongoing,
         status=resource.get("status"),
-        outcome=concept_text(resource.get("outcome")) or _words(resource),
+        outcome=concept_text(resource.get("outcome")) or stop_reason(resource),
         start_latest=start_latest,
         resource=resource,
     )

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from smart_app.content import content_dir
-from smart_app.criteria.systems import SYSTEMS, code_key
 from smart_app.errors import InputError
 from smart_app.fhir.facts import Code
+from smart_app.fhir.systems import SYSTEMS, code_key
 from smart_app.rule_files import validate_rule_file
 
 
@@ -165,4 +165,4 @@ def library() -> Library:
     return load_library()
 
 
-__all__ = ["SYSTEMS", "Library", "Policy", "ValueSet", "library", "load_library"]
+__all__ = ["Library", "Policy", "ValueSet", "library", "load_library"]

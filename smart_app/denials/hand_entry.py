@@ -13,13 +13,10 @@ from zoneinfo import ZoneInfo
 
 from smart_app.denials.pas import Denial, DenialItem, Provider
 from smart_app.fhir.facts import Code
+from smart_app.fhir.systems import SYSTEMS
 
 HAND_PREFIX = "hand-"
-SERVICE_SYSTEMS = {
-    "CPT": "http://www.ama-assn.org/go/cpt",
-    "HCPCS": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-    "NDC": "http://hl7.org/fhir/sid/ndc",
-}
+SERVICE_SYSTEMS = {"CPT": SYSTEMS["cpt"], "HCPCS": SYSTEMS["hcpcs"], "NDC": SYSTEMS["ndc"]}
 PLAN_TYPE_CHOICES = {
     "": "Not known",
     "commercial": "Commercial, fully insured (state-regulated)",

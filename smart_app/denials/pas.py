@@ -17,7 +17,8 @@ from typing import Any
 
 from smart_app.denials.codes import reason_display, review_action, review_action_systems
 from smart_app.fhir.dates import parse_date, parse_datetime
-from smart_app.fhir.facts import Code, codes_of, concept_text
+from smart_app.fhir.facts import Code, codes_of, concept_text, display_name
+from smart_app.fhir.systems import SYSTEMS
 
 PAS_SD = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 REVIEW_ACTION = PAS_SD + "extension-reviewAction"
@@ -26,7 +27,7 @@ ADMIN_REFERENCE = PAS_SD + "extension-administrationReferenceNumber"
 AUTHORIZATION_NUMBER = PAS_SD + "extension-authorizationNumber"
 REVIEWER = PAS_SD + "extension-claimResponseReviewer"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
-DRUG_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/ndc", "http://www.nlm.nih.gov/research/umls/rxnorm"})
+DRUG_SYSTEMS = frozenset({SYSTEMS["ndc"], SYSTEMS["rxnorm"]})
 INPATIENT_PLACES = frozenset({"21", "51", "61"})  # CMS place of service: inpatient hospital, psychiatric, rehab
 OPEN_DECISIONS = frozenset({"denied", "pended", "partial", "modified", "contact-payer", "rejected"})
 ADVERSE_ORDER = (
@@ -279,18 +280,6 @@ def _new_items(add_items: list[dict[str, Any]], claim_items: dict[int, dict[str,
     return found
 
 
-def _person_name(resource: dict[str, Any] | None) -> str | None:
-    """A Practitioner's name as written (prefix, given, family), or an Organization's name."""
-    names = (resource or {}).get("name")
-    if isinstance(names, str):  # an Organization requested it
-        return names or None
-    name = next((n for n in names or [] if isinstance(n, dict)), {})
-    text = name.get("text") or " ".join(
-        [*(name.get("prefix") or []), *(name.get("given") or []), name.get("family") or ""]
-    )
-    return text.strip() or None
-
-
 def _provider(reference: Any, resolve: Resolver) -> Provider | None:
     """The ordering provider from a Practitioner or PractitionerRole reference (specialty and phone on the role)."""
     resource = resolve(reference)
@@ -299,7 +288,7 @@ def _provider(reference: Any, resolve: Resolver) -> Provider | None:
         return Provider(display, None, None, None, None) if display else None
     role = resource if resource.get("resourceType") == "PractitionerRole" else None
     person = resolve(role.get("practitioner")) if role else resource
-    text = _person_name(person)
+    text = display_name(person, with_prefix=True)
     npis = [i.get("value") for i in (person or {}).get("identifier") or [] if i.get("system") == NPI_SYSTEM]
     specialties = [c for s in (role or {}).get("specialty") or [] for c in codes_of(s)]
     phones = [t.get("value") for t in (role or person or {}).get("telecom") or [] if t.get("system") == "phone"]

@@ -12,16 +12,9 @@ from typing import Any
 
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.dates import parse_date, period_of
+from smart_app.fhir.systems import DISPLAY_NAMES, SYSTEMS
 
-SYSTEM_NAMES = {
-    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
-    "http://snomed.info/sct": "SNOMED CT",
-    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
-    "http://www.ama-assn.org/go/cpt": "CPT",
-    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
-    "http://loinc.org": "LOINC",
-    "http://hl7.org/fhir/sid/ndc": "NDC",
-}
+SYSTEM_NAMES = {url: DISPLAY_NAMES[short] for short, url in SYSTEMS.items()}
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,16 @@ def concept_text(concept: Any) -> str:
         if code.display or code.code:
             return str(code.display or code.code)
     return ""
+
+
+def display_name(resource: dict[str, Any] | None, *, with_prefix: bool = False) -> str | None:
+    """A person's first HumanName as written (text, else [prefix] given family), or an Organization's name."""
+    names = (resource or {}).get("name")
+    if isinstance(names, str):  # an Organization
+        return names or None
+    name = next((n for n in names or [] if isinstance(n, dict)), {})
+    parts = [*(name.get("prefix") or [] if with_prefix else []), *(name.get("given") or []), name.get("family") or ""]
+    return (name.get("text") or " ".join(parts)).strip() or None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def conditions(chart: Chart) -> list[ConditionFact]:
     return sorted(facts, key=lambda f: (f.onset is None, -(f.onset.toordinal() if f.onset else 0)))
 
 
-def _medication_concept(chart: Chart, resource: dict[str, Any]) -> Any:
+def medication_concept(chart: Chart, resource: dict[str, Any]) -> Any:
+    """The drug of a MedicationStatement/Request: its CodeableConcept, or the referenced or contained Medication's."""
     if "medicationCodeableConcept" in resource:
         return resource["medicationCodeableConcept"]
     medication = chart.resolve(resource.get("medicationReference"), container=resource)
@@ -122,7 +126,8 @@ def _medication_concept(chart: Chart, resource: dict[str, Any]) -> Any:
     return {"text": (resource.get("medicationReference") or {}).get("display")}
 
 
-def _stop_reason(resource: dict[str, Any]) -> str | None:
+def stop_reason(resource: dict[str, Any]) -> str | None:
+    """The record's own words on how it went: statusReason and notes, joined."""
     reasons = [concept_text(r) for r in resource.get("statusReason") or [] if isinstance(r, dict)]
     if isinstance(resource.get("statusReason"), dict):
         reasons.append(concept_text(resource["statusReason"]))
@@ -131,7 +136,8 @@ def _stop_reason(resource: dict[str, Any]) -> str | None:
     return "; ".join(words) or None
 
 
-def _dose(resource: dict[str, Any]) -> str | None:
+def dose_text(resource: dict[str, Any]) -> str | None:
+    """The first dosage's text (MedicationStatement ``dosage`` or MedicationRequest ``dosageInstruction``)."""
     for dosage in resource.get("dosage") or resource.get("dosageInstruction") or []:
         if isinstance(dosage, dict) and dosage.get("text"):
             return str(dosage["text"])
@@ -155,7 +161,7 @@ def medications(chart: Chart) -> list[TreatmentFact]:
 def _medication_fact(
     chart: Chart, resource: dict[str, Any], rtype: str, start: date | None, end: date | None
 ) -> TreatmentFact:
-    concept = _medication_concept(chart, resource)
+    concept = medication_concept(chart, resource)
     return TreatmentFact(
         reference=f"{rtype}/{resource['id']}",
         kind="medication",
@@ -164,8 +170,8 @@ def _medication_fact(
         start=start,
         end=end,
         status=resource.get("status"),
-        outcome=_stop_reason(resource),
-        dose=_dose(resource),
+        outcome=stop_reason(resource),
+        dose=dose_text(resource),
     )
 
 
@@ -174,7 +180,7 @@ def procedures(chart: Chart) -> list[TreatmentFact]:
     facts = []
     for resource in chart.of_type("Procedure"):
         start, end = period_of(resource, "performed")
-        outcome = concept_text(resource.get("outcome")) or _stop_reason(resource)
+        outcome = concept_text(resource.get("outcome")) or stop_reason(resource)
         facts.append(
             TreatmentFact(
                 reference=f"Procedure/{resource['id']}",

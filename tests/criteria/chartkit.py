@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from smart_app.criteria.systems import SYSTEMS
 from smart_app.fhir.chart import Chart, build_chart
+from smart_app.fhir.systems import SYSTEMS
 
 _ids = itertools.count(1)
 

@@ -1,4 +1,5 @@
-"""Short names for the code systems that policies and value sets use, and their canonical URLs."""
+"""The code systems the app reads and writes: canonical URLs, the short names policy files use, the names people
+read, and the ``system|code`` keys the criteria index shares with the value sets."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ SYSTEMS = {
     "hcpcs": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
     "loinc": "http://loinc.org",
     "ndc": "http://hl7.org/fhir/sid/ndc",
+}
+# What a person calls each system (``CPT 72148``).
+DISPLAY_NAMES = {
+    "icd10cm": "ICD-10-CM",
+    "snomed": "SNOMED CT",
+    "rxnorm": "RxNorm",
+    "cpt": "CPT",
+    "hcpcs": "HCPCS",
+    "loinc": "LOINC",
+    "ndc": "NDC",
 }
 # Other spellings real feeds use for the same systems.
 ALIASES = {
