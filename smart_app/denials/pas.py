@@ -394,10 +394,10 @@ def _warnings(
             f"The prior-authorization request (Claim) for ClaimResponse/{cr_id} is not in the chart; "
             "the service and diagnoses come from the response alone."
         )
-    elif any(i.service is None for i in items if i.sequence is not None):
+    elif any(i.service is None or i.service.code is None for i in items if i.sequence is not None):
         warnings.append(
-            f"The request {claim.get('resourceType', 'Claim')}/{claim.get('id')} has no service code for an item; "
-            "name the service from the payer's letter."
+            f"The request {claim.get('resourceType', 'Claim')}/{claim.get('id')} has no service code for an item, "
+            "so no policy can be matched to it; name the service from the payer's letter."
         )
     if not items:
         warnings.append(f"ClaimResponse/{cr_id} has no item decisions; check the payer's letter for the decision.")

@@ -171,6 +171,14 @@ def test_claim_missing_from_the_bundle_and_claim_without_a_service_code() -> Non
     no_code["item"][0]["productOrService"]["text"] = "imaging"
     denial = read_denial(response, chart_of(no_code, response).resolve)
     assert denial.items[0].service.code is None
+    assert denial.items[0].service.display == "imaging"
+    assert any("has no service code for an item" in w for w in denial.warnings)
+    del no_code["item"][0]["productOrService"]  # required by R4: the Claim is malformed, and the chart says so
+    chart = chart_of(no_code, response)
+    assert chart.warnings == ["Claim/claim-1 could not be read and was left out (invalid item.productOrService)."]
+    assert any("is not in the chart" in w for w in read_denial(response, chart.resolve).warnings)
+    coded = read_denial(response, chart_of(claim(), response).resolve)
+    assert not any("service code" in w for w in coded.warnings)
 
 
 def test_plain_r4_denied_adjudication_with_a_carc_reason() -> None:
