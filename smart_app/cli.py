@@ -46,9 +46,9 @@ def _load_bundle(path: Path) -> dict[str, Any]:
 
 def brief_clock(today: str | None, zone_name: str) -> Clock:
     """The brief's clock: now, or ``--today`` (a date means 09:00 that day; a date-time is taken as given)."""
-    zone = ZoneInfo(zone_name)
     if not today:
-        return Clock(zone, datetime.now(zone))
+        return Clock.now_in(zone_name)
+    zone = ZoneInfo(zone_name)
     try:
         moment = datetime.fromisoformat(today if "T" in today else f"{today}T09:00")
     except ValueError as exc:

@@ -7,11 +7,12 @@ deadline comes from; without a decision date its ``deadline`` is null and the pa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.script import bottom_line, call_script, next_route
+from smart_app.config import DEFAULTS
 from smart_app.criteria.apply import criteria_for
 from smart_app.denials.assess import Clock, assess
 from smart_app.denials.pas import Denial, service_text
@@ -93,7 +94,7 @@ def denial_summary(
 ) -> dict[str, Any]:
     """One denial in the brief JSON shape: what it is, its triage and its clock, and (given the chart) the policy
     criteria mapped to the chart's dated facts."""
-    clock = clock or Clock(ZoneInfo("America/New_York"), datetime.now(UTC))
+    clock = clock or Clock.now_in(DEFAULTS["TIMEZONE"])
     assessment = assess(denial, patient, clock, practice_state)
     service = next((i.service for i in denial.items if i.service), None)
     reason_codes = [
@@ -132,6 +133,7 @@ def build_brief(
     chart: Chart, denials: list[Denial], *, clock: Clock | None = None, practice_state: str | None = None
 ) -> dict[str, Any]:
     """The brief model for ``denials`` in ``chart``: patient, each denial, prior treatments, conditions, warnings."""
+    clock = clock or Clock.now_in(DEFAULTS["TIMEZONE"])  # one moment for every denial in the brief
     treatments = [
         {
             "name": t.name,
@@ -173,7 +175,7 @@ def build_brief(
         "warnings": warnings,
         "coverage": [concept_text(c.get("type")) for c in chart.of_type("Coverage")],
     }
-    today = (clock or Clock(ZoneInfo("America/New_York"), datetime.now(UTC))).now.date()
+    today = clock.now.date()
     for summary in summaries:
         summary["bottomLine"] = bottom_line(brief, summary)
         summary["callScript"] = call_script(brief, summary, today)

@@ -26,6 +26,12 @@ class Clock:
     zone: ZoneInfo
     now: datetime
 
+    @classmethod
+    def now_in(cls, zone_name: str) -> Clock:
+        """The clock at this moment in the time zone ``zone_name`` (an IANA name)."""
+        zone = ZoneInfo(zone_name)
+        return cls(zone, datetime.now(zone))
+
 
 def _service_code(denial: Denial) -> str | None:
     return next((i.service.code for i in denial.items if i.service and i.service.code), None)

@@ -3,9 +3,6 @@ hand), one denial, and the clock and state the brief is built with."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 
 from smart_app.denials.assess import Clock
@@ -27,8 +24,7 @@ def _patient_id(context: LaunchContext) -> str:
 
 def clock() -> Clock:
     """The practice's time zone (``P2P_TIMEZONE``) and now."""
-    zone = ZoneInfo(settings()["TIMEZONE"])
-    return Clock(zone, datetime.now(zone))
+    return Clock.now_in(settings()["TIMEZONE"])
 
 
 def practice_state() -> str | None:
