@@ -85,9 +85,10 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     denial = _denial_or_none(context, claim_response_id)
     zone = ZoneInfo(settings()["TIMEZONE"])
     note_id = str(uuid.uuid4())
-    claim_response_ref = denial.claim_response_ref if denial else f"ClaimResponse/{claim_response_id}"
-    if is_hand_denial_id(claim_response_id):
-        claim_response_ref = None
+    if denial:
+        claim_response_ref = denial.claim_response_ref  # None for a denial entered by hand
+    else:
+        claim_response_ref = None if is_hand_denial_id(claim_response_id) else f"ClaimResponse/{claim_response_id}"
     text = call_note_text(
         record,
         service=service_text(denial) if denial else "see the prior-authorization request",
