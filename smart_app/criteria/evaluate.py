@@ -23,7 +23,6 @@ from smart_app.criteria.index import ChartIndex, Fact
 from smart_app.criteria.library import Library, Policy, ValueSet
 
 MET, NOT_MET, NOT_DOCUMENTED = "met", "not-met", "not-documented"
-OPS = {">=", ">", "<=", "<", "="}
 TEXT_MATCH = " — matched by its text, not a code: confirm"
 
 

@@ -39,7 +39,8 @@ def applicable_rules(plan: PlanContext, *, decided: bool = True) -> list[dict[st
     return sorted(rules, key=lambda r: order.index(r["stage"]))
 
 
-def _specialty_match(denial: Denial) -> dict[str, Any]:
+def reviewer_on_record(denial: Denial) -> dict[str, Any]:
+    """The reviewer the payer named (PAS ``claimResponseReviewer``) against the ordering physician's specialty."""
     reviewer = denial.reviewer
     ordering = denial.ordering_provider.specialty if denial.ordering_provider else None
     reviewed = reviewer.specialty if reviewer else None
@@ -85,11 +86,6 @@ def reviewer_rights(denial: Denial, plan: PlanContext) -> dict[str, Any] | None:
         "caveat": caveat,
         "others": [_other(r, decided) for r in rules[1:]],
     }
-
-
-def reviewer_on_record(denial: Denial) -> dict[str, Any]:
-    """The reviewer the payer named (PAS ``claimResponseReviewer``) against the ordering physician's specialty."""
-    return _specialty_match(denial)
 
 
 def no_rule_prompt() -> str:

@@ -14,7 +14,6 @@ from smart_app.denials.codes import reason_entry
 from smart_app.denials.pas import Denial
 from smart_app.rule_files import rule_file
 
-CATEGORIES = ("medical-necessity", "administrative", "benefit-exclusion", "timely-filing", "unknown")
 # When several categories are signalled, the first in this order decides (and the page names the others).
 PRECEDENCE = ("timely-filing", "administrative", "medical-necessity", "benefit-exclusion")
 CERTIFIED = frozenset({"approved", "no-action", "cancelled"})
