@@ -18,7 +18,7 @@ from joserfc.jwk import RSAKey
 from smart_app.config import load_settings
 from smart_app.fhir.outbox_writer import backend_writer
 from smart_app.fhir.writeback import IDENTIFIER_SYSTEM, build_document_reference
-from smart_app.outcome.outbox import flush, outbox_rows, save_note
+from smart_app.outcome.outbox import FlushReport, flush, outbox_rows, save_note
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.smart.backend import BackendAuth
@@ -42,6 +42,19 @@ def ehr() -> Iterator[tuple[RunningServer, Any]]:
     wait_until_ready(f"{server.url}/fhir/.well-known/smart-configuration")
     yield server, app
     server.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    """A fresh outbox database, migrated to head; tests that 'restart' open it again by this URL."""
+    path = f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
+    Database(path).upgrade()
+    return path
+
+
+def _flush(db: Database, auth: BackendAuth, **overrides: Any) -> FlushReport:
+    settings = load_settings(overrides)
+    return flush(db, lambda iss: backend_writer(iss, auth, settings), ignore_backoff=True)
 
 
 def _save(db: Database, iss: str, count: int) -> list[str]:
@@ -79,19 +92,17 @@ def _landed(server: RunningServer) -> Counter[str]:
 
 
 def test_a_thousand_notes_land_once_through_an_ehr_failing_one_write_in_three(
-    ehr: tuple[RunningServer, Any], tmp_path: Path
+    ehr: tuple[RunningServer, Any], db_path: str
 ) -> None:
     server, app = ehr
     iss = f"{server.url}/fhir"
-    db = Database(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
-    db.upgrade()
+    db = Database(db_path)
     ids = _save(db, iss, 1000)
     app.extensions["demo_ehr"].faults.fail_every(3, 500)
     auth = BackendAuth("p2p-backend", KEY, "RS384")
-    settings = load_settings({"FHIR_MAX_RETRIES": 0})
     rounds = []
     for _ in range(12):
-        report = flush(db, lambda i: backend_writer(i, auth, settings), ignore_backoff=True)
+        report = _flush(db, auth, FHIR_MAX_RETRIES=0)
         rounds.append((report.written, report.pending, report.parked))
         if report.pending == 0:
             break
@@ -106,16 +117,15 @@ def test_a_thousand_notes_land_once_through_an_ehr_failing_one_write_in_three(
 
 
 def test_a_note_the_ehr_rejects_for_good_is_parked_with_the_reason(
-    ehr: tuple[RunningServer, Any], tmp_path: Path
+    ehr: tuple[RunningServer, Any], db_path: str
 ) -> None:
     server, app = ehr
     iss = f"{server.url}/fhir"
-    db = Database(f"sqlite:///{tmp_path / 'parked.sqlite3'}")
-    db.upgrade()
+    db = Database(db_path)
     (note_id,) = _save(db, iss, 1)
     app.extensions["demo_ehr"].faults.fail_next_writes(422, times=5)
     auth = BackendAuth("p2p-backend", KEY, "RS384")
-    report = flush(db, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    report = _flush(db, auth)
     app.extensions["demo_ehr"].faults.clear()
     assert (report.written, report.parked) == (0, 1)
     (row,) = outbox_rows(db)
@@ -123,13 +133,11 @@ def test_a_note_the_ehr_rejects_for_good_is_parked_with_the_reason(
     assert row["error"] == "The EHR answered HTTP 422: error: The EHR could not take the write (injected failure)"
 
 
-def test_a_note_saved_before_a_crash_is_sent_once_after_restart(ehr: tuple[RunningServer, Any], tmp_path: Path) -> None:
+def test_a_note_saved_before_a_crash_is_sent_once_after_restart(ehr: tuple[RunningServer, Any], db_path: str) -> None:
     """Killed between the local save and the write, or after the write but before marking it written."""
     server, _ = ehr
     iss = f"{server.url}/fhir"
-    path = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
-    db = Database(path)
-    db.upgrade()
+    db = Database(db_path)
     unsent, already_sent = _save(db, iss, 2)
     with db.session() as session:  # the second one reached the EHR just before the crash
         row = session.get(CallNote, already_sent)
@@ -138,25 +146,24 @@ def test_a_note_saved_before_a_crash_is_sent_once_after_restart(ehr: tuple[Runni
     requests.post(
         f"{iss}/DocumentReference", json=resource, headers={"Authorization": f"Bearer {INSPECTOR}"}, timeout=30
     )
-    restarted = Database(path)  # a new process
+    restarted = Database(db_path)  # a new process
     auth = BackendAuth("p2p-backend", KEY, "RS384")
-    report = flush(restarted, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    report = _flush(restarted, auth)
     assert report.written == 2 and outbox_rows(restarted) == []
     landed = _landed(server)
     assert landed[f"urn:uuid:{unsent}"] == 1 and landed[f"urn:uuid:{already_sent}"] == 1
 
 
-def test_a_401_mid_flow_fetches_a_new_token_and_the_note_lands(ehr: tuple[RunningServer, Any], tmp_path: Path) -> None:
+def test_a_401_mid_flow_fetches_a_new_token_and_the_note_lands(ehr: tuple[RunningServer, Any], db_path: str) -> None:
     server, app = ehr
     iss = f"{server.url}/fhir"
-    db = Database(f"sqlite:///{tmp_path / 'auth.sqlite3'}")
-    db.upgrade()
+    db = Database(db_path)
     (note_id,) = _save(db, iss, 1)
     auth = BackendAuth("p2p-backend", KEY, "RS384")
     first_token = auth.token(iss)
     app.extensions["demo_ehr"].faults.fail_next_writes(401)
-    first = flush(db, lambda i: backend_writer(i, auth, load_settings({"FHIR_MAX_RETRIES": 0})), ignore_backoff=True)
+    first = _flush(db, auth, FHIR_MAX_RETRIES=0)
     assert (first.written, first.pending) == (0, 1)
     assert auth.token(iss) != first_token  # the rejected token was dropped
-    second = flush(db, lambda i: backend_writer(i, auth, load_settings()), ignore_backoff=True)
+    second = _flush(db, auth)
     assert second.written == 1 and _landed(server)[f"urn:uuid:{note_id}"] == 1
