@@ -17,7 +17,15 @@ from typing import Any
 
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.dates import latest_date, parse_date
-from smart_app.fhir.facts import codes_of, concept_text, dose_text, medication_concept, stop_reason
+from smart_app.fhir.facts import (
+    codes_of,
+    concept_text,
+    dose_text,
+    first_code,
+    is_refuted,
+    medication_concept,
+    stop_reason,
+)
 from smart_app.fhir.systems import code_key
 
 DURATION_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30}
@@ -29,7 +37,6 @@ DID_NOT_HAPPEN = {
     "Observation": {"entered-in-error", "cancelled", "registered"},
     "Encounter": {"cancelled", "entered-in-error", "planned"},
 }
-REFUTED = {"refuted", "entered-in-error"}
 
 
 @dataclass(frozen=True)
@@ -167,8 +174,7 @@ def _observation(resource: dict[str, Any]) -> Fact:
 
 
 def _condition(resource: dict[str, Any]) -> Fact | None:
-    verification = ((resource.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
-    if verification in REFUTED:
+    if is_refuted(resource):
         return None
     raw_start, _, _ = _period(resource, "onset")
     start, start_latest = _bounds(raw_start or resource.get("recordedDate"))
@@ -179,7 +185,7 @@ def _condition(resource: dict[str, Any]) -> Fact | None:
         keys=_keys(resource.get("code"), {}),
         start=start,
         end=parse_date(resource.get("abatementDateTime")),
-        status=((resource.get("clinicalStatus") or {}).get("coding") or [{}])[0].get("code"),
+        status=first_code(resource.get("clinicalStatus")),
         start_latest=start_latest,
         resource=resource,
     )

@@ -49,6 +49,19 @@ def codes_of(concept: Any) -> list[Code]:
     return codes
 
 
+def first_code(concept: Any) -> str | None:
+    """The code of a CodeableConcept's first coded entry, as FHIR status concepts are read; None if uncoded."""
+    return next((c.code for c in codes_of(concept) if c.code), None)
+
+
+NOT_THE_PATIENTS = frozenset({"refuted", "entered-in-error"})  # Condition.verificationStatus codes
+
+
+def is_refuted(condition: dict[str, Any]) -> bool:
+    """True if the Condition was ruled out or entered in error: it is not a fact about this patient."""
+    return first_code(condition.get("verificationStatus")) in NOT_THE_PATIENTS
+
+
 def concept_text(concept: Any) -> str:
     """What a person would call the concept: its text, else the first coding's display, else its code."""
     if not isinstance(concept, dict):
@@ -101,16 +114,19 @@ def conditions(chart: Chart) -> list[ConditionFact]:
     """The patient's conditions, most recent onset first (undated last)."""
     facts = []
     for resource in chart.of_type("Condition"):
+        if is_refuted(resource):
+            continue
         onset, _ = period_of(resource, "onset")
         onset = onset or parse_date(resource.get("recordedDate"))
-        status = concept_text(resource.get("clinicalStatus")) or None
         facts.append(
             ConditionFact(
                 reference=f"Condition/{resource['id']}",
                 name=concept_text(resource.get("code")) or "Unnamed condition",
                 codes=tuple(codes_of(resource.get("code"))),
                 onset=onset,
-                clinical_status=(resource.get("clinicalStatus") or {}).get("coding", [{}])[0].get("code") or status,
+                clinical_status=first_code(resource.get("clinicalStatus"))
+                or concept_text(resource.get("clinicalStatus"))
+                or None,
             )
         )
     return sorted(facts, key=lambda f: (f.onset is None, -(f.onset.toordinal() if f.onset else 0)))
