@@ -47,9 +47,12 @@ def brief_page(
     edit_form: dict[str, str] | None = None,
     edit_errors: dict[str, str] | None = None,
     status: int = 200,
+    brief: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
-    """Render the brief page, optionally with the call form refilled and its errors (after a bad submit)."""
-    brief = edited_brief(context, claim_response_id)
+    """Render the brief page, optionally with the call form refilled and its errors (after a bad submit).
+
+    ``brief`` is the brief the request has already built, so the chart is not read from the EHR twice."""
+    brief = brief or edited_brief(context, claim_response_id)
     notes = notes_for_denial(
         current_app.extensions["p2p_db"],
         iss=context.iss,
@@ -114,7 +117,9 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     ids = {c["id"] for c in brief["denials"][0]["criteria"]}
     edit, errors = parse_edit(request.form, ids)
     if edit is None:
-        return brief_page(context, claim_response_id, edit_form=dict(request.form), edit_errors=errors, status=400)
+        return brief_page(
+            context, claim_response_id, edit_form=dict(request.form), edit_errors=errors, status=400, brief=brief
+        )
     kind, payload = edit
     save_edit(
         current_app.extensions["p2p_db"],
