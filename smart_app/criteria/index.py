@@ -78,14 +78,19 @@ class ChartIndex:
     def lookup(self, kind: str, exact: frozenset[str], prefixes: frozenset[str]) -> list[Fact]:
         """Facts of ``kind`` carrying one of the ``exact`` keys or a key under one of the ``prefixes`` (each once).
 
-        Cost is the size of the value set, not of the chart.
+        Cost is the size of the value set (and of the matches, sorted), not of the chart.
         """
         found: dict[str, Fact] = {}
-        for facts in [*(self.by_key.get(k, []) for k in exact), *(self.by_prefix.get(p, []) for p in prefixes)]:
+        keys = [
+            *(self.by_key.get(k, []) for k in sorted(exact)),
+            *(self.by_prefix.get(p, []) for p in sorted(prefixes)),
+        ]
+        for facts in keys:
             for fact in facts:
                 if fact.kind == kind:
                     found.setdefault(fact.reference, fact)
-        return list(found.values())
+        # Oldest first, then by reference: the same chart gives the same evidence in the same order on every run.
+        return sorted(found.values(), key=lambda f: (f.start or date.max, f.reference))
 
 
 def _keys(concept: Any, ingredients: dict[str, str]) -> tuple[str, ...]:
