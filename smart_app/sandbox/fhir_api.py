@@ -136,7 +136,9 @@ def _write_response(ehr: DemoEhr, stored: dict[str, Any], created: bool) -> Resp
     if isinstance(stored.get("meta"), dict) and stored["meta"].get("lastUpdated"):
         headers["Last-Modified"] = str(stored["meta"]["lastUpdated"])
     prefer = request.headers.get("Prefer", "").replace(" ", "")
-    if "return=minimal" in prefer or (created and ehr.write_profile.empty_create_body):
+    profile = ehr.write_profile
+    representation = "return=representation" in prefer and profile.honours_prefer_representation
+    if "return=minimal" in prefer or (created and profile.empty_create_body and not representation):
         return fhir_response(None, 201 if created else 200, headers)
     if "return=OperationOutcome" in prefer:
         text = "Created" if created else "A matching resource already exists"

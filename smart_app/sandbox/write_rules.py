@@ -1,8 +1,8 @@
 """What each EHR accepts in a DocumentReference create, as data: a registry of write profiles made of rules.
 
-Sources (see shared research "smart-launch-and-writeback"): US Core 6.1/7.0 DocumentReference; Epic
-DocumentReference.Create (Clinical Notes) R4 as reported by integrators; Oracle Health (Cerner) Millennium R4
-``document_reference.yaml``.
+Each rule, the vendor's words and their source are tabulated in ``launch/write-profiles.md``: US Core 6.1/7.0
+DocumentReference (HL7/US-Core); Epic DocumentReference.Create (Clinical Notes) R4 as reported by integrators
+(Epic's own page could not be read); Oracle Health (Cerner) Millennium R4 ``document_reference.yaml``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class WriteProfile:
     rules: tuple[Rule, ...]
     conditional_create: bool = True
     empty_create_body: bool = False
+    honours_prefer_representation: bool = True
     first_content_only: bool = False
+    stored_fields: frozenset[str] | None = None  # None: every element is kept; else only these (others ignored)
 
     def validate(self, document: dict[str, Any], context: WriteContext) -> list[Issue]:
         """Every issue the profile finds (empty when the document is accepted)."""
@@ -59,6 +61,8 @@ class WriteProfile:
         stored = copy.deepcopy(document)
         if self.first_content_only and isinstance(stored.get("content"), list):
             stored["content"] = stored["content"][:1]
+        if self.stored_fields is not None:
+            stored = {k: v for k, v in stored.items() if k in self.stored_fields}
         return stored
 
 
@@ -154,6 +158,49 @@ def content_is_plain_text(doc: dict[str, Any], _: WriteContext) -> Iterator[Issu
 
 # -- Oracle Health (Cerner Millennium) ------------------------------------------------------
 
+ORACLE_CONTENT_TYPES = (
+    "application/pdf",
+    "text/plain;charset=utf-8",
+    "text/richtext;charset=utf-8",
+    "text/rtf;charset=utf-8",
+    "text/html;charset=utf-8",
+    "application/xml;charset=utf-8",
+    "application/xhtml+xml;charset=utf-8",
+)
+ORACLE_CREATE_FIELDS = frozenset(
+    {"resourceType", "status", "docStatus", "type", "subject", "author", "authenticator", "content", "context"}
+)
+
+
+def oracle_type_loinc_or_code_set_72(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
+    """ "The type must include a LOINC or a proprietary coding but not both together." """
+    type_ = doc.get("type")
+    all_codings = codings(type_) if isinstance(type_, dict) else []
+    loinc = [c for c in all_codings if c.get("system") == LOINC and c.get("code")]
+    site = [c for c in all_codings if "/codeSet/72" in str(c.get("system")) and c.get("code")]
+    if not isinstance(type_, dict):
+        yield Issue(_doc("type"), "type is required", "required")
+    elif not loinc and not site:
+        yield Issue(_doc("type"), "type needs a LOINC coding or a code set 72 coding", "value")
+    elif loinc and site:
+        yield Issue(_doc("type"), "type may hold LOINC or code set 72 codings, not both", "value")
+
+
+def oracle_attachment_data_and_type(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
+    """ "Data and content type must be provided", with one of the supported MIME types and character sets."""
+    for i, content in enumerate(as_list(doc.get("content"))):
+        attachment = as_dict(as_dict(content).get("attachment"))
+        where = _doc(f"content[{i}].attachment")
+        content_type = str(attachment.get("contentType") or "").replace(" ", "").lower()
+        if not attachment.get("data"):
+            yield Issue(f"{where}.data", "attachment.data is required (base64)", "required")
+        if content_type not in ORACLE_CONTENT_TYPES:
+            yield Issue(
+                f"{where}.contentType",
+                "contentType must include the charset and be one of: " + ", ".join(ORACLE_CONTENT_TYPES),
+                "value",
+            )
+
 
 def doc_status_final(doc: dict[str, Any], context: WriteContext) -> Iterator[Issue]:
     allowed = ("final",) if context.user_reference else ("final", "amended")
@@ -166,26 +213,28 @@ def period_end_present(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
         yield Issue(_doc("context.period.end"), "context.period.end is required", "required")
 
 
-def single_content_with_charset(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
+def single_content(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
+    """``content``: "Must contain only one entry"."""
     contents = as_list(doc.get("content"))
     if len(contents) != 1:
-        yield Issue(_doc("content"), "exactly one content entry is required", "value")
-        return
-    content_type = as_dict(as_dict(contents[0]).get("attachment")).get("contentType")
-    if isinstance(content_type, str) and "charset=" not in content_type and content_type != "application/pdf":
-        yield Issue(_doc("content[0].attachment.contentType"), "contentType must include the charset", "value")
+        yield Issue(_doc("content"), "content must contain exactly one entry", "value")
 
 
 def author_is_the_user(doc: dict[str, Any], context: WriteContext) -> Iterator[Issue]:
+    """Provider access: one author, the authorized provider. System access: optional, known Practitioners only."""
     authors = as_list(doc.get("author"))
+    if context.user_reference is None:
+        for i, author in enumerate(authors):
+            practitioner = reference_id(author, "Practitioner")
+            if practitioner is None or context.store.get("Practitioner", practitioner) is None:
+                yield Issue(_doc(f"author[{i}]"), "author must reference a known Practitioner", "value")
+        return
     if len(authors) != 1:
         yield Issue(_doc("author"), "exactly one author is required", "value")
         return
     practitioner = reference_id(authors[0], "Practitioner")
-    if context.user_reference and f"Practitioner/{practitioner}" != context.user_reference:
+    if f"Practitioner/{practitioner}" != context.user_reference:
         yield Issue(_doc("author"), "author must be the authorized provider", "business-rule")
-    elif practitioner is None or context.store.get("Practitioner", practitioner) is None:
-        yield Issue(_doc("author"), "author must reference a known Practitioner", "value")
 
 
 def dates_have_time(doc: dict[str, Any], _: WriteContext) -> Iterator[Issue]:
@@ -208,19 +257,27 @@ PROFILES: dict[str, WriteProfile] = {
         "epic",
         (*US_CORE_RULES, encounter_of_same_patient, content_is_plain_text),
         conditional_create=False,
+        empty_create_body=True,
         first_content_only=True,
     ),
     "oracle-health": WriteProfile(
         "oracle-health",
         (
-            *US_CORE_RULES,
+            resource_type_is_document_reference,
+            status_is_current,
+            oracle_type_loinc_or_code_set_72,
+            subject_is_known_patient,
+            single_content,
+            oracle_attachment_data_and_type,
             doc_status_final,
             period_end_present,
-            single_content_with_charset,
             author_is_the_user,
             dates_have_time,
         ),
+        conditional_create=False,
         empty_create_body=True,
+        honours_prefer_representation=False,
+        stored_fields=ORACLE_CREATE_FIELDS,
     ),
 }
 

@@ -84,7 +84,7 @@ def test_capability_statement(client: FlaskClient) -> None:
     }
 
 
-@pytest.mark.parametrize(("profile", "conditional"), [("us-core", True), ("epic", False), ("oracle-health", True)])
+@pytest.mark.parametrize(("profile", "conditional"), [("us-core", True), ("epic", False), ("oracle-health", False)])
 def test_conditional_create_follows_the_profile(
     make_ehr: Callable[..., Flask], profile: str, conditional: bool
 ) -> None:

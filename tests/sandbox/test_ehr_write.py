@@ -74,6 +74,11 @@ def writer(make_ehr: Callable[..., Flask]) -> Callable[..., tuple[FlaskClient, d
     return build
 
 
+def _content(content_type: str, data: str | None = "UGVlcg==", n: int = 1) -> list[dict[str, Any]]:
+    attachment = {"contentType": content_type, **({"data": data} if data is not None else {})}
+    return [{"attachment": attachment}] * n
+
+
 def test_create_returns_location_etag_and_the_resource(writer: Callable) -> None:
     client, headers, _ = writer()
     answer = client.post("/fhir/DocumentReference", json=note(), headers=headers)
@@ -144,7 +149,45 @@ def test_epic_keeps_only_the_first_attachment(writer: Callable) -> None:
     client, headers, _ = writer("epic")
     doc = note()
     doc["content"].append(copy.deepcopy(doc["content"][0]))
-    assert len(client.post("/fhir/DocumentReference", json=doc, headers=headers).get_json()["content"]) == 1
+    representation = {**headers, "Prefer": "return=representation"}
+    assert len(client.post("/fhir/DocumentReference", json=doc, headers=representation).get_json()["content"]) == 1
+
+
+def test_epic_answers_an_empty_201_unless_asked_for_the_representation(writer: Callable) -> None:
+    client, headers, _ = writer("epic")
+    answer = client.post("/fhir/DocumentReference", json=note(), headers=headers)
+    assert answer.status_code == 201 and answer.data == b"" and "/DocumentReference/" in answer.headers["Location"]
+
+
+def test_oracle_health_keeps_only_its_create_fields(writer: Callable) -> None:
+    """Oracle: "Unsupported fields will be ignored": identifier, category, relatesTo, description and date."""
+    client, headers, app = writer("oracle-health")
+    doc = note(relatesTo=[{"code": "replaces", "target": {"reference": "DocumentReference/x"}}], description="d")
+    representation = {**headers, "Prefer": "return=representation"}
+    assert client.post("/fhir/DocumentReference", json=doc, headers=representation).data == b""
+    (stored,) = app.extensions["demo_ehr"].store.all("DocumentReference")
+    assert not {"identifier", "category", "relatesTo", "description", "date"} & set(stored)
+    assert stored["docStatus"] == "final" and stored["context"]["period"]["end"]
+
+
+CODE_SET_72 = {"system": "https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/72", "code": "2820507"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"type": {"coding": [CODE_SET_72]}}, 201),  # as in Oracle's own example
+        ({"category": None}, 201),  # not a create field
+        ({"type": {"coding": [CODE_SET_72, {"system": "http://loinc.org", "code": "34748-4"}]}}, 422),
+        ({"content": [{"attachment": {"contentType": "text/plain;charset=utf-8", "url": "https://x/n.txt"}}]}, 422),
+        ({"content": _content("text/markdown;charset=utf-8")}, 422),
+        ({"content": _content("application/pdf")}, 201),
+    ],
+)
+def test_oracle_health_type_and_content_rules(writer: Callable, changes: dict[str, Any], status: int) -> None:
+    client, headers, _ = writer("oracle-health")
+    answer = client.post("/fhir/DocumentReference", json=note(**changes), headers=headers)
+    assert answer.status_code == status, answer.get_json()
 
 
 def test_oracle_health_answers_201_with_an_empty_body(writer: Callable) -> None:
@@ -152,11 +195,6 @@ def test_oracle_health_answers_201_with_an_empty_body(writer: Callable) -> None:
     answer = client.post("/fhir/DocumentReference", json=note(), headers=headers)
     assert answer.status_code == 201 and answer.data == b""
     assert answer.headers["ETag"] == 'W/"1"' and "/DocumentReference/" in answer.headers["Location"]
-
-
-def _content(content_type: str, data: str | None = "UGVlcg==", n: int = 1) -> list[dict[str, Any]]:
-    attachment = {"contentType": content_type, **({"data": data} if data is not None else {})}
-    return [{"attachment": attachment}] * n
 
 
 def _context(**changes: Any) -> dict[str, Any]:
@@ -296,6 +334,8 @@ def test_backend_services_token_writes_for_any_patient(
     headers = bearer(client.post("/oauth/token", data=form).get_json()["access_token"])
     answer = client.post("/fhir/DocumentReference", json=note(docStatus="amended"), headers=headers)
     assert answer.status_code == 201
+    # "Optional for system access": a system write may name no author.
+    assert client.post("/fhir/DocumentReference", json=note(author=None), headers=headers).status_code == 201
 
 
 def test_fault_injection(writer: Callable) -> None:
