@@ -66,9 +66,11 @@ def test_the_full_record_reads_back_in_the_note() -> None:
     text = call_note_text(record, CONTEXT)
     assert "Specialty match: A different specialty" in text
     assert "Same-specialty reviewer: Requested and refused" in text
-    assert "Criteria discussed:\n- At least 6 weeks of conservative therapy [lbp-conservative-6wk]\n- A red flag" in text
+    discussed = "Criteria discussed:\n- At least 6 weeks of conservative therapy [lbp-conservative-6wk]\n- A red flag"
+    assert discussed in text
     assert "Reviewer's stated reasoning:\nSix weeks of PT were not documented within 3 months." in text
-    assert "Factual claims the reviewer made:\n- No PT notes were submitted\n- NSAIDs were tried for only 2 weeks" in text
+    claims = "Factual claims the reviewer made:\n- No PT notes were submitted\n- NSAIDs were tried for only 2 weeks"
+    assert claims in text
     assert '"what additional information would change this decision?":\nPT discharge summary showing failure.' in text
     assert "- The reviewer was not of the ordering physician's specialty" in text
     assert "- The reviewer refused to consider new evidence" in text
@@ -134,7 +136,9 @@ def test_overturned_needs_a_number_or_an_explicit_none_given() -> None:
 
 def test_pending_documentation_says_what_and_by_when() -> None:
     record, _ = parse_call_form(
-        _form(disposition="pending-documentation", documents_requested="PT discharge summary", documents_due="2026-11-25")
+        _form(
+            disposition="pending-documentation", documents_requested="PT discharge summary", documents_due="2026-11-25"
+        )
     )
     assert record is not None
     text = call_note_text(record, CONTEXT)
