@@ -59,7 +59,8 @@ COMMON = {"basis": 160, "line": 330, "outcome": 70, "citation": 190, "say": 260}
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja environment of the printable templates (autoescaped HTML)."""
     return Environment(loader=FileSystemLoader(str(content_dir("templates"))), autoescape=select_autoescape(["html"]))
 
 
@@ -75,7 +76,7 @@ def fit_settings(level: int) -> dict[str, Any]:
 
 def render_print_html(brief: dict[str, Any], denial_index: int = 0, *, level: int = 0) -> str:
     """The brief for one denial as a self-contained HTML page (stylesheet inlined), at a fit level."""
-    template = _environment().get_template("brief_print.html")
+    template = environment().get_template("brief_print.html")
     return template.render(
         brief=brief, denial=brief["denials"][denial_index], inline_css=print_css(), fit=fit_settings(level)
     )
@@ -83,7 +84,7 @@ def render_print_html(brief: dict[str, Any], denial_index: int = 0, *, level: in
 
 def render_script_html(brief: dict[str, Any], denial_index: int = 0) -> str:
     """The call script for one denial as its own printable page."""
-    template = _environment().get_template("script_print.html")
+    template = environment().get_template("script_print.html")
     return template.render(brief=brief, denial=brief["denials"][denial_index], inline_css=print_css())
 
 
@@ -92,6 +93,11 @@ def _pdf(html: str) -> tuple[bytes, int]:
 
     document = HTML(string=html).render()
     return document.write_pdf(), len(document.pages)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Any self-contained printable page as a PDF (WeasyPrint)."""
+    return _pdf(html)[0]
 
 
 class DoesNotFit(ValueError):
@@ -115,3 +121,9 @@ def render_pdf(brief: dict[str, Any], denial_index: int = 0) -> bytes:
 def render_script_pdf(brief: dict[str, Any], denial_index: int = 0) -> bytes:
     """The call script as PDF (its own page)."""
     return _pdf(render_script_html(brief, denial_index))[0]
+
+
+def render_text(brief: dict[str, Any], denial_index: int = 0) -> str:
+    """The brief as plain text, for an EHR that files notes only as ``text/plain``."""
+    template = environment().get_template("brief_print.txt")
+    return template.render(brief=brief, denial=brief["denials"][denial_index])
