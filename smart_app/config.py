@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import time
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
@@ -30,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "INSECURE_COOKIES": False,  # the localhost demo only: cookies without Secure (and so SameSite=Lax)
     "TIMEZONE": "America/New_York",
     "PRACTICE_STATE": None,  # two-letter state for reviewer-rights rules when the patient's address has none
+    # Written requests
+    "PRACTICE_NAME": None,  # the practice's name on letters and the patient summary
+    "CALLBACK_PHONE": None,  # the physician's direct callback line (else the ordering provider's phone on the Claim)
+    "CALL_BLOCKS": "12:15-12:45,17:00-17:30",  # daily times the physician is free for a P2P call (practice zone)
 }
 
 _LIST_KEYS = ("ALLOWED_ISS", "EHR_ORIGINS")
@@ -41,12 +46,40 @@ def _parse_list(value: Any) -> list[str]:
     return [str(item).rstrip("/") for item in value or []]
 
 
+WRITE_PROFILE_NAMES = ("us-core", "epic", "oracle-health")
+
+
 def _parse_profiles(value: Any) -> dict[str, str]:
     """``P2P_WRITE_PROFILES="https://a/fhir=epic,https://b/fhir=oracle-health"`` -> {iss: profile}."""
     if isinstance(value, Mapping):
-        return {str(k).rstrip("/"): str(v) for k, v in value.items()}
-    pairs = (item.rsplit("=", 1) for item in str(value).split(",") if "=" in item)
-    return {iss.strip().rstrip("/"): profile.strip() for iss, profile in pairs}
+        profiles = {str(k).rstrip("/"): str(v) for k, v in value.items()}
+    else:
+        pairs = (item.rsplit("=", 1) for item in str(value).split(",") if "=" in item)
+        profiles = {iss.strip().rstrip("/"): profile.strip() for iss, profile in pairs}
+    unknown = sorted({p for p in profiles.values() if p not in WRITE_PROFILE_NAMES})
+    if unknown:
+        raise ValueError(
+            f"P2P_WRITE_PROFILES names unknown profile(s) {', '.join(unknown)}; "
+            f"expected one of {', '.join(WRITE_PROFILE_NAMES)}"
+        )
+    return profiles
+
+
+def _parse_blocks(value: Any) -> list[tuple[time, time]]:
+    """``"12:15-12:45,17:00-17:30"`` -> [(12:15, 12:45), (17:00, 17:30)]; a malformed block stops the app at start."""
+    if isinstance(value, list):
+        return value
+    blocks = []
+    for item in str(value).split(","):
+        start, _, end = item.strip().partition("-")
+        try:
+            block = (time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        except ValueError:
+            raise ValueError(f"P2P_CALL_BLOCKS: {item.strip()!r} is not HH:MM-HH:MM") from None
+        if block[1] <= block[0]:
+            raise ValueError(f"P2P_CALL_BLOCKS: {item.strip()!r} ends before it starts")
+        blocks.append(block)
+    return blocks
 
 
 def load_settings(
@@ -62,6 +95,7 @@ def load_settings(
     for key in _LIST_KEYS:
         settings[key] = _parse_list(settings[key])
     settings["WRITE_PROFILES"] = _parse_profiles(settings["WRITE_PROFILES"])
+    settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
     for key in ("FHIR_TIMEOUT",):
         settings[key] = float(settings[key])

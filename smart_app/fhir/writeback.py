@@ -10,10 +10,11 @@ author, ``context.encounter``/``period``, content with ``contentType`` and base6
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from smart_app.errors import FhirAuthError, FhirUnreachable, WriteBackError
+from smart_app.errors import FhirAuthError, FhirError, FhirUnreachable, P2PError, WriteBackError
 from smart_app.fhir.client import CreateRefused, FhirClient
 
 LOINC = "http://loinc.org"
@@ -24,6 +25,7 @@ NOTE_TYPES = {
 }
 PREFERRED_NOTE_TYPE = "34748-4"
 FALLBACK_NOTE_TYPE = "11506-3"
+PLAIN_TEXT = "text/plain; charset=utf-8"
 CATEGORY_SYSTEM = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 
 
@@ -40,8 +42,12 @@ def build_document_reference(
     encounter_id: str | None = None,
     author_ref: str | None = None,
     note_type: str = PREFERRED_NOTE_TYPE,
+    replaces: str | None = None,
 ) -> dict[str, Any]:
-    """The DocumentReference for one call note; ``note_id`` is the UUID that makes retries idempotent."""
+    """The DocumentReference for one call note; ``note_id`` is the UUID that makes retries idempotent.
+
+    ``replaces`` is the reference of the note this one corrects (``relatesTo`` code ``replaces``): a correction
+    is a new DocumentReference, never an edit of the one in the chart."""
     related = [{"reference": ref} for ref in (claim_ref, claim_response_ref) if ref]
     context: dict[str, Any] = {
         "period": {"start": call_start.isoformat(timespec="seconds"), "end": call_end.isoformat(timespec="seconds")},
@@ -63,20 +69,32 @@ def build_document_reference(
         "date": written_at.isoformat(timespec="seconds"),
         "description": "Peer-to-peer review call with the payer's reviewer",
         "content": [
-            {
-                "attachment": {
-                    "contentType": "text/plain; charset=utf-8",
-                    "data": base64.b64encode(note_text.encode("utf-8")).decode("ascii"),
-                    "title": "Peer-to-peer call note",
-                    "creation": written_at.isoformat(timespec="seconds"),
-                }
-            }
+            attachment(
+                note_text.encode("utf-8"),
+                PLAIN_TEXT,
+                "Peer-to-peer call note",
+                written_at.isoformat(timespec="seconds"),
+            )
         ],
         "context": context,
     }
     if author_ref:
         resource["author"] = [{"reference": author_ref}]
+    if replaces:
+        resource["relatesTo"] = [{"code": "replaces", "target": {"reference": replaces}}]
     return resource
+
+
+def attachment(data: bytes, content_type: str, title: str, created: str) -> dict[str, Any]:
+    """One ``content`` entry: ``data`` base64-encoded, with its type, title and creation time."""
+    return {
+        "attachment": {
+            "contentType": content_type,
+            "data": base64.b64encode(data).decode("ascii"),
+            "title": title,
+            "creation": created,
+        }
+    }
 
 
 def supports_conditional_create(capabilities: dict[str, Any], resource_type: str = "DocumentReference") -> bool:
@@ -97,14 +115,35 @@ def _is_type_rejection(exc: CreateRefused) -> bool:
     return exc.status_code in (400, 422) and "type" in exc.detail.lower()
 
 
-def write_document_reference(client: FhirClient, resource: dict[str, Any], *, conditional: bool) -> str:
-    """Create ``resource`` once and return ``DocumentReference/<id>``; raise ``WriteBackError`` saying why not."""
+def _carrying(resources: list[dict[str, Any]], identifier: dict[str, Any]) -> dict[str, Any] | None:
+    """The first resource that really carries ``identifier`` (a server that ignores the search parameter answers
+    with every note of the patient, which must not count as "already written")."""
+    for found in resources:
+        for own in found.get("identifier") or []:
+            if (
+                own.get("system") == identifier["system"]
+                and own.get("value") == identifier["value"]
+                and found.get("id")
+            ):
+                return found
+    return None
+
+
+def write_document_reference(
+    client: FhirClient, resource: dict[str, Any], *, conditional: bool, search_first: bool = True
+) -> str:
+    """Create ``resource`` once and return ``DocumentReference/<id>``; raise ``WriteBackError`` saying why not.
+
+    Without conditional create, a search by identifier first finds a copy an earlier attempt left (where the EHR
+    supports that search: ``search_first``); where it supports neither, the outbox's record of each id the EHR
+    returned is what keeps a retry from writing twice."""
     query = _identifier_query(resource)
     try:
-        if not conditional:
+        if not conditional and search_first:
             existing = client.search("DocumentReference", {"identifier": query})
-            if existing.resources and existing.resources[0].get("id"):
-                return f"DocumentReference/{existing.resources[0]['id']}"
+            match = _carrying(existing.resources, resource["identifier"][0])
+            if match is not None:
+                return f"DocumentReference/{match['id']}"
         try:
             result = client.create(resource, if_none_exist=f"identifier={query}" if conditional else None)
         except CreateRefused as exc:
@@ -127,3 +166,21 @@ def write_document_reference(client: FhirClient, resource: dict[str, Any], *, co
             "The EHR accepted the note but did not say where it is (no id, no Location)", retryable=False
         )
     return f"DocumentReference/{result.resource_id}"
+
+
+def document_writer(client: FhirClient, *, search_first: bool) -> Callable[[dict[str, Any]], str]:
+    """A writer for the outbox: creates one DocumentReference per call, reading the CapabilityStatement once;
+    any failure is a ``WriteBackError`` (anything but a refusal the EHR explains is retryable)."""
+    conditional: list[bool] = []
+
+    def write(resource: dict[str, Any]) -> str:
+        try:
+            if not conditional:
+                conditional.append(supports_conditional_create(client.capabilities()))
+            return write_document_reference(client, resource, conditional=conditional[0], search_first=search_first)
+        except WriteBackError:
+            raise
+        except (FhirError, P2PError) as exc:
+            raise WriteBackError(exc.message, retryable=True) from exc
+
+    return write

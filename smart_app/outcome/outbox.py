@@ -29,11 +29,15 @@ def save_note(
     iss: str,
     patient_id: str,
     claim_response_id: str,
-    form: dict[str, str],
+    form: dict[str, Any],
     note_text: str,
-    resource: dict[str, Any],
+    resources: list[dict[str, Any]],
+    replaces_note_id: str | None = None,
 ) -> CallNote:
-    """Keep the note locally, as ``pending``, before anything is sent."""
+    """Keep the note locally, as ``pending``, before anything is sent.
+
+    ``resources`` are created in order; a ``relatesTo`` target written as ``note_placeholder(id, i)`` is filled
+    in with the reference the ``i``-th resource of note ``id`` got (this note's own, or the one it corrects)."""
     note = CallNote(
         id=note_id,
         iss=iss,
@@ -41,7 +45,9 @@ def save_note(
         claim_response_id=claim_response_id,
         form_json=json.dumps(form),
         note_text=note_text,
-        resource_json=json.dumps(resource),
+        resource_json=json.dumps(resources),
+        written_json=json.dumps([None] * len(resources)),
+        replaces_note_id=replaces_note_id,
         status="pending",
         attempts=0,
     )
@@ -50,20 +56,79 @@ def save_note(
     return note
 
 
+PLACEHOLDER_PREFIX = "urn:p2p-brief:note:"
+
+
+def note_placeholder(note_id: str, index: int = 0) -> str:
+    """A reference to the ``index``-th resource of a saved note, filled in once that resource is in the chart."""
+    return f"{PLACEHOLDER_PREFIX}{note_id}#{index}"
+
+
+def _written(note: CallNote) -> list[str | None]:
+    stored = json.loads(note.written_json) if note.written_json else None
+    resources = _resources(note)
+    return stored if isinstance(stored, list) and len(stored) == len(resources) else [None] * len(resources)
+
+
+def _resources(note: CallNote) -> list[dict[str, Any]]:
+    stored = json.loads(note.resource_json)
+    return stored if isinstance(stored, list) else [stored]  # a note saved before 0004 holds one resource
+
+
+class WaitingFor(Exception):
+    """A resource refers to one not yet in the chart (a correction whose original is still in the outbox)."""
+
+
+def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_id: str) -> dict[str, Any]:
+    for relation in resource.get("relatesTo") or []:
+        reference = relation.get("target", {}).get("reference", "")
+        if not reference.startswith(PLACEHOLDER_PREFIX):
+            continue
+        note_id, _, index = reference[len(PLACEHOLDER_PREFIX) :].partition("#")
+        if note_id == own_id:
+            written = own
+        else:
+            with db.session() as session:
+                other = session.get(CallNote, note_id)
+                written = _written(other) if other is not None else []
+        target = written[int(index)] if int(index) < len(written) else None
+        if target is None:
+            raise WaitingFor("It corrects a note that has not reached the chart yet; it is sent once that one is.")
+        relation["target"]["reference"] = target
+    return resource
+
+
 def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
-    """Try to write one saved note; record the outcome (written, pending with the reason, or parked)."""
+    """Write what of one saved note is not in the chart yet; record the outcome (written, pending with the reason,
+    or parked). Each resource that lands is recorded at once, so a retry never sends it again."""
     with db.session() as session:
         note = session.get(CallNote, note_id)
         if note is None:
             raise KeyError(note_id)
         if note.status == "written":
             return note
-        resource = json.loads(note.resource_json)
-    try:
-        reference = write(resource)
-    except WriteBackError as exc:
-        return _update(db, note_id, status="pending" if exc.retryable else "parked", last_error=exc.message)
-    return _update(db, note_id, status="written", last_error=None, document_reference=reference)
+        resources, written = _resources(note), _written(note)
+    for index, resource in enumerate(resources):
+        if written[index] is not None:
+            continue
+        try:
+            written[index] = write(_resolve(db, resource, written, note_id))
+        except WaitingFor as exc:
+            return _update(db, note_id, status="pending", last_error=str(exc), written_json=json.dumps(written))
+        except WriteBackError as exc:
+            status = "pending" if exc.retryable else "parked"
+            return _update(db, note_id, status=status, last_error=exc.message, written_json=json.dumps(written))
+        _record_progress(db, note_id, written)
+    return _update(
+        db, note_id, status="written", last_error=None, document_reference=written[0], written_json=json.dumps(written)
+    )
+
+
+def _record_progress(db: Database, note_id: str, written: list[str | None]) -> None:
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+        assert note is not None  # noqa: S101 - saved before any delivery
+        note.written_json = json.dumps(written)
 
 
 def _update(db: Database, note_id: str, **changes: Any) -> CallNote:

@@ -22,6 +22,9 @@ class CallNote(Base):
 
     ``status``: ``pending`` (not yet in the chart, retried), ``written`` (the EHR assigned ``document_reference``),
     ``parked`` (the EHR refused it in a way a retry will not fix; a person must look).
+    ``resource_json`` holds the resources to create, in order (the note first, then the printed brief where the
+    EHR takes it as a second DocumentReference); ``written_json`` the reference each got, so a retry resumes
+    where the last attempt stopped. ``replaces_note_id`` names the note this one corrects (``relatesTo``).
     """
 
     __tablename__ = "call_notes"
@@ -37,6 +40,8 @@ class CallNote(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     document_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    written_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replaces_note_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -75,3 +80,36 @@ class BriefEdit(Base):
     payload_json: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SchedulingLogEntry(Base):
+    """One step toward the P2P call for a denial: requested, an attempt that failed, or the call scheduled."""
+
+    __tablename__ = "scheduling_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    denial_id: Mapped[str] = mapped_column(String(128), index=True)
+    event_json: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WrittenDraft(Base):
+    """A drafted letter (P2P request, confirmation, written demand, patient summary, letter of medical necessity)
+    kept with the case: when it was generated, and whether and when a person marked it sent."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    denial_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    generated_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_by: Mapped[str | None] = mapped_column(String(500), nullable=True)

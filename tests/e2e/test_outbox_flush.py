@@ -73,7 +73,7 @@ def _save(db: Database, iss: str, count: int) -> list[str]:
             claim_response_ref="ClaimResponse/cr-lumbar-mri-1",
         )
         save_note(db, note_id=note_id, iss=iss, patient_id="pat-lumbar-mri", claim_response_id="cr-lumbar-mri-1",
-                  form={}, note_text=f"Call note {i}", resource=resource)  # fmt: skip
+                  form={}, note_text=f"Call note {i}", resources=[resource])  # fmt: skip
         ids.append(note_id)
     return ids
 
@@ -142,12 +142,13 @@ def test_a_note_saved_before_a_crash_is_sent_once_after_restart(ehr: tuple[Runni
     with db.session() as session:  # the second one reached the EHR just before the crash
         row = session.get(CallNote, already_sent)
         assert row is not None
-        resource = json.loads(row.resource_json)
-    requests.post(
-        f"{iss}/DocumentReference", json=resource, headers={"Authorization": f"Bearer {INSPECTOR}"}, timeout=30
-    )
-    restarted = Database(db_path)  # a new process
+        (resource,) = json.loads(row.resource_json)
     auth = BackendAuth("p2p-backend", KEY, "RS384")
+    sent = requests.post(
+        f"{iss}/DocumentReference", json=resource, headers={"Authorization": f"Bearer {auth.token(iss)}"}, timeout=30
+    )
+    assert sent.status_code == 201
+    restarted = Database(db_path)  # a new process
     report = _flush(restarted, auth)
     assert report.written == 2 and outbox_rows(restarted) == []
     landed = _landed(server)
@@ -167,3 +168,42 @@ def test_a_401_mid_flow_fetches_a_new_token_and_the_note_lands(ehr: tuple[Runnin
     assert auth.token(iss) != first_token  # the rejected token was dropped
     second = _flush(db, auth)
     assert second.written == 1 and _landed(server)[f"urn:uuid:{note_id}"] == 1
+
+
+def test_an_ehr_that_is_down_keeps_the_note_pending_with_the_reason(db_path: str) -> None:
+    down = bind()  # a port nobody answers on once stopped
+    iss = f"{down.url}/fhir"
+    down.stop()
+    db = Database(db_path)
+    (note_id,) = _save(db, iss, 1)
+    report = _flush(db, BackendAuth("p2p-backend", KEY, "RS384"), FHIR_TIMEOUT=2, FHIR_MAX_RETRIES=0)
+    assert (report.written, report.pending, report.parked) == (0, 1, 0)
+    (row,) = outbox_rows(db)
+    assert row["id"] == note_id and row["status"] == "pending" and row["error"]
+
+
+def test_a_429_with_retry_after_is_waited_out_and_the_note_lands_once(
+    ehr: tuple[RunningServer, Any], db_path: str
+) -> None:
+    server, app = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(db_path)
+    (note_id,) = _save(db, iss, 1)
+    app.extensions["demo_ehr"].faults.fail_next_writes(429, times=1, retry_after=1)
+    report = _flush(db, BackendAuth("p2p-backend", KEY, "RS384"), FHIR_MAX_RETRIES=2)
+    assert report.written == 1
+    assert _landed(server)[f"urn:uuid:{note_id}"] == 1
+
+
+def test_a_429_past_the_retries_stays_pending_then_lands(ehr: tuple[RunningServer, Any], db_path: str) -> None:
+    server, app = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(db_path)
+    (note_id,) = _save(db, iss, 1)
+    auth = BackendAuth("p2p-backend", KEY, "RS384")
+    app.extensions["demo_ehr"].faults.fail_next_writes(429, times=1, retry_after=30)
+    first = _flush(db, auth, FHIR_MAX_RETRIES=0)
+    (row,) = outbox_rows(db)
+    assert first.pending == 1 and "429" in row["error"]
+    assert _flush(db, auth).written == 1
+    assert _landed(server)[f"urn:uuid:{note_id}"] == 1

@@ -228,3 +228,30 @@ def test_500_is_retryable() -> None:
     assert excinfo.value.retryable is True
     assert excinfo.value.status_code == 500
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_server_that_ignores_the_identifier_search_does_not_count_as_already_written() -> None:
+    """A server without the parameter answers with the patient's other notes: none carries our identifier."""
+    other = {**_document(), "id": "dr-someone-elses", "identifier": [{"system": "urn:x", "value": "1"}]}
+    responses.get(f"{BASE}/DocumentReference", json={"resourceType": "Bundle", "entry": [{"resource": other}]})
+    post = responses.post(f"{BASE}/DocumentReference", status=201, json={**_document(), "id": "dr-new"})
+
+    assert write_document_reference(_client(), _document(), conditional=False) == "DocumentReference/dr-new"
+    assert post.call_count == 1
+
+
+@responses.activate
+def test_where_identifier_search_is_not_offered_no_search_is_made() -> None:
+    post = responses.post(f"{BASE}/DocumentReference", status=201, json={**_document(), "id": "dr-new"})
+
+    ref = write_document_reference(_client(), _document(), conditional=False, search_first=False)
+
+    assert ref == "DocumentReference/dr-new" and post.call_count == 1
+    assert len(responses.calls) == 1
+
+
+def test_a_correction_replaces_the_note_it_corrects() -> None:
+    assert _document(replaces="DocumentReference/dr-1")["relatesTo"] == [
+        {"code": "replaces", "target": {"reference": "DocumentReference/dr-1"}}
+    ]

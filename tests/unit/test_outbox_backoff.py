@@ -24,9 +24,9 @@ def test_only_due_notes_are_tried(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'o.sqlite3'}")
     db.upgrade()
     save_note(db, note_id="fresh", iss="https://e/fhir", patient_id="p", claim_response_id="c", form={},
-              note_text="t", resource={})  # fmt: skip
+              note_text="t", resources=[{}])  # fmt: skip
     save_note(db, note_id="failed", iss="https://e/fhir", patient_id="p", claim_response_id="c", form={},
-              note_text="t", resource={})  # fmt: skip
+              note_text="t", resources=[{}])  # fmt: skip
     with db.session() as session:
         note = session.get(CallNote, "failed")
         assert note is not None
