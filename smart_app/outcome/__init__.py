@@ -1,11 +1,13 @@
-"""After the call: the call record, its plain-text note, and the local save that keeps every note until it lands."""
+"""After the call: the call record and its note, the scheduling log, the drafted letters, the next steps with
+their dates, and the local save (outbox) that keeps every note until it lands."""
 
-from smart_app.outcome.call_note import DISPOSITIONS, CallRecord, call_note_text, parse_call_form
+from smart_app.outcome.call_note import DISPOSITIONS, CallRecord, NoteContext, call_note_text, parse_call_form
 from smart_app.outcome.outbox import deliver, notes_for_denial, save_note
 
 __all__ = [
     "DISPOSITIONS",
     "CallRecord",
+    "NoteContext",
     "call_note_text",
     "deliver",
     "notes_for_denial",

@@ -17,6 +17,7 @@ from smart_app.smart.discovery import DiscoveryCache
 from smart_app.store.db import Database
 from smart_app.web import (
     brief_views,
+    case_views,
     denial_views,
     ehr_style,
     errors,
@@ -72,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ehr_style.bp,
         hand_entry_views.bp,
         brief_views.bp,
+        case_views.bp,
         outcome_views.bp,
         health_views.bp,
     ):

@@ -12,7 +12,6 @@ from smart_app.brief.model import build_brief
 from smart_app.brief.render import DoesNotFit, render_pdf, render_script_html, render_script_pdf
 from smart_app.brief.script import call_script
 from smart_app.errors import InputError
-from smart_app.outcome.call_note import DISPOSITIONS
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.brief_edits import edits_for, save_edit
@@ -42,14 +41,12 @@ def brief_page(
     context: LaunchContext,
     claim_response_id: str,
     *,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
     edit_form: dict[str, str] | None = None,
     edit_errors: dict[str, str] | None = None,
     status: int = 200,
     brief: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
-    """Render the brief page, optionally with the call form refilled and its errors (after a bad submit).
+    """Render the brief page, optionally with the edit form refilled and its errors (after a bad submit).
 
     ``brief`` is the brief the request has already built, so the chart is not read from the EHR twice."""
     brief = brief or edited_brief(context, claim_response_id)
@@ -66,12 +63,8 @@ def brief_page(
         patient=brief["patient"],
         denial=brief["denials"][0],
         notes=notes,
-        just_saved=request.args.get("note"),
-        form=form or {},
-        errors=errors or {},
         edit_form=edit_form or {},
         edit_errors=edit_errors or {},
-        dispositions=DISPOSITIONS,
     )
     return html, status
 

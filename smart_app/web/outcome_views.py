@@ -5,62 +5,84 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from smart_app.brief.render import DoesNotFit, render_pdf, render_text
 from smart_app.denials.hand_entry import is_hand_denial_id
-from smart_app.denials.pas import Denial, service_text
 from smart_app.errors import FhirError, NotFound, SessionExpired
-from smart_app.fhir.writeback import (
-    build_document_reference,
-    supports_conditional_create,
-    write_document_reference,
-)
-from smart_app.outcome.call_note import FIELDS, call_note_text, parse_call_form
-from smart_app.outcome.outbox import deliver, save_note
+from smart_app.fhir.write_profiles import call_documents, profile_for
+from smart_app.fhir.writeback import build_document_reference, document_writer
+from smart_app.outcome.call_note import NoteContext, call_note_text, form_values, parse_call_form
+from smart_app.outcome.outbox import deliver, note_placeholder, save_note
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.models import CallNote
-from smart_app.web.brief_views import brief_page
+from smart_app.web.brief_views import edited_brief
+from smart_app.web.case_views import case_page
 from smart_app.web.context import check_csrf, current_launch, fhir_client, settings
-from smart_app.web.loading import load_denial
 
 log = logging.getLogger(__name__)
 bp = Blueprint("outcome", __name__)
 
 
 def _deliver(context: LaunchContext, note_id: str) -> None:
-    client = fhir_client(context)
-
-    def write(resource: dict) -> str:
-        conditional = supports_conditional_create(client.capabilities())
-        return write_document_reference(client, resource, conditional=conditional)
-
+    profile = profile_for(context.iss, settings()["WRITE_PROFILES"])
+    write = document_writer(fhir_client(context), search_first=profile.identifier_search)
     note = deliver(current_app.extensions["p2p_db"], note_id, write)
     log.info("call note %s: %s after %d attempt(s)", note_id, note.status, note.attempts)
 
 
-def _denial_or_none(context: LaunchContext, claim_response_id: str) -> Denial | None:
-    """The denial, or None when the EHR cannot be read right now: the note is saved either way."""
+def _brief_or_none(context: LaunchContext, denial_id: str) -> dict[str, Any] | None:
+    """The brief, or None when the EHR cannot be read right now: the note is saved either way."""
     try:
-        return load_denial(context, claim_response_id)[1]
+        return edited_brief(context, denial_id)
     except FhirError as exc:
         log.warning("chart unreadable while recording a call: %s", type(exc).__name__)
         return None
 
 
-def _reference_number(denial: Denial | None) -> str | None:
+def _reference_number(denial: dict[str, Any]) -> str | None:
+    return denial.get("preAuthRef") or next(
+        (
+            i.get("referenceNumber") or i.get("reviewNumber")
+            for i in denial.get("items") or []
+            if i.get("referenceNumber") or i.get("reviewNumber")
+        ),
+        None,
+    )
+
+
+def _note_context(denial: dict[str, Any] | None, denial_id: str, corrects: str | None, reason: str) -> NoteContext:
     if denial is None:
-        return None
-    return denial.pre_auth_ref or next(
-        (i.reference_number or i.review_number for i in denial.items if i.reference_number or i.review_number), None
+        ref = None if is_hand_denial_id(denial_id) else f"ClaimResponse/{denial_id}"
+        return NoteContext(
+            "see the prior-authorization request",
+            "payer not named",
+            ref,
+            None,
+            corrects=corrects,
+            correction_reason=reason,
+        )
+    specialty = ((denial.get("orderingProvider") or {}).get("specialty") or {}).get("display")
+    return NoteContext(
+        service=denial.get("serviceText") or "see the prior-authorization request",
+        payer=(denial.get("payer") or {}).get("name") or "payer not named",
+        claim_response_ref=denial.get("claimResponse"),
+        reference_number=_reference_number(denial),
+        ordering_specialty=specialty,
+        criteria={c["id"]: c["text"] for c in denial.get("criteria") or []},
+        corrects=corrects,
+        correction_reason=reason,
     )
 
 
 def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
     """The session ended while the call was being typed: say so and hand the typed record back to copy."""
-    typed = {name: request.form.get(name, "") for name in FIELDS if request.form.get(name)}
+    values = form_values(request.form)
+    typed = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in values.items() if v}
     html = render_template(
         "error.html",
         title=error.title,
@@ -71,42 +93,78 @@ def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
     return html, error.status
 
 
+def _original(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
+    with current_app.extensions["p2p_db"].session() as session:
+        note = session.get(CallNote, note_id)
+    if (
+        note is None
+        or note.iss != context.iss
+        or note.patient_id != context.patient
+        or note.claim_response_id != denial_id
+    ):
+        raise NotFound("The note to correct is not one of this denial's.")
+    return note
+
+
+def _printed_brief(brief: dict[str, Any] | None) -> tuple[bytes | None, str | None]:
+    if brief is None:
+        return None, None
+    try:
+        pdf: bytes | None = render_pdf(brief)
+    except DoesNotFit:
+        pdf = None
+    return pdf, render_text(brief)
+
+
 @bp.post("/outcome/<claim_response_id>")
 def record_call(claim_response_id: str) -> ResponseReturnValue:
-    """Check the form, save the note, try the write, and show the brief with the result (nothing typed is lost)."""
+    """Check the form, save the note, try the write, and show the case with the result (nothing typed is lost)."""
     try:
         context = current_launch()
     except SessionExpired as exc:
         return _expired_with_typed_text(exc)
     check_csrf(context)
-    record, errors = parse_call_form(request.form)
+    brief = _brief_or_none(context, claim_response_id)
+    denial = brief["denials"][0] if brief else None
+    replaces = (request.form.get("replaces") or "").strip() or None
+    original = _original(context, claim_response_id, replaces) if replaces else None
+    criteria_ids = {c["id"] for c in denial["criteria"]} if denial else None
+    record, errors = parse_call_form(request.form, criteria_ids)
     if record is None:
-        return brief_page(context, claim_response_id, form=dict(request.form), errors=errors, status=400)
-    denial = _denial_or_none(context, claim_response_id)
+        form: dict[str, Any] = form_values(request.form)
+        if replaces:
+            form.update(replaces=replaces, correction_reason=request.form.get("correction_reason", ""))
+        return case_page(context, claim_response_id, form=form, errors=errors, status=400, brief=brief)
     zone = ZoneInfo(settings()["TIMEZONE"])
     note_id = str(uuid.uuid4())
-    if denial:
-        claim_response_ref = denial.claim_response_ref  # None for a denial entered by hand
-    else:
-        claim_response_ref = None if is_hand_denial_id(claim_response_id) else f"ClaimResponse/{claim_response_id}"
-    text = call_note_text(
-        record,
-        service=service_text(denial) if denial else "see the prior-authorization request",
-        payer=(denial.payer_name if denial else None) or "payer not named",
-        claim_response_ref=claim_response_ref,
-        reference_number=_reference_number(denial),
+    corrects = None
+    if original is not None:
+        where = original.document_reference or "not yet in the chart"
+        corrects = f"the note of {original.created_at:%Y-%m-%d %H:%M} UTC ({where})"
+    context_for_note = _note_context(
+        denial, claim_response_id, corrects, (request.form.get("correction_reason") or "").strip()[:2000]
     )
-    resource = build_document_reference(
+    text = call_note_text(record, context_for_note)
+    note = build_document_reference(
         note_id=note_id,
         patient_id=context.patient or "",
         note_text=text,
         written_at=datetime.now(zone),
         call_start=record.start(zone),
         call_end=record.end(zone),
-        claim_ref=denial.claim_ref if denial else None,
-        claim_response_ref=claim_response_ref,
+        claim_ref=denial.get("claim") if denial else None,
+        claim_response_ref=context_for_note.claim_response_ref,
         encounter_id=context.encounter,
         author_ref=context.fhir_user,
+        replaces=note_placeholder(original.id) if original else None,
+    )
+    brief_pdf, brief_text = _printed_brief(brief)
+    resources = call_documents(
+        profile_for(context.iss, settings()["WRITE_PROFILES"]),
+        note,
+        brief_pdf=brief_pdf,
+        brief_text=brief_text,
+        note_reference=note_placeholder(note_id),
     )
     save_note(
         current_app.extensions["p2p_db"],
@@ -116,12 +174,11 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         claim_response_id=claim_response_id,
         form=record.as_form(),
         note_text=text,
-        resource=resource,
+        resources=resources,
+        replaces_note_id=original.id if original else None,
     )
     _deliver(context, note_id)
-    return redirect(
-        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303
-    )
+    return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
 
 
 @bp.post("/outcome/<claim_response_id>/retry/<note_id>")
@@ -134,6 +191,4 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
         if note is None or note.iss != context.iss or note.patient_id != context.patient:
             raise NotFound("That call note is not one of this patient's.")
     _deliver(context, note_id)
-    return redirect(
-        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle, note=note_id), code=303
-    )
+    return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

@@ -46,7 +46,7 @@ def _fill_call_form(
     frame.get_by_label(disposition_label).check()
     if auth_number:
         frame.get_by_label("Authorization number (if overturned)").fill(auth_number)
-    frame.get_by_label("Notes: the reviewer's reasoning, what would change the decision").fill(notes)
+    frame.get_by_label("Other notes").fill(notes)
 
 
 def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any, tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
 
     assert frame.locator(".appbar .banner").count() == 0  # the chart shows its own banner: no duplicate
     frame.get_by_role("link", name="Open brief").click()
-    frame.get_by_role("heading", name="Record the call").wait_for()
+    frame.get_by_role("heading", name="Clinical bottom line").wait_for()
     brief = frame.locator("main").inner_text()
     assert "M54.16" in brief and "Radiculopathy, lumbar region" in brief
     reason = frame.locator("blockquote.verbatim").inner_text()
@@ -85,6 +85,8 @@ def test_launch_from_chart_brief_and_call_note_written_back(page: Any, demo: Any
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "brief-in-ehr-frame.png"), full_page=True)
 
+    frame.get_by_role("link", name="Call and follow-up").first.click()
+    frame.get_by_role("heading", name="Record the call").wait_for()
     _fill_call_form(
         frame,
         reviewer="Dr. Dana Whitfield",
@@ -120,8 +122,10 @@ def test_refused_write_is_explained_and_the_note_is_kept(page: Any, demo: Any) -
     frame = _open_app_in_chart(page, demo, "pat-glp1-t2dm")
     # The deliberately malformed Observation is reported, not fatal.
     frame.get_by_role("link", name="Open brief").click()
-    frame.get_by_role("heading", name="Record the call").wait_for()
+    frame.get_by_role("heading", name="Clinical bottom line").wait_for()
     assert "Observation/obs-glp1-malformed could not be read" in frame.locator(".warnings").inner_text()
+    frame.get_by_role("link", name="Call and follow-up").first.click()
+    frame.get_by_role("heading", name="Record the call").wait_for()
 
     before = len(_notes_in_ehr(demo, "pat-glp1-t2dm"))
     demo.ehr_app.extensions["demo_ehr"].faults.fail_next_writes(422)

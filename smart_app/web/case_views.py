@@ -1,0 +1,322 @@
+"""``GET /case/<id>``: after the brief, the case — the scheduling log, the written requests ready to send, the
+call record form, the notes in the chart and the next steps with their dates."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from smart_app.errors import InputError, NotFound
+from smart_app.outcome import drafts as drafting
+from smart_app.outcome.call_note import (
+    DISPOSITIONS,
+    OBJECTIONS,
+    SAME_SPECIALTY_REQUEST,
+    SPECIALTY_MATCH,
+    CallRecord,
+    record_from_form,
+)
+from smart_app.outcome.letter import letter_of_medical_necessity, render_letter_html, render_letter_pdf
+from smart_app.outcome.next_steps import NextStep, next_steps
+from smart_app.outcome.outbox import notes_for_denial
+from smart_app.outcome.render import render_draft_pdf
+from smart_app.outcome.scheduling import CHANNELS, EVENT_KINDS, parse_event_form, scheduling_status
+from smart_app.smart.launch import LaunchContext
+from smart_app.store.case_records import CaseKey, add_event, draft, drafts_for, events_for, mark_sent, save_draft
+from smart_app.store.models import CallNote
+from smart_app.web.brief_views import edited_brief
+from smart_app.web.context import check_csrf, current_launch, settings
+from smart_app.web.loading import clock
+
+bp = Blueprint("case", __name__)
+DRAFT_KINDS = {
+    "p2p-request": "P2P request",
+    "confirmation": "Confirmation of the scheduled call",
+    "written-demand": "Written demand after failed attempts",
+    "patient-summary": "Summary for the patient",
+}
+
+
+def case_key(context: LaunchContext, denial_id: str) -> CaseKey:
+    """The case of one denial of the launched patient."""
+    return CaseKey(context.iss, context.patient or "", denial_id)
+
+
+def _db() -> Any:
+    return current_app.extensions["p2p_db"]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings()["TIMEZONE"])
+
+
+def _deadline(denial: dict[str, Any]) -> datetime | None:
+    value = (denial.get("p2pWindow") or {}).get("deadline")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _notice(denial: dict[str, Any], zone: ZoneInfo) -> datetime | None:
+    value = denial.get("decidedOn")
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else datetime.combine(parsed.date(), time(), zone)
+
+
+def call_records(notes: list[CallNote]) -> list[dict[str, Any]]:
+    """Each note with its record read back, newest first, and which note (if any) replaced it."""
+    replaced_by = {n.replaces_note_id: n for n in notes if n.replaces_note_id}
+    rows = []
+    for note in notes:
+        try:
+            record: CallRecord | None = record_from_form(_json(note.form_json))
+        except ValueError:
+            record = None
+        rows.append({"note": note, "record": record, "replaced_by": replaced_by.get(note.id)})
+    return rows
+
+
+def _json(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def current_call(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest call record that no correction has replaced."""
+    return next((r for r in rows if r["record"] is not None and r["replaced_by"] is None), None)
+
+
+def steps_for(record: CallRecord, denial: dict[str, Any], zone: ZoneInfo) -> list[NextStep]:
+    """The dated next steps after this call."""
+    return next_steps(
+        disposition=record.disposition,
+        call_end=record.end(zone),
+        denial_notice=_notice(denial, zone),
+        plan_type=denial.get("planType"),
+        urgent=record.urgent,
+        reviewer_same_specialty=record.reviewer_same_specialty,
+        requested_documents=record.documents_requested,
+        documents_due=record.documents_due,
+    )
+
+
+def case_page(
+    context: LaunchContext,
+    denial_id: str,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    log_form: dict[str, str] | None = None,
+    log_errors: dict[str, str] | None = None,
+    draft_error: str | None = None,
+    status: int = 200,
+    brief: dict[str, Any] | None = None,
+) -> tuple[str, int]:
+    """Render the case page, optionally with a form refilled and its errors (nothing typed is lost)."""
+    brief = brief or edited_brief(context, denial_id)
+    denial = brief["denials"][0]
+    zone, now = _zone(), clock().now
+    key = case_key(context, denial_id)
+    events = events_for(_db(), key)
+    rows = call_records(notes_for_denial(_db(), iss=key.iss, patient_id=key.patient_id, claim_response_id=denial_id))
+    current = current_call(rows)
+    correcting = request.args.get("correct")
+    if correcting and form is None:
+        original = next((r for r in rows if r["note"].id == correcting and r["record"]), None)
+        if original is None:
+            raise NotFound("That call note is not one of this denial's.")
+        form = {**original["record"].as_form(), "replaces": correcting}
+    return render_template(
+        "case.html",
+        launch=context,
+        brief=brief,
+        patient=brief["patient"],
+        denial=denial,
+        events=events,
+        schedule=scheduling_status(
+            events,
+            window_closes=_deadline(denial),
+            now=now,
+            call_held_on=current["record"].call_date if current else None,
+        ),
+        drafts=drafts_for(_db(), key),
+        draft_kinds=DRAFT_KINDS,
+        draft_error=draft_error,
+        calls=rows,
+        current=current,
+        steps=steps_for(current["record"], denial, zone) if current else [],
+        just_saved=request.args.get("note"),
+        form=form or {},
+        errors=errors or {},
+        log_form=log_form or {},
+        log_errors=log_errors or {},
+        event_kinds=EVENT_KINDS,
+        channels=CHANNELS,
+        dispositions=DISPOSITIONS,
+        specialty_match=SPECIALTY_MATCH,
+        same_specialty_request=SAME_SPECIALTY_REQUEST,
+        objections=OBJECTIONS,
+        callback_phone=settings().get("CALLBACK_PHONE") or "",
+        now=now,
+    ), status
+
+
+@bp.get("/case/<denial_id>")
+def case(denial_id: str) -> ResponseReturnValue:
+    """The case of one denial: scheduling, drafts, the call record and what comes next."""
+    return case_page(current_launch(), denial_id)
+
+
+@bp.post("/case/<denial_id>/log")
+def log_event(denial_id: str) -> ResponseReturnValue:
+    """Add one entry to the scheduling log."""
+    context = current_launch()
+    check_csrf(context)
+    event, errors = parse_event_form(request.form, clock().now)
+    if event is None:
+        return case_page(context, denial_id, log_form=dict(request.form), log_errors=errors, status=400)
+    edited_brief(context, denial_id)  # the denial must be this patient's before anything is stored
+    add_event(_db(), case_key(context, denial_id), event, context.fhir_user)
+    return redirect(url_for("case.case", denial_id=denial_id, ctx=context.handle) + "#schedule-h", code=303)
+
+
+def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id: str) -> drafting.Draft:
+    denial, patient = brief["denials"][0], brief["patient"]
+    now = clock().now
+    phone = (request.form.get("callback_phone") or "").strip() or None
+    practice = settings().get("PRACTICE_NAME")
+    events = events_for(_db(), case_key(context, denial_id))
+    if kind == "p2p-request":
+        blocks = drafting.proposed_blocks(now, settings()["CALL_BLOCKS"])
+        return drafting.p2p_request(
+            denial, patient, blocks=blocks, callback_phone=phone, practice=practice, today=now.date()
+        )
+    if kind == "confirmation":
+        scheduled = [e for e in events if e.kind == "scheduled"]
+        if not scheduled:
+            raise InputError("There is no scheduled call to confirm.", advice="Log the scheduled slot first.")
+        return drafting.confirmation(
+            denial, patient, event=scheduled[-1], callback_phone=phone, practice=practice, today=now.date()
+        )
+    if kind == "written-demand":
+        failed = [e for e in events if e.kind == "attempt-failed"]
+        try:
+            return drafting.written_demand(
+                denial, patient, attempts=failed, callback_phone=phone, practice=practice, today=now.date()
+            )
+        except ValueError as exc:
+            raise InputError(str(exc), advice="Log each failed attempt (who answered, what was said).") from exc
+    rows = call_records(
+        notes_for_denial(_db(), iss=context.iss, patient_id=context.patient or "", claim_response_id=denial_id)
+    )
+    current = current_call(rows)
+    if current is None:
+        raise InputError("There is no call record to summarise yet.", advice="Record the call first.")
+    steps = steps_for(current["record"], denial, _zone())
+    return drafting.patient_summary(denial, patient, record=current["record"], steps=steps, practice=practice)
+
+
+@bp.post("/case/<denial_id>/drafts")
+def make_draft(denial_id: str) -> ResponseReturnValue:
+    """Draft one written request from the case and keep it; the page says why when it cannot be drafted yet."""
+    context = current_launch()
+    check_csrf(context)
+    kind = request.form.get("kind", "")
+    if kind not in DRAFT_KINDS:
+        raise InputError("Choose which letter to draft.")
+    brief = edited_brief(context, denial_id)
+    try:
+        composed = _compose(kind, brief, context, denial_id)
+    except InputError as exc:
+        return case_page(context, denial_id, draft_error=f"{exc.message} {exc.advice}", status=400, brief=brief)
+    stored = save_draft(
+        _db(),
+        case_key(context, denial_id),
+        kind=kind,
+        title=composed.title,
+        text=composed.text,
+        author=context.fhir_user,
+    )
+    return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=stored.id, ctx=context.handle), code=303)
+
+
+def _draft_or_404(context: LaunchContext, denial_id: str, draft_id: int) -> Any:
+    found = draft(_db(), case_key(context, denial_id), draft_id)
+    if found is None:
+        raise NotFound("That draft is not one of this denial's.")
+    return found
+
+
+@bp.get("/case/<denial_id>/drafts/<int:draft_id>")
+def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
+    """One draft: its text to copy into a portal, its PDF, and whether it was sent."""
+    context = current_launch()
+    found = _draft_or_404(context, denial_id, draft_id)
+    return render_template("draft.html", launch=context, draft=found, denial_id=denial_id, kinds=DRAFT_KINDS)
+
+
+@bp.get("/case/<denial_id>/drafts/<int:draft_id>.pdf")
+def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
+    """One draft as a PDF, to fax or print."""
+    found = _draft_or_404(current_launch(), denial_id, draft_id)
+    return Response(
+        render_draft_pdf(found.title, found.text),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={found.kind}.pdf"},
+    )
+
+
+@bp.get("/case/<denial_id>/drafts/<int:draft_id>.txt")
+def draft_text(denial_id: str, draft_id: int) -> ResponseReturnValue:
+    """One draft as plain text, to paste into a payer portal."""
+    found = _draft_or_404(current_launch(), denial_id, draft_id)
+    return Response(found.text, mimetype="text/plain; charset=utf-8")
+
+
+@bp.post("/case/<denial_id>/drafts/<int:draft_id>/sent")
+def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
+    """Record that a person sent the draft."""
+    context = current_launch()
+    check_csrf(context)
+    if mark_sent(_db(), case_key(context, denial_id), draft_id, context.fhir_user) is None:
+        raise NotFound("That draft is not one of this denial's.")
+    return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=draft_id, ctx=context.handle), code=303)
+
+
+def _upheld_record(context: LaunchContext, denial_id: str, note_id: str) -> CallRecord:
+    rows = call_records(
+        notes_for_denial(_db(), iss=context.iss, patient_id=context.patient or "", claim_response_id=denial_id)
+    )
+    row = next((r for r in rows if r["note"].id == note_id and r["record"] is not None), None)
+    if row is None:
+        raise NotFound("That call note is not one of this denial's.")
+    if row["record"].disposition != "upheld":
+        raise InputError("The letter of medical necessity is drafted after an upheld denial.")
+    return row["record"]
+
+
+@bp.get("/case/<denial_id>/letter/<note_id>")
+def letter(denial_id: str, note_id: str) -> ResponseReturnValue:
+    """The draft letter of medical necessity after an upheld call, for the physician to edit and sign."""
+    context = current_launch()
+    record = _upheld_record(context, denial_id, note_id)
+    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date())
+    return render_letter_html(drafted)
+
+
+@bp.get("/case/<denial_id>/letter/<note_id>.pdf")
+def letter_pdf(denial_id: str, note_id: str) -> ResponseReturnValue:
+    """The same letter as a PDF."""
+    context = current_launch()
+    record = _upheld_record(context, denial_id, note_id)
+    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date())
+    return Response(
+        render_letter_pdf(drafted),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": "inline; filename=letter-of-medical-necessity.pdf"},
+    )
