@@ -74,10 +74,10 @@ def _check(settings: EhrSettings) -> None:
 
 
 def _signed_in_practitioner(store: FhirStore) -> str:
-    practitioners = store.all("Practitioner")
-    if practitioners:
-        return str(practitioners[0]["id"])
-    store.add_all([FALLBACK_PRACTITIONER])
+    """The EHR's signed-in user is always "Dr. Demo Clinician" (added to the store when missing), never one of the
+    charts' own physicians, so a note's author is the person who wrote it."""
+    if store.get("Practitioner", str(FALLBACK_PRACTITIONER["id"])) is None:
+        store.add_all([FALLBACK_PRACTITIONER])
     return str(FALLBACK_PRACTITIONER["id"])
 
 

@@ -46,7 +46,7 @@ def test_launch_for_a_named_client(ehr_app: Flask, client: FlaskClient) -> None:
     launch = query_of(answer.headers["Location"])["launch"]
     context = ehr_app.extensions["demo_ehr"].registry.peek_launch(launch)
     assert context.client_id == "p2p-secret" and context.patient == "pat-brooks"
-    assert context.encounter == "enc-brooks" and context.user.practitioner_id == "prac-chen"
+    assert context.encounter == "enc-brooks" and context.user.practitioner_id == "demo-clinician"
     assert client.get("/launch?patient=pat-brooks&client_id=unknown").status_code == 400
 
 

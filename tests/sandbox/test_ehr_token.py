@@ -43,8 +43,8 @@ def test_id_token_verifies_against_the_jwks(client: FlaskClient, flow: SmartFlow
         aud={"essential": True, "value": "p2p-public"},
         exp={"essential": True},
     ).validate(claims)
-    assert claims["fhirUser"] == FHIR + "/Practitioner/prac-chen"
-    assert claims["sub"] == "prac-chen"
+    assert claims["fhirUser"] == FHIR + "/Practitioner/demo-clinician"
+    assert claims["sub"] == "demo-clinician"
     assert claims["nonce"] == "n-0S6_WzA2Mj"
     assert claims["iat"] <= claims["exp"]
 

@@ -39,7 +39,7 @@ def note(**changes: Any) -> dict[str, Any]:
         ],
         "subject": {"reference": "Patient/pat-alvarez"},
         "date": "2024-05-06T15:30:00Z",
-        "author": [{"reference": "Practitioner/prac-chen"}],
+        "author": [{"reference": "Practitioner/demo-clinician"}],
         "context": {
             "encounter": [{"reference": "Encounter/enc-new"}],
             "period": {"start": "2024-05-06T15:00:00Z", "end": "2024-05-06T15:30:00Z"},
