@@ -62,6 +62,27 @@ class StepLike(Protocol):
     @property
     def due(self) -> datetime | None: ...  # noqa: D102
 
+    @property
+    def kind(self) -> str: ...  # noqa: D102
+
+
+# What each next step means to the patient, in their words (the step's date goes before it). A step that is the
+# practice's own business (the procedural point for the appeal) is not the patient's to read and is left out.
+FOR_THE_PATIENT: dict[str, str | None] = {
+    "confirm-authorization": "We will get the approval in writing from the insurance company.",
+    "check-claim": "We will check that the insurance company pays for the care.",
+    "request-rationale": "We will ask the insurance company to explain its decision in writing.",
+    "internal-appeal": "The last day to ask the insurance company to look at its decision again (an appeal).",
+    "expedited-appeal": "Because this is urgent, we will ask for a fast appeal.",
+    "external-review": "If the appeal is also turned down, you can ask for a review by experts who do not work for "
+    "the insurance company.",
+    "procedural-defect": None,
+    "send-documents": "We will send the insurance company the records it asked for.",
+    "schedule-second-p2p": "We will set up a new call with a doctor in the same field as your doctor.",
+    "reschedule-p2p": "We will try again to set up the call.",
+    "written-demand": "We will ask the insurance company in writing for the call.",
+}
+
 
 def _blank(what: str) -> str:
     return f"[{what} — fill in before sending]"
@@ -435,7 +456,12 @@ def patient_summary(
     happened = OUTCOMES[record.disposition].format(
         day=_date(record.call_date), doctor=doctor, payer=payer, Payer=_capital(payer), service=service
     )
-    upcoming = [f"- {_day(s.due)}: {s.action}" if s.due else f"- {s.action}" for s in steps]
+    upcoming = []
+    for step in steps:
+        words = FOR_THE_PATIENT.get(step.kind, step.action)
+        if words is None:
+            continue
+        upcoming.append(f"- {_day(step.due.date())}: {words}" if step.due else f"- {words}")
     return _draft(
         "patient-summary",
         title,

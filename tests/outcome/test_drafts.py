@@ -21,6 +21,7 @@ from smart_app.outcome.drafts import (
     proposed_blocks,
     written_demand,
 )
+from smart_app.outcome.next_steps import next_steps
 from smart_app.outcome.scheduling import SchedulingEvent
 from smart_app.rule_files import rule_file
 
@@ -265,3 +266,24 @@ def test_patient_summary_of_a_pended_request_does_not_say_no() -> None:
     text = patient_summary(denial, patient, record=_record("upheld"), steps=STEPS[:1], practice=None).text
     assert "On November 18, 2026, Humana had not decided yet." in text and "Humana said no" not in text
     assert "- Monday, November 30, 2026: We send your approval number" in text
+
+
+def test_patient_summary_puts_the_real_next_steps_in_the_patients_words() -> None:
+    """The steps come from next_steps (practice words): the patient reads plain words, never the appeal tactics."""
+    denial, patient = _case("lumbar-mri.json")
+    record = _record("upheld", specialty_match="different")
+    steps = next_steps(
+        disposition="upheld",
+        call_end=datetime(2026, 11, 27, 12, 31, tzinfo=ZoneInfo("America/Chicago")),
+        denial_notice=datetime(2026, 11, 20, tzinfo=ZoneInfo("America/Chicago")),
+        plan_type="commercial",
+        urgent=False,
+        reviewer_same_specialty=False,
+    )
+    assert "procedural-defect" in {s.kind for s in steps}
+    text = patient_summary(denial, patient, record=record, steps=steps, practice=None).text
+    assert "- Monday, November 30, 2026: We will ask the insurance company to explain its decision in writing." in text
+    assert "- Wednesday, May 19, 2027: The last day to ask the insurance company to look at its decision again" in text
+    assert "- If the appeal is also turned down, you can ask for a review by experts" in text
+    for hidden in ("specialty", "rationale", "payer", "IRO", "CFR"):
+        assert hidden not in text
