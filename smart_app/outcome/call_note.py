@@ -214,13 +214,15 @@ def _authorization(values: Mapping[str, str | list[str]], errors: dict[str, str]
 
 
 def parse_call_form(
-    form: FormData | Mapping[str, object], criteria_ids: set[str] | None = None
+    form: FormData | Mapping[str, object], criteria_ids: set[str] | None = None, *, strict: bool = True
 ) -> tuple[CallRecord | None, dict[str, str]]:
     """Check the submitted form; return the record, or None and an error message per field.
 
-    ``criteria_ids`` are the criteria of the denial's brief: a ticked criterion must be one of them."""
+    ``criteria_ids`` are the criteria of the denial's brief: a ticked criterion must be one of them. ``strict``
+    False reads back a stored record without the rules of entry (what a disposition requires, the lengths), so a
+    note saved under older rules still reads and can be corrected."""
     values = form_values(form)
-    errors = _length_errors(values)
+    errors = _length_errors(values) if strict else {}
     call_date = _date(_text(values, "call_date"))
     start, end = _time(_text(values, "start_time")), _time(_text(values, "end_time"))
     if call_date is None:
@@ -236,8 +238,8 @@ def parse_call_form(
     disposition = _text(values, "disposition")
     if disposition not in DISPOSITIONS:
         errors["disposition"] = "Choose how the call ended."
-    authorization = _authorization(values, errors)
-    if disposition == "pending-documentation" and not _text(values, "documents_requested"):
+    authorization = _authorization(values, errors if strict else {})
+    if strict and disposition == "pending-documentation" and not _text(values, "documents_requested"):
         errors["documents_requested"] = "Write down what the reviewer asked to be sent."
     documents_due = _date(_text(values, "documents_due")) if _text(values, "documents_due") else None
     if _text(values, "documents_due") and documents_due is None:
@@ -288,7 +290,7 @@ def parse_call_form(
 
 def record_from_form(form: Mapping[str, object]) -> CallRecord:
     """A stored record (``CallRecord.as_form()``) read back; ``ValueError`` if it no longer parses."""
-    record, errors = parse_call_form(form)
+    record, errors = parse_call_form(form, strict=False)
     if record is None:
         raise ValueError(f"stored call record does not parse: {sorted(errors)}")
     return record

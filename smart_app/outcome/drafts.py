@@ -76,6 +76,8 @@ FOR_THE_PATIENT: dict[str, str | None] = {
     "expedited-appeal": "Because this is urgent, we will ask for a fast appeal.",
     "external-review": "If the appeal is also turned down, you can ask for a review by experts who do not work for "
     "the insurance company.",
+    "external-review-automatic": "If the plan keeps its decision, it must send your case to independent reviewers "
+    "on its own.",
     "procedural-defect": None,
     "send-documents": "We will send the insurance company the records it asked for.",
     "schedule-second-p2p": "We will set up a new call with a doctor in the same field as your doctor.",
@@ -189,6 +191,14 @@ def _references(denial: Mapping[str, Any]) -> list[str]:
     return lines or [f"Payer reference: {_blank('payer reference')}"]
 
 
+def _birth_date(value: str) -> str:
+    """A full FHIR date in words; a partial one (``1960``, ``1960-04``) as written."""
+    try:
+        return _date(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
 def _case_lines(denial: Mapping[str, Any], patient: Mapping[str, Any]) -> list[str]:
     born = patient.get("birthDate")
     decided = _decided_on(denial)
@@ -196,7 +206,7 @@ def _case_lines(denial: Mapping[str, Any], patient: Mapping[str, Any]) -> list[s
     diagnoses = [_code_text(d) for d in denial.get("diagnoses") or []]
     return [
         f"Patient: {patient.get('name') or _blank('patient name')}",
-        f"Date of birth: {_date(date.fromisoformat(born)) if born else _blank('date of birth')}",
+        f"Date of birth: {_birth_date(born) if born else _blank('date of birth')}",
         f"Member ID: {patient.get('memberId') or _blank('member ID')}",
         *_references(denial),
         f"{label}: {_date(decided) if decided else _blank(label.lower())}",
@@ -267,7 +277,7 @@ def _window_lines(denial: Mapping[str, Any], zone: tzinfo | None, today: date) -
         lines.append(_check(window["routeText"]))
     if closes is None:
         return lines
-    if closes.date() < today:
+    if window.get("closed") or closes.date() < today:
         return [*lines, _check(f"the request window closed {_moment(closes)}; the payer may refuse a late request.")]
     lines += [
         f"This request is made within the peer-to-peer request window, which closes {_moment(closes)}.",
@@ -458,9 +468,11 @@ def patient_summary(
     )
     upcoming = []
     for step in steps:
-        words = FOR_THE_PATIENT.get(step.kind, step.action)
-        if words is None:
+        words = FOR_THE_PATIENT.get(step.kind)
+        if words is None:  # the practice's own business, or a step kind with no patient wording yet
             continue
+        if step.kind == "internal-appeal" and step.due is None:
+            words = "We can ask the insurance company to look at its decision again (an appeal)."
         upcoming.append(f"- {_day(step.due.date())}: {words}" if step.due else f"- {words}")
     return _draft(
         "patient-summary",

@@ -104,8 +104,8 @@ def _appeal_clock(call: _Call) -> tuple[date, str]:
         start = (notice.astimezone(call.zone) if notice.tzinfo else notice).date()
         return start, f"counted from the denial notice dated {start:%Y-%m-%d}"
     return call.day, (
-        f"the denial notice date is unknown, so this counts from the call ({call.day:%Y-%m-%d}); the real deadline "
-        "runs from the notice and falls earlier — read the date on the notice"
+        "the denial notice date is unknown, so no date is given: count from the date on the notice "
+        f"(it falls before {call.day:%Y-%m-%d} + the days above)"
     )
 
 
@@ -128,7 +128,8 @@ def _internal_appeal(call: _Call, plan: dict[str, Any] | None) -> NextStep:
         basis += f" {rule['note']}"
     if plan and plan.get("caveat"):
         basis += f" {plan['caveat']}"
-    due = _end_of_day(start + timedelta(days=amount), call.zone)
+    # Without the notice's date no honest date can be given: counting from the call would fall after the real one.
+    due = _end_of_day(start + timedelta(days=amount), call.zone) if call.denial_notice else None
     return NextStep(action, due, basis, _sources(rule["source"]), "internal-appeal")
 
 
@@ -165,9 +166,8 @@ def _external_review(plan: dict[str, Any] | None) -> NextStep:
             if rule["automatic"]
             else f"If the appeal is upheld, ask for {rule['who']}"
         )
-        return NextStep(
-            action, None, f"{rule['text']} ({rule['citation']})", _sources(rule["source"]), "external-review"
-        )
+        kind = "external-review-automatic" if rule["automatic"] else "external-review"
+        return NextStep(action, None, f"{rule['text']} ({rule['citation']})", _sources(rule["source"]), kind)
     rules = [p["externalReview"] for p in _all_plans()]
     return NextStep(
         "Once the plan's own appeal is exhausted, ask for the external review — who hears it depends on the plan type",

@@ -67,7 +67,9 @@ def note_placeholder(note_id: str, index: int = 0) -> str:
 def _written(note: CallNote) -> list[str | None]:
     stored = json.loads(note.written_json) if note.written_json else None
     resources = _resources(note)
-    return stored if isinstance(stored, list) and len(stored) == len(resources) else [None] * len(resources)
+    if isinstance(stored, list) and len(stored) == len(resources):
+        return stored
+    return [note.document_reference] + [None] * (len(resources) - 1)  # a note saved before 0004
 
 
 def _resources(note: CallNote) -> list[dict[str, Any]]:
@@ -80,7 +82,7 @@ class WaitingFor(Exception):
 
 
 def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_id: str) -> dict[str, Any]:
-    for relation in resource.get("relatesTo") or []:
+    for relation in list(resource.get("relatesTo") or []):
         reference = relation.get("target", {}).get("reference", "")
         if not reference.startswith(PLACEHOLDER_PREFIX):
             continue
@@ -90,11 +92,17 @@ def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_
         else:
             with db.session() as session:
                 other = session.get(CallNote, note_id)
-                written = _written(other) if other is not None else []
+            if other is None or other.status == "parked":
+                # What it corrects never reached the chart (or never will): there is nothing there to replace.
+                resource["relatesTo"] = [r for r in resource["relatesTo"] if r is not relation]
+                continue
+            written = _written(other)
         target = written[int(index)] if int(index) < len(written) else None
         if target is None:
             raise WaitingFor("It corrects a note that has not reached the chart yet; it is sent once that one is.")
         relation["target"]["reference"] = target
+    if resource.get("relatesTo") == []:
+        del resource["relatesTo"]  # FHIR allows no empty arrays
     return resource
 
 
@@ -129,6 +137,7 @@ def _record_progress(db: Database, note_id: str, written: list[str | None]) -> N
         note = session.get(CallNote, note_id)
         assert note is not None  # noqa: S101 - saved before any delivery
         note.written_json = json.dumps(written)
+        note.document_reference = written[0]  # the note itself is in the chart even if what follows it is not
 
 
 def _update(db: Database, note_id: str, **changes: Any) -> CallNote:

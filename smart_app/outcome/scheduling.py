@@ -152,10 +152,10 @@ def scheduling_status(
 
     ``call_held_on`` is the date of a recorded call: once the call took place, no written demand is due."""
     ordered = sorted(events, key=lambda e: e.at)
-    requests = [e for e in ordered if e.kind == "requested"]
     failures = [e for e in ordered if e.kind == "attempt-failed"]
     scheduled = [e for e in ordered if e.kind == "scheduled"]
-    requested_at = requests[0].at if requests else None
+    # A failed attempt or a call booked at once is a request too: the first logged step is when it was asked.
+    requested_at = ordered[0].at if ordered else None
     late = bool(requested_at and window_closes and requested_at > window_closes)
     missing = requested_at is None and window_closes is not None and now > window_closes
     slot = scheduled[-1].slot if scheduled else None

@@ -4,7 +4,7 @@ call record form, the notes in the chart and the next steps with their dates."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,9 +86,22 @@ def _json(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
+    """This denial's call notes for the launched patient, each with its record read back."""
+    key = case_key(context, denial_id)
+    return call_records(notes_for_denial(_db(), iss=key.iss, patient_id=key.patient_id, claim_response_id=denial_id))
+
+
 def current_call(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The newest call record that no correction has replaced."""
     return next((r for r in rows if r["record"] is not None and r["replaced_by"] is None), None)
+
+
+def _held_on(current: dict[str, Any] | None) -> date | None:
+    """The date of the call, when one took place (a call that was not reached did not)."""
+    if current is None or current["record"].disposition == "not-reached":
+        return None
+    return current["record"].call_date
 
 
 def steps_for(record: CallRecord, denial: dict[str, Any], zone: ZoneInfo) -> list[NextStep]:
@@ -123,7 +136,7 @@ def case_page(
     zone, now = _zone(), clock().now
     key = case_key(context, denial_id)
     events = events_for(_db(), key)
-    rows = call_records(notes_for_denial(_db(), iss=key.iss, patient_id=key.patient_id, claim_response_id=denial_id))
+    rows = _calls(context, denial_id)
     current = current_call(rows)
     correcting = request.args.get("correct")
     if correcting and form is None:
@@ -142,7 +155,7 @@ def case_page(
             events,
             window_closes=_deadline(denial),
             now=now,
-            call_held_on=current["record"].call_date if current else None,
+            call_held_on=_held_on(current),
         ),
         drafts=drafts_for(_db(), key),
         draft_kinds=DRAFT_KINDS,
@@ -204,16 +217,15 @@ def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id
             denial, patient, event=scheduled[-1], callback_phone=phone, practice=practice, today=now.date()
         )
     if kind == "written-demand":
-        failed = [e for e in events if e.kind == "attempt-failed"]
+        if _held_on(current_call(_calls(context, denial_id))) is not None:
+            raise InputError("The call has taken place: there is nothing to demand.", advice="Use the next steps.")
         try:
             return drafting.written_demand(
-                denial, patient, attempts=failed, callback_phone=phone, practice=practice, today=now.date()
+                denial, patient, attempts=events, callback_phone=phone, practice=practice, today=now.date()
             )
         except ValueError as exc:
             raise InputError(str(exc), advice="Log each failed attempt (who answered, what was said).") from exc
-    rows = call_records(
-        notes_for_denial(_db(), iss=context.iss, patient_id=context.patient or "", claim_response_id=denial_id)
-    )
+    rows = _calls(context, denial_id)
     current = current_call(rows)
     if current is None:
         raise InputError("There is no call record to summarise yet.", advice="Record the call first.")
@@ -289,9 +301,7 @@ def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
 
 
 def _upheld_record(context: LaunchContext, denial_id: str, note_id: str) -> CallRecord:
-    rows = call_records(
-        notes_for_denial(_db(), iss=context.iss, patient_id=context.patient or "", claim_response_id=denial_id)
-    )
+    rows = _calls(context, denial_id)
     row = next((r for r in rows if r["note"].id == note_id and r["record"] is not None), None)
     if row is None:
         raise NotFound("That call note is not one of this denial's.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import datetime
@@ -79,18 +80,21 @@ def _note_context(denial: dict[str, Any] | None, denial_id: str, corrects: str |
     )
 
 
-def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
-    """The session ended while the call was being typed: say so and hand the typed record back to copy."""
+def _typed_text_page(title: str, message: str, advice: str, status: int) -> tuple[str, int]:
+    """An error page that hands back everything typed into the call form, to copy (nothing typed is lost)."""
     values = form_values(request.form)
     typed = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in values.items() if v}
-    html = render_template(
-        "error.html",
-        title=error.title,
-        message=error.message + " The call note was not saved; what you typed is below.",
-        advice="Copy the text below, relaunch the app from the patient's chart, and record the call again.",
-        typed=typed,
+    return render_template("error.html", title=title, message=message, advice=advice, typed=typed), status
+
+
+def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
+    """The session ended while the call was being typed: say so and hand the typed record back to copy."""
+    return _typed_text_page(
+        error.title,
+        error.message + " The call note was not saved; what you typed is below.",
+        "Copy the text below, relaunch the app from the patient's chart, and record the call again.",
+        error.status,
     )
-    return html, error.status
 
 
 def _original(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
@@ -130,6 +134,13 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     original = _original(context, claim_response_id, replaces) if replaces else None
     criteria_ids = {c["id"] for c in denial["criteria"]} if denial else None
     record, errors = parse_call_form(request.form, criteria_ids)
+    if record is None and brief is None:
+        return _typed_text_page(
+            "The EHR cannot be read right now",
+            "The call note was not saved: the form needs correcting, and the chart could not be read to show it again.",
+            "Copy the text below, wait a minute, and record the call again from the patient's chart.",
+            503,
+        )
     if record is None:
         form: dict[str, Any] = form_values(request.form)
         if replaces:
@@ -139,8 +150,10 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     note_id = str(uuid.uuid4())
     corrects = None
     if original is not None:
-        where = original.document_reference or "not yet in the chart"
-        corrects = f"the note of {original.created_at:%Y-%m-%d %H:%M} UTC ({where})"
+        recorded = json.loads(original.form_json).get("call_date", "")
+        corrects = f"the note recorded {original.created_at:%Y-%m-%d %H:%M} UTC for the call of {recorded}"
+        if original.document_reference:
+            corrects += f" ({original.document_reference})"
     context_for_note = _note_context(
         denial, claim_response_id, corrects, (request.form.get("correction_reason") or "").strip()[:2000]
     )
@@ -188,7 +201,12 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
     check_csrf(context)
     with current_app.extensions["p2p_db"].session() as session:
         note = session.get(CallNote, note_id)
-        if note is None or note.iss != context.iss or note.patient_id != context.patient:
-            raise NotFound("That call note is not one of this patient's.")
+        if (
+            note is None
+            or note.iss != context.iss
+            or note.patient_id != context.patient
+            or note.claim_response_id != claim_response_id
+        ):
+            raise NotFound("That call note is not one of this denial's.")
     _deliver(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

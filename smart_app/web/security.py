@@ -6,22 +6,39 @@ so the attribute is added here. Without it, Chrome drops a third-party cookie in
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from typing import Any
 
 from flask import Flask, Response, current_app
 
+STYLE_BLOCK = re.compile(rb"<style>(.*?)</style>", re.DOTALL)
 
-def _content_security_policy(ehr_origins: list[str]) -> str:
+
+def _style_hashes(response: Response) -> list[str]:
+    """CSP hashes of the ``<style>`` blocks the app itself rendered into a printable page (the print stylesheet
+    is inlined so the same page renders to PDF), so exactly those styles apply and no other inline style can."""
+    if response.mimetype != "text/html" or response.is_streamed:
+        return []
+    blocks = STYLE_BLOCK.findall(response.get_data())
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(b).digest()).decode()}'" for b in dict.fromkeys(blocks)]
+
+
+def _content_security_policy(ehr_origins: list[str], style_hashes: list[str] = []) -> str:  # noqa: B006 - read only
     ancestors = " ".join(["'self'", *ehr_origins])
+    styles = " ".join(["'self'", *style_hashes])
     return (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"default-src 'self'; img-src 'self' data:; style-src {styles}; script-src 'self'; "
         f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}"
     )
 
 
 def _add_headers(response: Response) -> Response:
     settings = current_app.config["P2P"]
-    response.headers["Content-Security-Policy"] = _content_security_policy(settings["EHR_ORIGINS"])
+    response.headers["Content-Security-Policy"] = _content_security_policy(
+        settings["EHR_ORIGINS"], _style_hashes(response)
+    )
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if "Cache-Control" not in response.headers or response.mimetype in ("text/html", "application/pdf"):

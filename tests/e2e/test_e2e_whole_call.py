@@ -124,6 +124,16 @@ def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Pa
     letter = " ".join(p.extract_text() for p in PdfReader(str(path)).pages)
     assert "DRAFT" in letter and "No PT notes were submitted" in letter and "[response to this claim]" in letter
 
+    # The letter as a page: its print stylesheet is inline (for the PDF) and allowed by hash, so blanks show.
+    letter_page = page.context.new_page()
+    letter_page.goto(
+        demo.app.url + frame.get_by_role("link", name="Draft letter of medical necessity").get_attribute("href")
+    )
+    blank = letter_page.locator(".placeholder").first
+    assert blank.evaluate("e => getComputedStyle(e).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    letter_page.screenshot(path=str(shots / "letter-page.png"), full_page=True)
+    letter_page.close()
+
     # A correction is a new note that replaces the first; the first is never edited.
     frame.get_by_role("link", name="Correct this note").click()
     frame.get_by_role("heading", name="Correct the call note").wait_for()

@@ -221,8 +221,9 @@ class Step:
 
 
 STEPS = [
-    Step("We send your approval number to you and to the imaging center.", _at(30, 17, 0)),
-    Step("Call us if the imaging center has not called you.", None),
+    Step("Get the authorization confirmed in writing", _at(30, 17, 0), kind="confirm-authorization"),
+    Step("Check that the claim pays", None, kind="check-claim"),
+    Step("A step the patient has no words for yet", None, kind="something-new"),
 ]
 
 
@@ -242,8 +243,9 @@ def test_patient_summary_is_plain_and_keeps_the_reviewer_out() -> None:
     assert "This call is called a peer-to-peer review." in text
     assert "On November 27, 2026, Dr. Priya Nandakumar talked with a doctor at UnitedHealthcare." in text
     assert "Your approval number is UHC-AUTH-7731." in text
-    assert "- Monday, November 30, 2026: We send your approval number to you and to the imaging center." in text
-    assert "- Call us if the imaging center has not called you." in text
+    assert "- Monday, November 30, 2026: We will get the approval in writing from the insurance company." in text
+    assert "- We will check that the insurance company pays for the care." in text
+    assert "A step the patient has no words for" not in text  # never the practice's words
     assert "Please call Prairie Family Medicine" in text
     for hidden in ("Whitfield", "Radiology", "refused", "72148", "M54", "ICD", "CPT", "P2P", "NPI"):
         assert hidden not in text
@@ -265,7 +267,7 @@ def test_patient_summary_of_a_pended_request_does_not_say_no() -> None:
     denial, patient = _case("knee-tka.json")
     text = patient_summary(denial, patient, record=_record("upheld"), steps=STEPS[:1], practice=None).text
     assert "On November 18, 2026, Humana had not decided yet." in text and "Humana said no" not in text
-    assert "- Monday, November 30, 2026: We send your approval number" in text
+    assert "- Monday, November 30, 2026: We will get the approval in writing" in text
 
 
 def test_patient_summary_puts_the_real_next_steps_in_the_patients_words() -> None:

@@ -56,7 +56,7 @@ def test_overturned_confirm_in_writing_within_24_hours_then_check_the_claim() ->
 
 def test_upheld_medicare_advantage_reconsideration_due_65_days_from_the_notice() -> None:
     found = steps("upheld")
-    assert [s.kind for s in found] == ["request-rationale", "internal-appeal", "external-review"]
+    assert [s.kind for s in found] == ["request-rationale", "internal-appeal", "external-review-automatic"]
     rationale, appeal, external = found
     assert rationale.due == end_of(date(2026, 11, 27))  # Thanksgiving 11-26 skipped
     assert rationale.source is None
@@ -125,11 +125,11 @@ def test_unknown_plan_type_uses_the_shortest_verified_deadline_and_says_so() -> 
     assert by_kind(steps("upheld", plan_type="no-such-plan"))["internal-appeal"].due == end_of(date(2027, 1, 1))
 
 
-def test_unknown_notice_date_counts_from_the_call_and_warns() -> None:
+def test_unknown_notice_date_gives_no_date_rather_than_a_late_one() -> None:
+    """Counting from the call would print a date after the real deadline (which runs from the notice)."""
     appeal = by_kind(steps("upheld", denial_notice=None))["internal-appeal"]
-    assert appeal.due == end_of(date(2027, 1, 29))  # 65 days from the call on 2026-11-25
-    assert "the denial notice date is unknown, so this counts from the call (2026-11-25)" in appeal.basis
-    assert "falls earlier" in appeal.basis
+    assert appeal.due is None
+    assert "the denial notice date is unknown, so no date is given: count from the date on the notice" in appeal.basis
 
 
 def test_urgent_adds_the_expedited_route_decided_within_72_hours() -> None:
