@@ -174,13 +174,23 @@ def next_attempt_at(note: CallNote) -> datetime:
     return updated + timedelta(seconds=delay)
 
 
-def due_notes(db: Database, *, now: datetime | None = None, ignore_backoff: bool = False) -> list[CallNote]:
-    """Pending notes whose backoff has passed, oldest first."""
+def due_notes(
+    db: Database,
+    *,
+    now: datetime | None = None,
+    ignore_backoff: bool = False,
+    iss: str | None = None,
+    patient_id: str | None = None,
+) -> list[CallNote]:
+    """Pending notes whose backoff has passed, oldest first (of one EHR and patient when they are given)."""
     now = now or datetime.now(UTC)
+    query = select(CallNote).where(CallNote.status == "pending").order_by(CallNote.created_at)
+    if iss is not None:
+        query = query.where(CallNote.iss == iss)
+    if patient_id is not None:
+        query = query.where(CallNote.patient_id == patient_id)
     with db.session() as session:
-        pending = list(
-            session.scalars(select(CallNote).where(CallNote.status == "pending").order_by(CallNote.created_at))
-        )
+        pending = list(session.scalars(query))
     return [n for n in pending if ignore_backoff or next_attempt_at(n) <= now]
 
 

@@ -16,6 +16,7 @@ from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.brief_edits import edits_for, save_edit
 from smart_app.web.context import check_csrf, current_launch
+from smart_app.web.delivery import retry_due_notes
 from smart_app.web.loading import clock, load_denial, practice_state
 
 bp = Blueprint("brief", __name__)
@@ -71,8 +72,10 @@ def brief_page(
 
 @bp.get("/brief/<claim_response_id>")
 def brief(claim_response_id: str) -> ResponseReturnValue:
-    """The brief for one denial of the launched patient."""
-    return brief_page(current_launch(), claim_response_id)
+    """The brief for one denial of the launched patient (due outbox notes of this patient are retried first)."""
+    context = current_launch()
+    retry_due_notes(context)
+    return brief_page(context, claim_response_id)
 
 
 @bp.get("/brief/<claim_response_id>.pdf")

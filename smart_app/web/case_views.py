@@ -31,6 +31,7 @@ from smart_app.store.case_records import CaseKey, add_event, draft, drafts_for, 
 from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.context import check_csrf, current_launch, settings
+from smart_app.web.delivery import retry_due_notes
 from smart_app.web.loading import clock
 
 bp = Blueprint("case", __name__)
@@ -181,8 +182,11 @@ def case_page(
 
 @bp.get("/case/<denial_id>")
 def case(denial_id: str) -> ResponseReturnValue:
-    """The case of one denial: scheduling, drafts, the call record and what comes next."""
-    return case_page(current_launch(), denial_id)
+    """The case of one denial: scheduling, drafts, the call record and what comes next (notes waiting in the
+    outbox whose backoff has passed are retried first)."""
+    context = current_launch()
+    retry_due_notes(context)
+    return case_page(context, denial_id)
 
 
 @bp.post("/case/<denial_id>/log")

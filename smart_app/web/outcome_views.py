@@ -16,24 +16,18 @@ from smart_app.brief.render import DoesNotFit, render_pdf, render_text
 from smart_app.denials.hand_entry import is_hand_denial_id
 from smart_app.errors import FhirError, NotFound, SessionExpired
 from smart_app.fhir.write_profiles import call_documents, profile_for
-from smart_app.fhir.writeback import build_document_reference, document_writer
+from smart_app.fhir.writeback import build_document_reference
 from smart_app.outcome.call_note import NoteContext, call_note_text, form_values, parse_call_form
-from smart_app.outcome.outbox import deliver, note_placeholder, save_note
+from smart_app.outcome.outbox import note_placeholder, save_note
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.case_views import case_page
-from smart_app.web.context import check_csrf, current_launch, fhir_client, settings
+from smart_app.web.context import check_csrf, current_launch, settings
+from smart_app.web.delivery import deliver_note
 
 log = logging.getLogger(__name__)
 bp = Blueprint("outcome", __name__)
-
-
-def _deliver(context: LaunchContext, note_id: str) -> None:
-    profile = profile_for(context.iss, settings()["WRITE_PROFILES"])
-    write = document_writer(fhir_client(context), search_first=profile.identifier_search)
-    note = deliver(current_app.extensions["p2p_db"], note_id, write)
-    log.info("call note %s: %s after %d attempt(s)", note_id, note.status, note.attempts)
 
 
 def _brief_or_none(context: LaunchContext, denial_id: str) -> dict[str, Any] | None:
@@ -190,7 +184,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         resources=resources,
         replaces_note_id=original.id if original else None,
     )
-    _deliver(context, note_id)
+    deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
 
 
@@ -208,5 +202,5 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
             or note.claim_response_id != claim_response_id
         ):
             raise NotFound("That call note is not one of this denial's.")
-    _deliver(context, note_id)
+    deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

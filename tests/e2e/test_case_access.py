@@ -6,13 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import pytest
 import requests
 
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import bind, wait_until_ready
+from smart_app.store.db import Database
+from smart_app.store.models import CallNote
 from smart_app.web import create_app
 
 LUMBAR, KNEE = ("pat-lumbar-mri", "cr-lumbar-mri-1"), ("pat-knee-tka", "")
@@ -20,6 +24,9 @@ CALL = {
     "call_date": "2026-11-23", "start_time": "10:05", "end_time": "10:19", "reviewer_name": "Dr. Dana Whitfield",
     "disposition": "upheld", "notes": "Upheld.",
 }  # fmt: skip
+
+
+STATE: dict[str, Any] = {}  # the module's demo EHR app (for faults) and the app's database URL
 
 
 @dataclass
@@ -32,9 +39,12 @@ class Tab:
 def app_and_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, requests.Session, Tab, Tab]]:
     ehr, app = bind(), bind()
     client = RegisteredClient("p2p-access", [f"{app.url}/callback"], f"{app.url}/launch")
-    ehr.mount(create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client], inspector_token="x",
-                                         require_consent=False)))  # fmt: skip
+    ehr_app = create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client], inspector_token="x",
+                                         require_consent=False))  # fmt: skip
+    ehr.mount(ehr_app)
+    STATE.update(ehr_app=ehr_app)
     db = tmp_path_factory.mktemp("access") / "app.sqlite3"
+    STATE.update(db=f"sqlite:///{db}")
     app.mount(create_app({"CLIENT_ID": "p2p-access", "ALLOWED_ISS": [f"{ehr.url}/fhir"], "INSECURE_COOKIES": True,
                           "DATABASE_URL": f"sqlite:///{db}"}))  # fmt: skip
     wait_until_ready(f"{app.url}/health")
@@ -104,3 +114,28 @@ def test_every_case_form_needs_the_launch_csrf_token(
         answer = browser.post(url, data={**form, "ctx": lumbar.ctx, "csrf": token}, timeout=30)
         assert answer.status_code == 400
         assert "The form did not come from this launch's page." in unescape(answer.text)
+
+
+def test_a_note_the_ehr_could_not_take_is_sent_on_the_users_next_page_once_its_backoff_passed(
+    app_and_browser: tuple[str, requests.Session, Tab, Tab],
+) -> None:
+    app, browser, lumbar, _ = app_and_browser
+    STATE["ehr_app"].extensions["demo_ehr"].faults.fail_next_writes(503, times=3)  # the write and its retries
+    saved = browser.post(f"{app}/outcome/{LUMBAR[1]}", data={**CALL, "ctx": lumbar.ctx, "csrf": lumbar.csrf},
+                         timeout=60)  # fmt: skip
+    assert "The EHR did not accept the call note" in saved.text
+    note_id = re.search(r"note=([0-9a-f-]{36})", saved.url)
+    assert note_id
+    assert browser.get(f"{app}/health", timeout=10).json()["outbox"] >= 1
+    # Before the backoff passes, opening the brief does not hammer the EHR; after it, the next page sends it.
+    db = Database(STATE["db"])
+    browser.get(f"{app}/brief/{LUMBAR[1]}", params={"ctx": lumbar.ctx}, timeout=60)
+    with db.session() as session:
+        note = session.get(CallNote, note_id.group(1))
+        assert note is not None and note.status == "pending" and note.attempts == 1
+        note.updated_at = datetime.now(UTC) - timedelta(minutes=5)
+    page = browser.get(f"{app}/case/{LUMBAR[1]}", params={"ctx": lumbar.ctx}, timeout=60)
+    with db.session() as session:
+        note = session.get(CallNote, note_id.group(1))
+        assert note is not None and note.status == "written" and note.attempts == 2
+    assert note.document_reference in page.text
