@@ -140,6 +140,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "EHR_ORIGINS": [ehr_server.url],
             "INSECURE_COOKIES": True,
             "PUBLIC_URL": app_server.url,
+            "WRITE_PROFILES": {fhir_base: args.ehr_profile},  # the app writes as the demo EHR expects
         }
     )
     ehr_server.mount(ehr)
