@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -113,3 +113,24 @@ class WrittenDraft(Base):
     generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     sent_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class DenialCase(Base):
+    """One denial the practice is working, across patients: a snapshot for the worklist, kept current as the app
+    sees the denial again and as the case moves (scheduling, call). ``tenant`` is the EHR (its FHIR base): a user
+    of one organisation's EHR never sees another's rows."""
+
+    __tablename__ = "denial_cases"
+    __table_args__ = (UniqueConstraint("tenant", "patient_id", "denial_id", name="uq_denial_cases_case"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128))
+    denial_id: Mapped[str] = mapped_column(String(128))
+    summary_json: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

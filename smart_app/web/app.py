@@ -26,6 +26,7 @@ from smart_app.web import (
     launch_views,
     outcome_views,
     security,
+    worklist_views,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         case_views.bp,
         outcome_views.bp,
         health_views.bp,
+        worklist_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -15,6 +15,7 @@ from smart_app.errors import InputError
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.brief_edits import edits_for, save_edit
+from smart_app.web.case_state import track_case
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.delivery import retry_due_notes
 from smart_app.web.loading import clock, load_denial, practice_state
@@ -75,7 +76,9 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
     """The brief for one denial of the launched patient (due outbox notes of this patient are retried first)."""
     context = current_launch()
     retry_due_notes(context)
-    return brief_page(context, claim_response_id)
+    brief = edited_brief(context, claim_response_id)
+    track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
+    return brief_page(context, claim_response_id, brief=brief)
 
 
 @bp.get("/brief/<claim_response_id>.pdf")

@@ -3,12 +3,11 @@ call record form, the notes in the chart and the next steps with their dates."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.errors import InputError, NotFound
@@ -19,17 +18,15 @@ from smart_app.outcome.call_note import (
     SAME_SPECIALTY_REQUEST,
     SPECIALTY_MATCH,
     CallRecord,
-    record_from_form,
 )
 from smart_app.outcome.letter import letter_of_medical_necessity, render_letter_html, render_letter_pdf
 from smart_app.outcome.next_steps import NextStep, next_steps
-from smart_app.outcome.outbox import notes_for_denial
 from smart_app.outcome.render import render_draft_pdf
 from smart_app.outcome.scheduling import CHANNELS, EVENT_KINDS, parse_event_form, scheduling_status
 from smart_app.smart.launch import LaunchContext
-from smart_app.store.case_records import CaseKey, add_event, draft, drafts_for, events_for, mark_sent, save_draft
-from smart_app.store.models import CallNote
+from smart_app.store.case_records import add_event, draft, drafts_for, events_for, mark_sent, save_draft
 from smart_app.web.brief_views import edited_brief
+from smart_app.web.case_state import calls, case_key, current_call, database, held_on, track_case
 from smart_app.web.context import check_csrf, current_launch, settings
 from smart_app.web.delivery import retry_due_notes
 from smart_app.web.loading import clock
@@ -41,15 +38,6 @@ DRAFT_KINDS = {
     "written-demand": "Written demand after failed attempts",
     "patient-summary": "Summary for the patient",
 }
-
-
-def case_key(context: LaunchContext, denial_id: str) -> CaseKey:
-    """The case of one denial of the launched patient."""
-    return CaseKey(context.iss, context.patient or "", denial_id)
-
-
-def _db() -> Any:
-    return current_app.extensions["p2p_db"]
 
 
 def _zone() -> ZoneInfo:
@@ -67,42 +55,6 @@ def _notice(denial: dict[str, Any], zone: ZoneInfo) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else datetime.combine(parsed.date(), time(), zone)
-
-
-def call_records(notes: list[CallNote]) -> list[dict[str, Any]]:
-    """Each note with its record read back, newest first, and which note (if any) replaced it."""
-    replaced_by = {n.replaces_note_id: n for n in notes if n.replaces_note_id}
-    rows = []
-    for note in notes:
-        try:
-            record: CallRecord | None = record_from_form(_json(note.form_json))
-        except ValueError:
-            record = None
-        rows.append({"note": note, "record": record, "replaced_by": replaced_by.get(note.id)})
-    return rows
-
-
-def _json(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
-
-
-def _calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
-    """This denial's call notes for the launched patient, each with its record read back."""
-    key = case_key(context, denial_id)
-    return call_records(notes_for_denial(_db(), iss=key.iss, patient_id=key.patient_id, claim_response_id=denial_id))
-
-
-def current_call(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The newest call record that no correction has replaced."""
-    return next((r for r in rows if r["record"] is not None and r["replaced_by"] is None), None)
-
-
-def _held_on(current: dict[str, Any] | None) -> date | None:
-    """The date of the call, when one took place (a call that was not reached did not)."""
-    if current is None or current["record"].disposition == "not-reached":
-        return None
-    return current["record"].call_date
 
 
 def steps_for(record: CallRecord, denial: dict[str, Any], zone: ZoneInfo) -> list[NextStep]:
@@ -136,8 +88,8 @@ def case_page(
     denial = brief["denials"][0]
     zone, now = _zone(), clock().now
     key = case_key(context, denial_id)
-    events = events_for(_db(), key)
-    rows = _calls(context, denial_id)
+    events = events_for(database(), key)
+    rows = calls(context, denial_id)
     current = current_call(rows)
     correcting = request.args.get("correct")
     if correcting and form is None:
@@ -156,9 +108,9 @@ def case_page(
             events,
             window_closes=_deadline(denial),
             now=now,
-            call_held_on=_held_on(current),
+            call_held_on=held_on(current),
         ),
-        drafts=drafts_for(_db(), key),
+        drafts=drafts_for(database(), key),
         draft_kinds=DRAFT_KINDS,
         draft_error=draft_error,
         calls=rows,
@@ -197,8 +149,9 @@ def log_event(denial_id: str) -> ResponseReturnValue:
     event, errors = parse_event_form(request.form, clock().now)
     if event is None:
         return case_page(context, denial_id, log_form=dict(request.form), log_errors=errors, status=400)
-    edited_brief(context, denial_id)  # the denial must be this patient's before anything is stored
-    add_event(_db(), case_key(context, denial_id), event, context.fhir_user)
+    brief = edited_brief(context, denial_id)  # the denial must be this patient's before anything is stored
+    add_event(database(), case_key(context, denial_id), event, context.fhir_user)
+    track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
     return redirect(url_for("case.case", denial_id=denial_id, ctx=context.handle) + "#schedule-h", code=303)
 
 
@@ -207,7 +160,7 @@ def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id
     now = clock().now
     phone = (request.form.get("callback_phone") or "").strip() or None
     practice = settings().get("PRACTICE_NAME")
-    events = events_for(_db(), case_key(context, denial_id))
+    events = events_for(database(), case_key(context, denial_id))
     if kind == "p2p-request":
         blocks = drafting.proposed_blocks(now, settings()["CALL_BLOCKS"])
         return drafting.p2p_request(
@@ -221,7 +174,7 @@ def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id
             denial, patient, event=scheduled[-1], callback_phone=phone, practice=practice, today=now.date()
         )
     if kind == "written-demand":
-        if _held_on(current_call(_calls(context, denial_id))) is not None:
+        if held_on(current_call(calls(context, denial_id))) is not None:
             raise InputError("The call has taken place: there is nothing to demand.", advice="Use the next steps.")
         try:
             return drafting.written_demand(
@@ -229,7 +182,7 @@ def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id
             )
         except ValueError as exc:
             raise InputError(str(exc), advice="Log each failed attempt (who answered, what was said).") from exc
-    rows = _calls(context, denial_id)
+    rows = calls(context, denial_id)
     current = current_call(rows)
     if current is None:
         raise InputError("There is no call record to summarise yet.", advice="Record the call first.")
@@ -251,7 +204,7 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
     except InputError as exc:
         return case_page(context, denial_id, draft_error=f"{exc.message} {exc.advice}", status=400, brief=brief)
     stored = save_draft(
-        _db(),
+        database(),
         case_key(context, denial_id),
         kind=kind,
         title=composed.title,
@@ -262,7 +215,7 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
 
 
 def _draft_or_404(context: LaunchContext, denial_id: str, draft_id: int) -> Any:
-    found = draft(_db(), case_key(context, denial_id), draft_id)
+    found = draft(database(), case_key(context, denial_id), draft_id)
     if found is None:
         raise NotFound("That draft is not one of this denial's.")
     return found
@@ -299,13 +252,13 @@ def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """Record that a person sent the draft."""
     context = current_launch()
     check_csrf(context)
-    if mark_sent(_db(), case_key(context, denial_id), draft_id, context.fhir_user) is None:
+    if mark_sent(database(), case_key(context, denial_id), draft_id, context.fhir_user) is None:
         raise NotFound("That draft is not one of this denial's.")
     return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=draft_id, ctx=context.handle), code=303)
 
 
 def _upheld_record(context: LaunchContext, denial_id: str, note_id: str) -> CallRecord:
-    rows = _calls(context, denial_id)
+    rows = calls(context, denial_id)
     row = next((r for r in rows if r["note"].id == note_id and r["record"] is not None), None)
     if row is None:
         raise NotFound("That call note is not one of this denial's.")

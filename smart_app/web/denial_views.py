@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from smart_app.brief.model import denial_summary, patient_header
+from smart_app.web.case_state import track_case
 from smart_app.web.context import current_launch
 from smart_app.web.loading import clock, load_open_denials, practice_state
 
@@ -18,10 +19,9 @@ def index() -> ResponseReturnValue:
     context = current_launch()
     chart, denials = load_open_denials(context)
     now = clock()
-    return render_template(
-        "denials.html",
-        launch=context,
-        patient=patient_header(chart),
-        denials=[denial_summary(d, patient=chart.patient, clock=now, practice_state=practice_state()) for d in denials],
-        warnings=chart.warnings,
-    )
+    patient = patient_header(chart)
+    summaries = [denial_summary(d, patient=chart.patient, clock=now, practice_state=practice_state()) for d in denials]
+    for summary in summaries:  # every denial seen at a chart launch goes on the practice's worklist
+        source = "hand" if summary["enteredByHand"] else "launch"
+        track_case(context, summary, patient_name=patient["name"], source=source)
+    return render_template("denials.html", launch=context, patient=patient, denials=summaries, warnings=chart.warnings)

@@ -74,6 +74,8 @@ def callback() -> ResponseReturnValue:
     current_app.session_interface.regenerate(session)
     store_launch(context)
     log.info("launch completed for iss %s", pending.iss)
+    if context.patient is None:  # a standalone sign-in with no patient: the practice's worklist
+        return redirect(url_for("worklist.index", ctx=context.handle), code=302)
     return redirect(url_for("denials.index", ctx=context.handle), code=302)
 
 

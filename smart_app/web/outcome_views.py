@@ -22,6 +22,7 @@ from smart_app.outcome.outbox import note_placeholder, save_note
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
+from smart_app.web.case_state import track_case
 from smart_app.web.case_views import case_page
 from smart_app.web.context import check_csrf, current_launch, settings
 from smart_app.web.delivery import deliver_note
@@ -185,6 +186,8 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         replaces_note_id=original.id if original else None,
     )
     deliver_note(context, note_id)
+    if brief is not None:
+        track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
 
 

@@ -1,0 +1,86 @@
+"""``GET /worklist``: the practice's open denials across patients, opened by a standalone launch (no patient in
+context, user-level scopes). Each row opens that patient's brief under the same sign-in."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import replace
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from smart_app.errors import NotFound
+from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
+from smart_app.store.cases import assign, case_row, cases_for, close
+from smart_app.web.case_state import database
+from smart_app.web.context import check_csrf, current_launch, store_launch
+from smart_app.web.loading import clock
+
+bp = Blueprint("worklist", __name__)
+
+
+@bp.get("/worklist")
+def index() -> ResponseReturnValue:
+    """Every case of this EHR on the clock: due within 24 h first, then by deadline; filters in the query."""
+    context = current_launch()
+    now = clock().now
+    every = on_the_clock(cases_for(database(), context.iss), now)
+    criteria = {k: request.args.get(k, "") for k in ("payer", "physician", "status", "due_before")}
+    return render_template(
+        "worklist.html",
+        launch=context,
+        rows=filtered(every, criteria),
+        totals=counts(every),
+        criteria=criteria,
+        payers=sorted({r.payer for r in every if r.payer}),
+        physicians=sorted({r.physician for r in every if r.physician}),
+        statuses=STATUSES,
+        now=now,
+    )
+
+
+def _case_or_404(tenant: str, case_id: int):  # noqa: ANN202 - a WorklistRow
+    row = case_row(database(), tenant, case_id)
+    if row is None:
+        raise NotFound("That case is not on this practice's worklist.")
+    return row
+
+
+@bp.get("/worklist/<int:case_id>/open")
+def open_case(case_id: int) -> ResponseReturnValue:
+    """Open one case's brief: a launch for that patient under the same sign-in (the EHR still checks the token
+    allows that patient's chart on every read)."""
+    context = current_launch()
+    row = _case_or_404(context.iss, case_id)
+    patient_launch = replace(
+        context,
+        handle=secrets.token_urlsafe(16),
+        patient=row.patient_id,
+        encounter=None,
+        need_patient_banner=True,
+        csrf=secrets.token_urlsafe(32),
+        created_at=time.time(),
+    )
+    store_launch(patient_launch)
+    return redirect(url_for("brief.brief", claim_response_id=row.denial_id, ctx=patient_launch.handle), code=303)
+
+
+@bp.post("/worklist/<int:case_id>/assign")
+def assign_case(case_id: int) -> ResponseReturnValue:
+    """Set who works the case."""
+    context = current_launch()
+    check_csrf(context)
+    _case_or_404(context.iss, case_id)
+    assign(database(), context.iss, case_id, request.form.get("assignee"))
+    return redirect(url_for("worklist.index", ctx=context.handle) + f"#case-{case_id}", code=303)
+
+
+@bp.post("/worklist/<int:case_id>/close")
+def close_case(case_id: int) -> ResponseReturnValue:
+    """Close the case (it leaves the alerts and stays closed if the denial is seen again)."""
+    context = current_launch()
+    check_csrf(context)
+    _case_or_404(context.iss, case_id)
+    close(database(), context.iss, case_id)
+    return redirect(url_for("worklist.index", ctx=context.handle), code=303)
