@@ -214,6 +214,42 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from smart_app.denials.assess import Clock
+    from smart_app.fhir.client import FhirClient
+    from smart_app.practice.sync import SYNC_SCOPE, sync
+    from smart_app.smart.backend import BackendAuth
+    from smart_app.smart.client_auth import load_private_key
+    from smart_app.store.db import Database
+
+    settings = load_settings()
+    key_file = settings.get("BACKEND_KEY_FILE") or settings.get("PRIVATE_KEY_FILE")
+    if not key_file:
+        raise InputError("sync needs P2P_BACKEND_KEY_FILE (the backend client's PEM private key)")
+    servers = [args.iss.rstrip("/")] if args.iss else settings["ALLOWED_ISS"]
+    if not servers:
+        raise InputError("sync needs --iss or P2P_ALLOWED_ISS (the FHIR servers to read)")
+    db = Database(settings["DATABASE_URL"])
+    db.upgrade()
+    client_id = settings.get("BACKEND_CLIENT_ID") or settings["CLIENT_ID"]
+    auth = BackendAuth(client_id, load_private_key(key_file), settings["ASSERTION_ALG"], scope=SYNC_SCOPE)
+    for iss in servers:
+        client = FhirClient(
+            iss,
+            lambda iss=iss: auth.token(iss),
+            timeout=settings["FHIR_TIMEOUT"],
+            max_workers=settings["FHIR_MAX_WORKERS"],
+            max_retries=settings["FHIR_MAX_RETRIES"],
+        )
+        report = sync(db, client, clock=Clock.now_in(settings["TIMEZONE"]), practice_state=settings["PRACTICE_STATE"])
+        print(  # noqa: T201 - the command's output: counts only, no patient data
+            f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s), {report.denials} open denial(s), "
+            f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
+            f"synced to {report.high_water or 'nothing yet'}"
+        )
+    return 0
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from smart_app.store.db import Database
 
@@ -260,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     flush_cmd = outbox_sub.add_parser("flush", help="send the due ones (SMART Backend Services token)")
     flush_cmd.add_argument("--now", action="store_true", help="ignore the backoff and try every pending note")
     flush_cmd.set_defaults(run=_cmd_outbox)
+
+    sync_cmd = sub.add_parser(
+        "sync", help="find new denials (ClaimResponses since the last run) through SMART Backend Services"
+    )
+    sync_cmd.add_argument("--iss", help="one FHIR base URL (default: every P2P_ALLOWED_ISS)")
+    sync_cmd.set_defaults(run=_cmd_sync)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

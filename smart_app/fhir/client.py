@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -194,6 +194,30 @@ class FhirClient:
                 raise
             result.error = exc.message
         return result
+
+    def search_pages(
+        self, resource_type: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Search, yielding one page of resources at a time (same-origin ``next`` links, no page limit), so a long
+        result is processed and checkpointed page by page; a failed page raises ``FhirReadError``."""
+        url: str | None = self._url(resource_type)
+        query: Mapping[str, str] | None = params
+        while url:
+            response = self._send("GET", url, params=query)
+            body = _json_or_none(response)
+            if response.status_code != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+                detail = operation_outcome_text(body) or f"HTTP {response.status_code}"
+                raise FhirReadError(f"{resource_type} search failed: {detail}")
+            yield [
+                entry["resource"]
+                for entry in body.get("entry") or []
+                if isinstance(entry, dict)
+                and isinstance(entry.get("resource"), dict)
+                and (entry.get("search") or {}).get("mode") != "outcome"
+            ]
+            url, query = _next_link(body), None
+            if url and not self._same_origin(url):
+                raise FhirReadError(f"{resource_type} search: the next link points to another origin; not followed")
 
     def search_all(self, queries: Mapping[str, tuple[str, Mapping[str, str]]]) -> dict[str, SearchResult]:
         """Run several searches at once on the thread pool; results keyed as ``queries`` is."""

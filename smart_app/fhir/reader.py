@@ -39,14 +39,17 @@ def _references(resource: Any) -> Iterable[str]:
             yield from _references(item)
 
 
-def _missing_references(resources: list[dict[str, Any]], base_url: str) -> dict[str, set[str]]:
+def missing_references(
+    resources: list[dict[str, Any]], base_url: str, types: tuple[str, ...] = REFERENCED_TYPES
+) -> dict[str, set[str]]:
+    """The ``types`` referenced from ``resources`` (on this server) that are not among them, as {type: ids}."""
     have = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
     wanted: dict[str, set[str]] = {}
     for ref in (ref for r in resources for ref in _references(r)):
         if ref.startswith(("#", "urn:")) or (ref.startswith("http") and not ref.startswith(base_url)):
             continue
         parts = ref.split("/_history/")[0].rstrip("/").split("/")
-        if len(parts) >= 2 and parts[-2] in REFERENCED_TYPES and f"{parts[-2]}/{parts[-1]}" not in have:
+        if len(parts) >= 2 and parts[-2] in types and f"{parts[-2]}/{parts[-1]}" not in have:
             wanted.setdefault(parts[-2], set()).add(parts[-1])
     return wanted
 
@@ -58,7 +61,7 @@ def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | N
     results = client.search_all(queries)
     resources = [r for result in results.values() for r in result.resources]
     warnings = [f"{result.error}." for result in results.values() if result.error]
-    missing = _missing_references(resources, client.base_url)
+    missing = missing_references(resources, client.base_url)
     follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
     for result in client.search_all(follow_up).values():
         resources.extend(result.resources)

@@ -59,7 +59,9 @@ def search_type(resource_type: str) -> Response:
     if refused:
         return refused
     query = search.parse_query(resource_type, request.args.items(multi=True))
-    found = [r for r in ehr.store.find(resource_type, query.criteria) if access.permits("s", r)]
+    found = search.sort_found(
+        query, [r for r in ehr.store.find(resource_type, query.criteria) if access.permits("s", r)]
+    )
     return fhir_response(search.searchset(query, found, ehr.settings.fhir_base))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,7 +58,7 @@ TYPE_PARAMS: dict[str, tuple[str, ...]] = {
 
 def params_for(resource_type: str) -> tuple[str, ...]:
     """Search parameters honoured for ``resource_type`` (unknown ones are ignored, as FHIR allows)."""
-    return ("_id", *TYPE_PARAMS.get(resource_type, ("patient", "status", "identifier")))
+    return ("_id", "_lastUpdated", *TYPE_PARAMS.get(resource_type, ("patient", "status", "identifier")))
 
 
 @dataclass
@@ -68,6 +69,7 @@ class SearchQuery:
     criteria: list[tuple[str, str]]
     count: int = DEFAULT_COUNT
     offset: int = 0
+    sort: str | None = None  # "_lastUpdated" (oldest first) or "-_lastUpdated"
 
 
 def parse_query(resource_type: str, pairs: Iterable[tuple[str, str]]) -> SearchQuery:
@@ -79,6 +81,8 @@ def parse_query(resource_type: str, pairs: Iterable[tuple[str, str]]) -> SearchQ
             query.count = _bounded_int(value, DEFAULT_COUNT, 0, MAX_COUNT)
         elif name == "_offset":
             query.offset = _bounded_int(value, 0, 0, 10**9)
+        elif name == "_sort" and value in ("_lastUpdated", "-_lastUpdated"):
+            query.sort = value
         elif name in served and value != "":
             query.criteria.append((name, value))
     return query
@@ -100,6 +104,8 @@ def _matches_one(resource: dict[str, Any], name: str, value: str) -> bool:
     alternatives = [v for v in value.split(",") if v]
     if name == "_id":
         return str(resource.get("id")) in alternatives
+    if name == "_lastUpdated":
+        return _instant_matches(last_updated(resource), value)
     if name in REFERENCE_PARAMS:
         found = _values(resource, REFERENCE_PARAMS[name])
         return any(_reference_matches(ref, name, alt) for ref in found for alt in alternatives)
@@ -107,6 +113,49 @@ def _matches_one(resource: dict[str, Any], name: str, value: str) -> bool:
         found = _values(resource, TOKEN_PARAMS[name])
         return any(_token_matches(item, alt) for item in found for alt in alternatives)
     return True
+
+
+DATE_PREFIXES = ("gt", "ge", "lt", "le", "eq")
+
+
+def last_updated(resource: dict[str, Any]) -> datetime | None:
+    """``meta.lastUpdated`` as an aware instant, or None."""
+    value = as_dict(resource.get("meta")).get("lastUpdated")
+    return _instant(value) if isinstance(value, str) else None
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _instant_matches(moment: datetime | None, wanted: str) -> bool:
+    prefix = wanted[:2] if wanted[:2] in DATE_PREFIXES else "eq"
+    bound = _instant(wanted[2:] if wanted[:2] in DATE_PREFIXES else wanted)
+    if moment is None or bound is None:
+        return False
+    return {
+        "gt": moment > bound,
+        "ge": moment >= bound,
+        "lt": moment < bound,
+        "le": moment <= bound,
+        "eq": moment == bound,
+    }[prefix]
+
+
+def sort_found(query: SearchQuery, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``found`` in the order ``_sort`` asks for (by lastUpdated, then id), or as stored."""
+    if query.sort is None:
+        return found
+
+    def key(resource: dict[str, Any]) -> tuple[float, str]:
+        moment = last_updated(resource)
+        return (moment.timestamp() if moment else float("-inf"), str(resource.get("id")))
+
+    return sorted(found, key=key, reverse=query.sort.startswith("-"))
 
 
 def _values(resource: dict[str, Any], paths: tuple[str, ...]) -> list[Any]:
@@ -172,6 +221,8 @@ def searchset(query: SearchQuery, found: list[dict[str, Any]], fhir_base: str) -
 
 def _page_url(query: SearchQuery, offset: int, fhir_base: str) -> str:
     pairs = [*query.criteria, ("_count", str(query.count))]
+    if query.sort:
+        pairs.append(("_sort", query.sort))
     if offset:
         pairs.append(("_offset", str(offset)))
     return f"{fhir_base}/{query.resource_type}?{urlencode(pairs)}"

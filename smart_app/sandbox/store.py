@@ -56,6 +56,9 @@ class FhirStore:
                     continue
                 resource = copy.deepcopy(resource)
                 resource.setdefault("id", uuid.uuid4().hex)
+                meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+                if not meta.get("lastUpdated"):  # loaded now: that is when this server last changed it
+                    resource["meta"] = {**meta, "lastUpdated": _now_instant()}
                 self._resources.setdefault(resource["resourceType"], {})[str(resource["id"])] = resource
                 added += 1
         return added
@@ -113,7 +116,12 @@ class FhirStore:
             stored["meta"] = {
                 **(meta if isinstance(meta, dict) else {}),
                 "versionId": "1",
-                "lastUpdated": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "lastUpdated": _now_instant(),
             }
             self._resources.setdefault(resource_type, {})[stored["id"]] = stored
             return copy.deepcopy(stored), True
+
+
+def _now_instant() -> str:
+    """Now as a FHIR instant in UTC, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -25,10 +25,11 @@ def record_case(
     deadline: datetime | None,
     status: str,
     source: str,
-) -> int:
+) -> tuple[int, bool]:
     """Create the case, or refresh its snapshot (a value the new read lacks is kept), deadline and status; its
     first source and assignee stay. Two
-    processes seeing the same denial at once still leave one row (the unique key decides, the loser updates)."""
+    processes seeing the same denial at once still leave one row (the unique key decides, the loser updates).
+    Returns the case id and whether it was created."""
     for _ in range(2):
         try:
             with db.session() as session:
@@ -39,6 +40,7 @@ def record_case(
                         DenialCase.denial_id == denial_id,
                     )
                 ).first()
+                created = row is None
                 if row is None:
                     row = DenialCase(tenant=tenant, patient_id=patient_id, denial_id=denial_id, source=source)
                     session.add(row)
@@ -48,11 +50,11 @@ def record_case(
                     **{k: v for k, v in summary.items() if v is not None},
                 }  # a lighter read adds, never erases
                 row.summary_json = json.dumps(merged, ensure_ascii=False)
-                row.deadline = deadline
+                row.deadline = deadline.astimezone(UTC) if deadline else None  # SQLite keeps no offset: store UTC
                 if row.status != "closed":
                     row.status = status
                 session.flush()
-                return int(row.id)
+                return int(row.id), created
         except IntegrityError:
             continue
     raise RuntimeError("the case could not be recorded")  # pragma: no cover - two lost races in a row

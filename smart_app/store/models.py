@@ -134,3 +134,15 @@ class DenialCase(Base):
     source: Mapped[str] = mapped_column(String(16))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class SyncState(Base):
+    """How far ``p2p-brief sync`` has read one EHR's ClaimResponses: the newest ``meta.lastUpdated`` processed and
+    the ids already processed at exactly that instant (the next run asks ``ge`` that instant and skips them)."""
+
+    __tablename__ = "sync_state"
+
+    iss: Mapped[str] = mapped_column(String(500), primary_key=True)
+    high_water: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ids_at_mark_json: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

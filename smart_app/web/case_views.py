@@ -19,6 +19,7 @@ from smart_app.outcome.call_note import (
     SPECIALTY_MATCH,
     CallRecord,
 )
+from smart_app.outcome.calls import current_call, held_on
 from smart_app.outcome.letter import letter_of_medical_necessity, render_letter_html, render_letter_pdf
 from smart_app.outcome.next_steps import NextStep, next_steps
 from smart_app.outcome.render import render_draft_pdf
@@ -26,7 +27,7 @@ from smart_app.outcome.scheduling import CHANNELS, EVENT_KINDS, parse_event_form
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import add_event, draft, drafts_for, events_for, mark_sent, save_draft
 from smart_app.web.brief_views import edited_brief
-from smart_app.web.case_state import calls, case_key, current_call, database, held_on, track_case
+from smart_app.web.case_state import calls, case_key, database, track_case
 from smart_app.web.context import check_csrf, current_launch, settings
 from smart_app.web.delivery import retry_due_notes
 from smart_app.web.loading import clock

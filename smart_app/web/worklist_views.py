@@ -25,7 +25,11 @@ def index() -> ResponseReturnValue:
     """Every case of this EHR on the clock: due within 24 h first, then by deadline; filters in the query."""
     context = current_launch()
     now = clock().now
-    every = on_the_clock(cases_for(database(), context.iss), now)
+    local = [
+        replace(r, deadline=r.deadline.astimezone(now.tzinfo) if r.deadline else None)
+        for r in cases_for(database(), context.iss)
+    ]
+    every = on_the_clock(local, now)
     criteria = {k: request.args.get(k, "") for k in ("payer", "physician", "status", "due_before")}
     return render_template(
         "worklist.html",
