@@ -109,15 +109,31 @@ def _cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_BACKEND_CLIENT_ID = "p2p-brief-demo-backend"
+
+
+def _demo_backend_key() -> Path:
+    """The demo's Backend Services key (RSA, PEM), made once in the working folder and kept out of git."""
+    path = Path(".p2p-demo-backend-key.pem")
+    if not path.exists():
+        from joserfc.jwk import RSAKey
+
+        path.write_bytes(RSAKey.generate_key(2048).as_pem(private=True))
+        path.chmod(0o600)
+    return path.resolve()
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
     from smart_app.serving import bind
+    from smart_app.smart.client_auth import load_private_key, public_jwks
     from smart_app.web import create_app
 
     ehr_server = bind("127.0.0.1", args.ehr_port)
     app_server = bind("127.0.0.1", args.port)
     inspector = os.environ.get("P2P_DEMO_INSPECTOR_TOKEN") or secrets.token_urlsafe(24)
     fhir_base = f"{ehr_server.url}/fhir"
+    backend_key_file = _demo_backend_key()
     ehr = create_ehr_app(
         EhrSettings(
             base_url=ehr_server.url,
@@ -126,7 +142,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     client_id=DEMO_CLIENT_ID,
                     redirect_uris=[f"{app_server.url}/callback"],
                     launch_url=f"{app_server.url}/launch",
-                )
+                ),
+                RegisteredClient(  # SMART Backend Services, for `p2p-brief sync` and `outbox flush`
+                    DEMO_BACKEND_CLIENT_ID,
+                    [f"{app_server.url}/callback"],
+                    f"{app_server.url}/launch",
+                    "private_key_jwt",
+                    jwks=public_jwks(load_private_key(backend_key_file), "RS384"),
+                ),
             ],
             inspector_token=inspector,
             profile=args.ehr_profile,
@@ -148,6 +171,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"Demo EHR (open this): {ehr_server.url}/")  # noqa: T201 - the command's output
     print(f"  app {app_server.url}  ·  FHIR {fhir_base}  ·  profile {args.ehr_profile}")  # noqa: T201
     print(f"  inspector token (reads every resource): {inspector}")  # noqa: T201
+    print(  # noqa: T201
+        f"  backend services (another shell): P2P_BACKEND_CLIENT_ID={DEMO_BACKEND_CLIENT_ID} "
+        f"P2P_BACKEND_KEY_FILE={backend_key_file} P2P_ALLOWED_ISS={fhir_base} p2p-brief sync"
+    )
+    print(f"  practice worklist (standalone sign-in): {app_server.url}/launch?iss={fhir_base}")  # noqa: T201
     print("  both bind to 127.0.0.1 only. Ctrl-C stops.")  # noqa: T201
     sys.stdout.flush()
     try:

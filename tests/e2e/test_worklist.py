@@ -72,7 +72,7 @@ def test_the_worklist_shows_every_case_seen_on_the_clock(practice: Practice) -> 
     rows = _rows(page.text)
     assert len(rows) == 4
     # Soonest P2P window first; the pended knee request with no deadline last.
-    assert re.match(r"\d+\.\d days 2026-\d\d-\d\d \d\d:\d\d ", rows[0]), rows[0]
+    assert re.match(r"\d+ d \d+ h 2026-\d\d-\d\d \d\d:\d\d ", rows[0]), rows[0]
     order = [next(name for name in ("Fairweather-Ruiz", "Lindqvist-Moor", "Quillfeather", "Brightwater") if name in r)
              for r in rows]  # fmt: skip
     assert order[-1] == "Brightwater" and "see the letter" in rows[-1]
