@@ -24,6 +24,7 @@ PATIENT_SEARCHES: dict[str, str] = {
 DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse")
 REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
 PAGE_SIZE = "200"
+FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records
 
 
 def _references(resource: Any) -> Iterable[str]:
@@ -61,12 +62,15 @@ def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | N
     results = client.search_all(queries)
     resources = [r for result in results.values() for r in result.resources]
     warnings = [f"{result.error}." for result in results.values() if result.error]
-    missing = missing_references(resources, client.base_url)
-    follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
-    for result in client.search_all(follow_up).values():
-        resources.extend(result.resources)
-        if result.error:
-            warnings.append(f"{result.error}.")
+    for _ in range(FOLLOW_LEVELS):  # e.g. Claim -> PractitionerRole, then PractitionerRole -> Practitioner
+        missing = missing_references(resources, client.base_url)
+        if not missing:
+            break
+        follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
+        for result in client.search_all(follow_up).values():
+            resources.extend(result.resources)
+            if result.error:
+                warnings.append(f"{result.error}.")
     chart = build_chart(resources, patient_id=patient_id)
     chart.warnings[:0] = warnings
     return chart

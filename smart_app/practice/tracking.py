@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from smart_app.outcome.calls import call_records, current_call
 from smart_app.outcome.outbox import notes_for_denial
+from smart_app.practice.rates import CaseOutcome
 from smart_app.practice.worklist import case_status
 from smart_app.store.case_records import CaseKey, events_for
-from smart_app.store.cases import record_case
+from smart_app.store.cases import cases_for, record_case
 from smart_app.store.db import Database
+from smart_app.store.models import DenialCase
 
 
 def track_denial(
@@ -43,6 +47,7 @@ def track_denial(
         "category": denial.get("category"),
         "recommendation": denial.get("recommendation"),
         "physician": (denial.get("orderingProvider") or {}).get("name"),
+        "decidedOn": denial.get("decidedOn"),
     }
     _, created = record_case(
         db,
@@ -55,3 +60,44 @@ def track_denial(
         source=source,
     )
     return created
+
+
+def case_outcomes(db: Database, tenant: str, *, zone: ZoneInfo, now: datetime) -> list[CaseOutcome]:
+    """Every case of the tenant as the rates read it: dates of denial, request and call, the disposition, the
+    reviewer's specialty against the ordering physician's, and whether the P2P window was missed."""
+    outcomes = []
+    for row in cases_for(db, tenant):
+        with db.session() as session:
+            case = session.get(DenialCase, row.case_id)
+            summary = json.loads(case.summary_json) if case else {}
+        events = events_for(db, CaseKey(tenant, row.patient_id, row.denial_id))
+        notes = notes_for_denial(db, iss=tenant, patient_id=row.patient_id, claim_response_id=row.denial_id)
+        current = current_call(call_records(notes))
+        record = current["record"] if current else None
+        requested_at = events[0].at if events else None
+        decided = summary.get("decidedOn")
+        missed = row.deadline is not None and (
+            (requested_at is None and record is None and now > row.deadline)
+            or (requested_at is not None and requested_at > row.deadline)
+        )
+        outcomes.append(
+            CaseOutcome(
+                payer=row.payer,
+                service=row.service,
+                physician=row.physician,
+                decided_at=_instant(decided, zone),
+                requested_at=requested_at,
+                call_at=record.start(zone) if record else None,
+                disposition=record.disposition if record else None,
+                same_specialty=record.reviewer_same_specialty if record else None,
+                missed=missed,
+            )
+        )
+    return outcomes
+
+
+def _instant(value: str | None, zone: ZoneInfo) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)

@@ -25,6 +25,7 @@ from smart_app.web import (
     health_views,
     launch_views,
     outcome_views,
+    rates_views,
     security,
     worklist_views,
 )
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         outcome_views.bp,
         health_views.bp,
         worklist_views.bp,
+        rates_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -135,3 +135,23 @@ def test_the_status_moves_with_the_case(practice: Practice) -> None:
                  "start_time": "10:00", "end_time": "10:10", "reviewer_name": "Dr. Ames", "disposition": "upheld"},
                  timeout=60)  # fmt: skip
     assert "Call done — upheld" in status()
+
+
+def test_rates_and_the_csv_export_read_the_same_records(practice: Practice) -> None:
+    browser = requests.Session()
+    _chart_launches(browser, practice.ehr_a, PATIENTS)
+    page = _worklist(browser, practice, practice.ehr_a)
+    ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", page.url).group(1)  # type: ignore[union-attr]
+    rates = browser.get(f"{practice.app}/rates", params={"ctx": ctx}, timeout=30)
+    text = _text(rates.text)
+    assert rates.status_code == 200 and "Peer-to-peer outcomes" in text
+    assert "<svg" in rates.text and 'role="img"' in rates.text  # drawn on the server, no script
+    assert "<script src" not in rates.text.replace('<script src="/static/countdown.js" defer></script>', "")
+    assert "Calls held" in text and "Overturn rate" in text
+    csv_answer = browser.get(f"{practice.app}/worklist.csv", params={"ctx": ctx}, timeout=30)
+    assert csv_answer.headers["Content-Type"].startswith("text/csv")
+    assert csv_answer.headers["Cache-Control"] == "no-store"
+    lines = csv_answer.text.strip().splitlines()
+    assert lines[0].startswith("case,patient_id,patient,payer,service")
+    assert any("Quillfeather" in line and "UnitedHealthcare" in line for line in lines[1:])
+    assert len(lines) - 1 == len(_rows(page.text))
