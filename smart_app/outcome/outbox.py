@@ -235,3 +235,15 @@ def outbox_rows(db: Database) -> list[dict[str, Any]]:
         return [
             {"id": n.id, "status": n.status, "attempts": n.attempts, "iss": n.iss, "error": n.last_error} for n in notes
         ]
+
+
+def written_documents(db: Database, iss: str) -> list[dict[str, Any]]:
+    """Every document the EHR accepted for ``iss``, as sent, with the id the EHR gave it (for the FHIR export)."""
+    with db.session() as session:
+        notes = list(session.scalars(select(CallNote).where(CallNote.iss == iss, CallNote.status == "written")))
+    documents = []
+    for note in notes:
+        for resource, reference in zip(_resources(note), _written(note), strict=True):
+            if reference:
+                documents.append({**resource, "id": reference.split("/")[-1]})
+    return documents

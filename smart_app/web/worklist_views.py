@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 import time
 from dataclasses import replace
@@ -13,6 +14,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from smart_app.errors import NotFound
+from smart_app.outcome.outbox import written_documents
+from smart_app.practice.fhir_export import export_bundle
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
 from smart_app.store.cases import assign, case_row, cases_for, close
 from smart_app.web.case_state import database
@@ -83,6 +86,19 @@ def export_csv() -> ResponseReturnValue:
         out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=p2p-cases.csv", "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/worklist.fhir.json")
+def export_fhir() -> ResponseReturnValue:
+    """The tracking log as a FHIR Bundle: a Task per case and the call notes written to the chart."""
+    context = current_launch()
+    now = clock().now
+    bundle = export_bundle(cases_for(database(), context.iss), written_documents(database(), context.iss), now=now)
+    return Response(
+        json.dumps(bundle, ensure_ascii=False),
+        mimetype="application/fhir+json",
+        headers={"Content-Disposition": "attachment; filename=p2p-cases.fhir.json", "Cache-Control": "no-store"},
     )
 
 

@@ -155,3 +155,30 @@ def test_rates_and_the_csv_export_read_the_same_records(practice: Practice) -> N
     assert lines[0].startswith("case,patient_id,patient,payer,service")
     assert any("Quillfeather" in line and "UnitedHealthcare" in line for line in lines[1:])
     assert len(lines) - 1 == len(_rows(page.text))
+
+
+def test_the_fhir_export_is_a_valid_bundle_of_tasks_and_the_notes_in_the_chart(practice: Practice) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    browser = requests.Session()
+    listing = browser.get(f"{practice.ehr_a.url}/launch?patient=pat-glp1-t2dm", timeout=60)
+    ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", listing.url).group(1)  # type: ignore[union-attr]
+    case = browser.get(f"{practice.app}/case/cr-glp1-semaglutide-1", params={"ctx": ctx}, timeout=60)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', case.text).group(1)  # type: ignore[union-attr]
+    saved = browser.post(f"{practice.app}/outcome/cr-glp1-semaglutide-1", data={"ctx": ctx, "csrf": csrf,
+                         "call_date": "2026-11-23", "start_time": "11:00", "end_time": "11:12",
+                         "reviewer_name": "Dr. Ames", "disposition": "overturned", "authorization_number": "A-77"},
+                         timeout=60)  # fmt: skip
+    reference = re.search(r"(DocumentReference/[0-9a-f]+)", saved.text).group(1)  # type: ignore[union-attr]
+    page = _worklist(browser, practice, practice.ehr_a)
+    wl_ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", page.url).group(1)  # type: ignore[union-attr]
+    answer = browser.get(f"{practice.app}/worklist.fhir.json", params={"ctx": wl_ctx}, timeout=30)
+    assert answer.headers["Content-Type"].startswith("application/fhir+json")
+    bundle = answer.json()
+    Bundle.model_validate(bundle)  # valid R4 (fhir.resources)
+    tasks = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task"]
+    glp1 = next(t for t in tasks if t.get("focus") == {"reference": "ClaimResponse/cr-glp1-semaglutide-1"})
+    assert glp1["for"] == {"reference": "Patient/pat-glp1-t2dm"}
+    assert glp1["businessStatus"]["coding"][0]["code"] == "overturned" and glp1["status"] == "completed"
+    documents = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    assert any(f"DocumentReference/{d['id']}" == reference for d in documents)
