@@ -189,11 +189,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
-
+    from smart_app.production import serve_with_gunicorn
     from smart_app.web import create_app
 
-    run_simple(args.host, args.port, create_app(), threaded=True)
+    # Workers must share one secret; without P2P_SECRET_KEY the parent makes one for this run (workers inherit it).
+    os.environ.setdefault("P2P_SECRET_KEY", secrets.token_hex(32))
+    create_app()  # once, before the workers start: migrations and the session table, never racing in the workers
+    serve_with_gunicorn(args.host, args.port, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -299,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the app (configured by P2P_* variables)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8400)
+    serve.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     serve.set_defaults(run=_cmd_serve)
 
     brief = sub.add_parser("brief", help="build the brief from a FHIR Bundle file, no server")

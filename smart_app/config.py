@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_MAX_RETRIES": 2,
     "FHIR_PAGE_LIMIT": 20,
     # Storage and sessions
+    "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
     "DATABASE_URL": "sqlite:///p2p-brief.sqlite3",
     "SESSION_MINUTES": 30,
     "INSECURE_COOKIES": False,  # the localhost demo only: cookies without Secure (and so SameSite=Lax)
