@@ -21,5 +21,7 @@ test-setup: $(BIN)/python
 demo: setup
 	$(BIN)/p2p-brief demo
 
+# The storage tests also run on PostgreSQL: tests/setup_postgres.sh installs and starts Debian's server (as root or
+# with sudo) and prints its URL; where it cannot, those tests say why and skip.
 test: test-setup
-	$(BIN)/pytest
+	P2P_TEST_POSTGRES_URL="$$(bash tests/setup_postgres.sh)" $(BIN)/pytest

@@ -8,12 +8,13 @@ anything else stays ``pending`` and is retried.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from smart_app.errors import WriteBackError
 from smart_app.store.db import Database
@@ -106,6 +107,31 @@ def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_
     return resource
 
 
+CLAIM_SECONDS = 120
+
+
+def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None) -> bool:
+    """Take the note for ``owner`` for ``CLAIM_SECONDS`` unless another process holds it: one conditional UPDATE,
+    atomic in SQLite and PostgreSQL alike, so of two flushers only one ever writes a given note."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        taken = session.execute(
+            update(CallNote)
+            .where(
+                CallNote.id == note_id,
+                CallNote.status == "pending",
+                or_(
+                    CallNote.claimed_until.is_(None),
+                    CallNote.claimed_until < now,
+                    CallNote.claimed_by == owner,
+                ),
+            )
+            .values(claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount)
+
+
 def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
     """Write what of one saved note is not in the chart yet; record the outcome (written, pending with the reason,
     or parked). Each resource that lands is recorded at once, so a retry never sends it again."""
@@ -145,6 +171,7 @@ def _update(db: Database, note_id: str, **changes: Any) -> CallNote:
         note = session.get(CallNote, note_id)
         assert note is not None  # noqa: S101 - saved before any delivery
         note.attempts += 1
+        note.claimed_by, note.claimed_until = None, None
         for key, value in changes.items():
             setattr(note, key, value)
         return note
@@ -201,6 +228,7 @@ class FlushReport:
     written: int = 0
     pending: int = 0
     parked: int = 0
+    busy: int = 0  # being written by another process
     errors: list[str] = field(default_factory=list)
 
 
@@ -214,7 +242,11 @@ def flush(
     """Try every due note once, each EHR through its own writer (``writer_for(iss)``)."""
     report = FlushReport()
     writers: dict[str, Writer] = {}
+    owner = uuid.uuid4().hex
     for note in due_notes(db, now=now, ignore_backoff=ignore_backoff):
+        if not claim(db, note.id, owner):
+            report.busy += 1  # another flusher has it now
+            continue
         if note.iss not in writers:
             writers[note.iss] = writer_for(note.iss)
         result = deliver(db, note.id, writers[note.iss])

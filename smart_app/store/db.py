@@ -46,6 +46,10 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def dispose(self) -> None:
+        """Close the pool's connections (a process or test that is done with this database)."""
+        self.engine.dispose()
+
     def outbox_depth(self) -> int:
         """How many call notes are not yet in the chart (pending or parked)."""
         with self.session() as session:

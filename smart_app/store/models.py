@@ -42,6 +42,8 @@ class CallNote(Base):
     document_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     written_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     replaces_note_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
