@@ -92,7 +92,8 @@ def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
     )
 
 
-def _original(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
+def _own_note(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
+    """The saved note, if it belongs to this launch's EHR, patient and denial; else ``NotFound``."""
     with current_app.extensions["p2p_db"].session() as session:
         note = session.get(CallNote, note_id)
     if (
@@ -101,7 +102,7 @@ def _original(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
         or note.patient_id != context.patient
         or note.claim_response_id != denial_id
     ):
-        raise NotFound("The note to correct is not one of this denial's.")
+        raise NotFound("That call note is not one of this denial's.")
     return note
 
 
@@ -126,7 +127,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     brief = _brief_or_none(context, claim_response_id)
     denial = brief["denials"][0] if brief else None
     replaces = (request.form.get("replaces") or "").strip() or None
-    original = _original(context, claim_response_id, replaces) if replaces else None
+    original = _own_note(context, claim_response_id, replaces) if replaces else None
     criteria_ids = {c["id"] for c in denial["criteria"]} if denial else None
     record, errors = parse_call_form(request.form, criteria_ids)
     if record is None and brief is None:
@@ -196,14 +197,6 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
     """Send a saved note that has not reached the chart yet."""
     context = current_launch()
     check_csrf(context)
-    with current_app.extensions["p2p_db"].session() as session:
-        note = session.get(CallNote, note_id)
-        if (
-            note is None
-            or note.iss != context.iss
-            or note.patient_id != context.patient
-            or note.claim_response_id != claim_response_id
-        ):
-            raise NotFound("That call note is not one of this denial's.")
+    _own_note(context, claim_response_id, note_id)
     deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

@@ -34,7 +34,7 @@ def _launch_to_brief(ehr_url: str, app_url: str, patient: str) -> float:
         raise RuntimeError(f"launch for {patient} did not reach the denial list ({listing.status_code})")
     brief = browser.get(app_url + unescape(link.group(1)), timeout=30)
     elapsed = time.perf_counter() - started
-    if brief.status_code != 200 or "Record the call" not in brief.text:
+    if brief.status_code != 200 or "Clinical bottom line" not in brief.text:
         raise RuntimeError(f"brief for {patient} did not render ({brief.status_code})")
     return elapsed
 
