@@ -60,7 +60,7 @@ def search_type(resource_type: str) -> Response:
         return refused
     query = search.parse_query(resource_type, request.args.items(multi=True))
     found = search.sort_found(
-        query, [r for r in ehr.store.find(resource_type, query.criteria) if access.permits("s", r)]
+        query, [r for r in ehr.store.find(resource_type, query.criteria, copies=False) if access.permits("s", r)]
     )
     return fhir_response(search.searchset(query, found, ehr.settings.fhir_base))
 

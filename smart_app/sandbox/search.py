@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -197,7 +198,7 @@ def _token_matches(item: Any, wanted: str) -> bool:
 
 def searchset(query: SearchQuery, found: list[dict[str, Any]], fhir_base: str) -> dict[str, Any]:
     """A searchset Bundle for one page of ``found``, with ``total`` and absolute self/next/previous links."""
-    page = found[query.offset : query.offset + query.count]
+    page = copy.deepcopy(found[query.offset : query.offset + query.count])  # only the page is copied
     links = [{"relation": "self", "url": _page_url(query, query.offset, fhir_base)}]
     if query.count and query.offset + query.count < len(found):
         links.append({"relation": "next", "url": _page_url(query, query.offset + query.count, fhir_base)})

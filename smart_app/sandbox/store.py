@@ -88,11 +88,16 @@ class FhirStore:
         query = search.parse_query(resource_type, params.items())
         return self.find(resource_type, query.criteria)
 
-    def find(self, resource_type: str, criteria: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Copies of the resources of a type matching already-parsed criteria."""
+    def find(self, resource_type: str, criteria: list[tuple[str, str]], *, copies: bool = True) -> list[dict[str, Any]]:
+        """The resources of a type matching already-parsed criteria: copies, or (``copies=False``, for a caller
+        that only serializes a page of them) the stored objects themselves, so a large result is not copied whole.
+        An ``_id`` criterion is answered by lookup, not by scanning the type."""
         with self._lock:
-            items = list(self._resources.get(resource_type, {}).values())
-            return copy.deepcopy([r for r in items if search.matches(r, criteria)])
+            stored = self._resources.get(resource_type, {})
+            ids = [value.split(",") for name, value in criteria if name == "_id"]
+            items = [stored[i] for i in dict.fromkeys(ids[0]) if i in stored] if ids else list(stored.values())
+            found = [r for r in items if search.matches(r, criteria)]
+            return copy.deepcopy(found) if copies else found
 
     def create(
         self, resource: dict[str, Any], *, if_none_exist: list[tuple[str, str]] | None = None
