@@ -132,6 +132,15 @@ class NotFound(P2PError):
     advice = "Go back to the patient's denials and choose one from the list."
 
 
+class PracticeSignInRequired(P2PError):
+    title = "The practice's pages need a practice sign-in"
+    status = 403
+    advice = (
+        "A launch from one patient's chart can only see that patient. Open the worklist with a standalone sign-in "
+        "(the app's /launch?iss=… link without a patient), which asks the EHR for practice-wide access."
+    )
+
+
 class InputError(P2PError):
     title = "The input is not usable"
     status = 400

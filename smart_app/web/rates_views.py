@@ -9,8 +9,8 @@ from smart_app.practice.charts import overturn_chart
 from smart_app.practice.rates import rates_by, specialty_group, summarize
 from smart_app.practice.tracking import case_outcomes
 from smart_app.web.case_state import database
-from smart_app.web.context import current_launch
 from smart_app.web.loading import clock
+from smart_app.web.worklist_views import practice_launch
 
 bp = Blueprint("rates", __name__)
 GROUPINGS = (
@@ -24,7 +24,7 @@ GROUPINGS = (
 @bp.get("/rates")
 def index() -> ResponseReturnValue:
     """Requested, held, overturned and upheld per payer, service, physician and reviewer specialty."""
-    context = current_launch()
+    context = practice_launch()
     now = clock()
     cases = case_outcomes(database(), context.iss, zone=now.zone, now=now.now)
     tables = []

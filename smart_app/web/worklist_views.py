@@ -13,22 +13,33 @@ from dataclasses import replace
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from smart_app.errors import NotFound
+from smart_app.errors import NotFound, PracticeSignInRequired
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
+from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import assign, case_row, cases_for, close
 from smart_app.web.case_state import database
 from smart_app.web.context import check_csrf, current_launch, store_launch
 from smart_app.web.loading import clock
 
 bp = Blueprint("worklist", __name__)
+PRACTICE_SCOPES = ("user/", "system/")
+
+
+def practice_launch() -> LaunchContext:
+    """The current launch, if it is a practice-wide sign-in: no patient in context and user-level read scopes.
+    A launch from one patient's chart (patient/ scopes) never sees the other patients' cases."""
+    context = current_launch()
+    if context.patient is not None or not any(s.startswith(PRACTICE_SCOPES) for s in context.scope.split()):
+        raise PracticeSignInRequired("This page lists every patient's cases.")
+    return context
 
 
 @bp.get("/worklist")
 def index() -> ResponseReturnValue:
     """Every case of this EHR on the clock: due within 24 h first, then by deadline; filters in the query."""
-    context = current_launch()
+    context = practice_launch()
     now = clock().now
     local = [
         replace(r, deadline=r.deadline.astimezone(now.tzinfo) if r.deadline else None)
@@ -69,7 +80,7 @@ def _cell(value: object) -> str:
 @bp.get("/worklist.csv")
 def export_csv() -> ResponseReturnValue:
     """The whole tracking log of this EHR's cases as CSV (the same rows as the worklist, unfiltered)."""
-    context = current_launch()
+    context = practice_launch()
     now = clock().now
     rows = on_the_clock(cases_for(database(), context.iss), now)
     out = io.StringIO()
@@ -92,7 +103,7 @@ def export_csv() -> ResponseReturnValue:
 @bp.get("/worklist.fhir.json")
 def export_fhir() -> ResponseReturnValue:
     """The tracking log as a FHIR Bundle: a Task per case and the call notes written to the chart."""
-    context = current_launch()
+    context = practice_launch()
     now = clock().now
     bundle = export_bundle(cases_for(database(), context.iss), written_documents(database(), context.iss), now=now)
     return Response(
@@ -106,7 +117,7 @@ def export_fhir() -> ResponseReturnValue:
 def open_case(case_id: int) -> ResponseReturnValue:
     """Open one case's brief: a launch for that patient under the same sign-in (the EHR still checks the token
     allows that patient's chart on every read)."""
-    context = current_launch()
+    context = practice_launch()
     row = _case_or_404(context.iss, case_id)
     patient_launch = replace(
         context,
@@ -124,7 +135,7 @@ def open_case(case_id: int) -> ResponseReturnValue:
 @bp.post("/worklist/<int:case_id>/assign")
 def assign_case(case_id: int) -> ResponseReturnValue:
     """Set who works the case."""
-    context = current_launch()
+    context = practice_launch()
     check_csrf(context)
     _case_or_404(context.iss, case_id)
     assign(database(), context.iss, case_id, request.form.get("assignee"))
@@ -134,7 +145,7 @@ def assign_case(case_id: int) -> ResponseReturnValue:
 @bp.post("/worklist/<int:case_id>/close")
 def close_case(case_id: int) -> ResponseReturnValue:
     """Close the case (it leaves the alerts and stays closed if the denial is seen again)."""
-    context = current_launch()
+    context = practice_launch()
     check_csrf(context)
     _case_or_404(context.iss, case_id)
     close(database(), context.iss, case_id)

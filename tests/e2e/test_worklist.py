@@ -182,3 +182,16 @@ def test_the_fhir_export_is_a_valid_bundle_of_tasks_and_the_notes_in_the_chart(p
     assert glp1["businessStatus"]["coding"][0]["code"] == "overturned" and glp1["status"] == "completed"
     documents = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
     assert any(f"DocumentReference/{d['id']}" == reference for d in documents)
+
+
+def test_a_launch_from_one_patients_chart_never_sees_the_practice_pages(practice: Practice) -> None:
+    browser = requests.Session()
+    _chart_launches(browser, practice.ehr_a, PATIENTS)
+    listing = browser.get(f"{practice.ehr_a.url}/launch?patient=pat-lumbar-mri", timeout=60)
+    patient_ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", listing.url).group(1)  # type: ignore[union-attr]
+    for path in ("/worklist", "/rates", "/worklist.csv", "/worklist.fhir.json", "/worklist/1/open"):
+        answer = browser.get(f"{practice.app}{path}", params={"ctx": patient_ctx}, timeout=30)
+        assert answer.status_code == 403, path
+        assert "The practice's pages need a practice sign-in" in unescape(answer.text)
+        for other in ("Lindqvist-Moor", "Brightwater", "Fairweather-Ruiz"):
+            assert other not in answer.text
