@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from smart_app.brief.render import DoesNotFit, render_pdf, render_text
 from smart_app.denials.hand_entry import is_hand_denial_id
 from smart_app.errors import FhirError, NotFound, SessionExpired
-from smart_app.fhir.write_profiles import call_documents, profile_for
+from smart_app.fhir.write_profiles import PDF, TargetProfile, call_documents, profile_for
 from smart_app.fhir.writeback import build_document_reference
 from smart_app.outcome.call_note import NoteContext, call_note_text, form_values, parse_call_form
 from smart_app.outcome.outbox import note_placeholder, save_note
@@ -106,14 +106,17 @@ def _own_note(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
     return note
 
 
-def _printed_brief(brief: dict[str, Any] | None) -> tuple[bytes | None, str | None]:
+def _printed_brief(brief: dict[str, Any] | None, profile: TargetProfile) -> tuple[bytes | None, str | None]:
+    """The brief in the one form this EHR takes: the PDF (a WeasyPrint render, up to a second) only where it is
+    kept, the text otherwise."""
     if brief is None:
         return None, None
+    if profile.brief_content_type != PDF:
+        return None, render_text(brief)
     try:
-        pdf: bytes | None = render_pdf(brief)
+        return render_pdf(brief), None
     except DoesNotFit:
-        pdf = None
-    return pdf, render_text(brief)
+        return None, None
 
 
 @bp.post("/outcome/<claim_response_id>")
@@ -167,9 +170,10 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         author_ref=context.fhir_user,
         replaces=note_placeholder(original.id) if original else None,
     )
-    brief_pdf, brief_text = _printed_brief(brief)
+    profile = profile_for(context.iss, settings()["WRITE_PROFILES"])
+    brief_pdf, brief_text = _printed_brief(brief, profile)
     resources = call_documents(
-        profile_for(context.iss, settings()["WRITE_PROFILES"]),
+        profile,
         note,
         brief_pdf=brief_pdf,
         brief_text=brief_text,
