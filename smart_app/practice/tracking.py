@@ -13,7 +13,7 @@ from smart_app.outcome.outbox import notes_for_denial
 from smart_app.practice.rates import CaseOutcome
 from smart_app.practice.worklist import case_status
 from smart_app.store.case_records import CaseKey, events_for
-from smart_app.store.cases import cases_for, record_case
+from smart_app.store.cases import cases_for, close_superseded, record_case
 from smart_app.store.db import Database
 from smart_app.store.models import DenialCase
 
@@ -48,6 +48,7 @@ def track_denial(
         "recommendation": denial.get("recommendation"),
         "physician": (denial.get("orderingProvider") or {}).get("name"),
         "decidedOn": denial.get("decidedOn"),
+        "claim": denial.get("claim"),
     }
     _, created = record_case(
         db,
@@ -59,6 +60,8 @@ def track_denial(
         status=status,
         source=source,
     )
+    if denial.get("claim"):  # a newer answer to the same request replaces the older one on the worklist
+        close_superseded(db, tenant=tenant, patient_id=patient_id, claim=denial["claim"], keep=denial_id)
     return created
 
 

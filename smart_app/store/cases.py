@@ -115,3 +115,23 @@ def close(db: Database, tenant: str, case_id: int) -> bool:
             return False
         case.status = "closed"
         return True
+
+
+def close_superseded(db: Database, *, tenant: str, patient_id: str, claim: str, keep: str) -> int:
+    """Close the patient's other cases that answer the same request (``claim``): the payer's newer answer is the
+    one to work. Returns how many were closed."""
+    closed = 0
+    with db.session() as session:
+        rows = session.scalars(
+            select(DenialCase).where(
+                DenialCase.tenant == tenant,
+                DenialCase.patient_id == patient_id,
+                DenialCase.denial_id != keep,
+                DenialCase.status != "closed",
+            )
+        )
+        for row in rows:
+            if json.loads(row.summary_json).get("claim") == claim:
+                row.status = "closed"
+                closed += 1
+    return closed

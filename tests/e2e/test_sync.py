@@ -82,8 +82,10 @@ def test_a_new_claim_response_is_found_by_the_next_run(ehr: tuple[RunningServer,
     newer["request"] = {"reference": "Claim/claim-lumbar-mri-1"}
     store.add_all([newer])
     report = sync(db, _client(server), clock=CLOCK)
-    assert report.read == 1
-    assert report.denials <= 1  # the same request's newest answer replaces the older one on the worklist reading
+    assert (report.read, report.denials, report.new_cases) == (1, 1, 1)
+    rows = {r.denial_id: r for r in cases_for(db, f"{server.url}/fhir")}
+    assert rows["cr-lumbar-mri-2"].status == "new"
+    assert rows["cr-lumbar-mri-1"].status == "closed"  # the older answer to the same request is not worked twice
 
 
 def test_a_run_stopped_part_way_resumes_without_duplicates(
