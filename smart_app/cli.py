@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
-from smart_app.config import load_settings
+from smart_app.config import WRITE_PROFILE_NAMES, load_settings
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
 from smart_app.errors import InputError
@@ -26,7 +26,6 @@ from smart_app.fhir.chart import as_collection, chart_from_bundle
 
 log = logging.getLogger("smart_app")
 DEMO_CLIENT_ID = "p2p-brief-demo"
-EHR_PROFILES = ("us-core", "epic", "oracle-health")
 
 
 def _load_bundle(path: Path) -> dict[str, Any]:
@@ -295,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the app and the built-in demo EHR on 127.0.0.1")
     demo.add_argument("--port", type=int, default=8400)
     demo.add_argument("--ehr-port", type=int, default=8401)
-    demo.add_argument("--ehr-profile", choices=EHR_PROFILES, default="us-core")
+    demo.add_argument("--ehr-profile", choices=WRITE_PROFILE_NAMES, default="us-core")
     demo.set_defaults(run=_cmd_demo)
 
     serve = sub.add_parser("serve", help="serve the app (configured by P2P_* variables)")

@@ -76,3 +76,10 @@ def test_call_blocks_are_read_once_and_a_bad_one_stops_the_app() -> None:
         load_settings(environ={"P2P_CALL_BLOCKS": "noon"})
     with pytest.raises(ValueError, match="ends before it starts"):
         load_settings(environ={"P2P_CALL_BLOCKS": "17:30-17:00"})
+
+
+def test_one_list_of_profile_names_for_the_settings_the_writer_and_the_demo_ehr() -> None:
+    from smart_app.config import WRITE_PROFILE_NAMES
+    from smart_app.sandbox.write_rules import PROFILES as DEMO_PROFILES
+
+    assert tuple(PROFILES) == WRITE_PROFILE_NAMES == tuple(DEMO_PROFILES)
