@@ -11,6 +11,8 @@ import re
 from datetime import date
 from typing import Any
 
+from smart_app.criteria.evaluate import leaves
+
 CONFIRM = "not documented — confirm before the call"
 
 
@@ -97,13 +99,6 @@ def unneeded_criteria(denial: dict[str, Any]) -> set[str]:
     if combine:
         value(combine)
     return unneeded
-
-
-def leaves(node: Any) -> list[str]:
-    """The criterion ids under a combine node."""
-    if isinstance(node, str):
-        return [node]
-    return [leaf for child in node.get("allOf") or node.get("anyOf") or [] for leaf in leaves(child)]
 
 
 def bottom_line(brief: dict[str, Any], denial: dict[str, Any]) -> list[str]:

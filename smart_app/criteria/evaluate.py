@@ -98,8 +98,7 @@ def _cite(facts: list[Fact], text_match: set[str], request: date) -> list[dict[s
         {
             "reference": f.reference,
             "date": f.start.isoformat() if f.start else None,
-            "summary": _say(f, request)
-            + (" — matched by its text, not a code: confirm" if f.reference in text_match else ""),
+            "summary": _say(f, request) + (TEXT_MATCH if f.reference in text_match else ""),
         }
         for f in facts
     ]
@@ -323,3 +322,10 @@ def relevant_facts(policy: Policy, library: Library, index: ChartIndex) -> list[
                     for fact in facts:
                         found.setdefault(fact.reference, fact)
     return list(found.values())
+
+
+def leaves(node: Any) -> list[str]:
+    """The criterion ids under a combine node (``allOf``/``anyOf`` nested, or one id)."""
+    if isinstance(node, str):
+        return [node]
+    return [leaf for child in node.get("allOf") or node.get("anyOf") or [] for leaf in leaves(child)]

@@ -103,11 +103,14 @@ def _bounds(value: Any) -> tuple[date | None, date | None]:
 
 
 def _period(resource: dict[str, Any], prefix: str) -> tuple[Any, Any, bool]:
-    """Raw start and end of ``<prefix>Period`` or ``<prefix>DateTime``, and whether it was a period."""
+    """Raw start and end of ``<prefix>Period``, ``<prefix>DateTime``, ``Date`` or ``Instant`` (as ``period_of`` in
+    ``fhir/dates.py`` reads them, but unparsed: partial dates keep their reading), and whether it was a period."""
     period = resource.get(f"{prefix}Period")
     if isinstance(period, dict):
         return period.get("start"), period.get("end"), True
-    when = resource.get(f"{prefix}DateTime")
+    when = next(
+        (resource[f"{prefix}{s}"] for s in ("DateTime", "Date", "Instant") if resource.get(f"{prefix}{s}")), None
+    )
     return when, when, False
 
 

@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from smart_app.content import content_dir
-from smart_app.criteria.evaluate import rule_expressions
+from smart_app.criteria.evaluate import leaves, rule_expressions
 from smart_app.criteria.fhirpath_check import fhirpath_syntax_error
 
 SPECIAL = {"rxnorm-products.yaml": "rxnorm-products", "guidelines.yaml": "guidelines"}
@@ -121,7 +121,7 @@ def _check_policy(
                         f"{policy.at('criteria', i, 'evidence', j, rule)}: FHIRPath does not parse: "
                         f"{expression!r} ({problem})"
                     )
-    for leaf in _leaves(data["combine"]):
+    for leaf in leaves(data["combine"]):
         if leaf not in ids:
             problems.append(f"{policy.at('combine')}: combine names {leaf!r}, which is not a criterion of this policy")
     for i, guideline in enumerate(data.get("guidelines", [])):
@@ -137,12 +137,6 @@ def _check_policy(
                 )
             else:
                 claimed[key] = str(policy.path)
-
-
-def _leaves(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    return [leaf for child in node.get("allOf", node.get("anyOf", [])) for leaf in _leaves(child)]
 
 
 def lint(target: Path | None = None) -> list[str]:
