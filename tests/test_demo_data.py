@@ -100,9 +100,28 @@ def npi_is_valid(value: str) -> bool:
     return (10 - total % 10) % 10 == int(value[-1])
 
 
-def test_demo_folder_holds_the_four_charts():
-    assert sorted(p.stem for p in DEMO_DIR.glob("*.json")) == SLUGS
+def test_demo_folder_holds_the_four_charts_and_the_practice_staff():
+    assert sorted(p.stem for p in DEMO_DIR.glob("*.json")) == sorted([*SLUGS, "practice-staff"])
     assert (DEMO_DIR / "SOURCES.md").is_file()
+
+
+def test_practice_staff_validates_and_every_role_points_at_a_practice_of_the_charts():
+    staff = load("practice-staff")
+    practices = {
+        f"Organization/{r['id']}"
+        for slug in SLUGS
+        for r in resources(load(slug))
+        if r["resourceType"] == "Organization"
+        and not any(r["id"] == f"org-{p}" for p in ("uhc", "aetna", "humana", "cigna"))
+    }
+    roles = {}
+    for resource in resources(staff):
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        if resource["resourceType"] == "PractitionerRole":
+            roles.setdefault(resource["practitioner"]["reference"], set()).add(resource["organization"]["reference"])
+    assert len(practices) == 4
+    assert roles["Practitioner/demo-clinician"] == practices
+    assert roles["Practitioner/demo-liaison-prairie"] == {"Organization/org-lumbar-prairie-family-med"}
 
 
 @pytest.mark.parametrize("slug", SLUGS)

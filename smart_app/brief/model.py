@@ -81,6 +81,7 @@ def _provider(denial: Denial) -> dict[str, Any] | None:
         "specialty": provider.specialty.as_dict() if provider.specialty else None,
         "phone": provider.phone,
         "reference": provider.reference,
+        "organization": provider.organization,
     }
 
 

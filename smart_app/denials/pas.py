@@ -17,7 +17,7 @@ from typing import Any
 
 from smart_app.denials.codes import reason_display, review_action, review_action_systems
 from smart_app.fhir.dates import parse_date, parse_datetime
-from smart_app.fhir.facts import Code, codes_of, concept_text, display_name
+from smart_app.fhir.facts import Code, codes_of, concept_text, display_name, role_organization
 from smart_app.fhir.systems import SYSTEMS
 
 PAS_SD = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
@@ -74,6 +74,7 @@ class Provider:
     specialty: Code | None
     phone: str | None
     reference: str | None
+    organization: str | None = None  # the practice the request came from (``Organization/<id>``)
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,16 @@ def _provider(reference: Any, resolve: Resolver) -> Provider | None:
         specialty=specialties[0] if specialties else None,
         phone=next((p for p in phones if p), None),
         reference=(reference or {}).get("reference") if isinstance(reference, dict) else None,
+        organization=_organization(reference, resource, role),
     )
+
+
+def _organization(reference: Any, resource: dict[str, Any], role: dict[str, Any] | None) -> str | None:
+    """The requesting organisation as ``Organization/<id>``: the provider itself when it is an Organization,
+    else the role's."""
+    if resource.get("resourceType") == "Organization":
+        return f"Organization/{resource.get('id')}" if resource.get("id") else None
+    return role_organization(role)
 
 
 def _reviewer(claim_response: dict[str, Any]) -> Reviewer | None:

@@ -74,6 +74,15 @@ def concept_text(concept: Any) -> str:
     return ""
 
 
+def role_organization(role: dict[str, Any] | None) -> str | None:
+    """A PractitionerRole's organisation as ``Organization/<id>`` (an absolute reference cut to its last two
+    parts), or None when it names none."""
+    link = (role or {}).get("organization")
+    target = link.get("reference") if isinstance(link, dict) else None
+    parts = str(target).rstrip("/").split("/") if target else []
+    return f"Organization/{parts[-1]}" if len(parts) >= 2 and parts[-2] == "Organization" else None
+
+
 def display_name(resource: dict[str, Any] | None, *, with_prefix: bool = False) -> str | None:
     """A person's first HumanName as written (text, else [prefix] given family), or an Organization's name."""
     names = (resource or {}).get("name")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -269,10 +269,17 @@ def outbox_rows(db: Database) -> list[dict[str, Any]]:
         ]
 
 
-def written_documents(db: Database, iss: str) -> list[dict[str, Any]]:
-    """Every document the EHR accepted for ``iss``, as sent, with the id the EHR gave it (for the FHIR export)."""
+def written_documents(
+    db: Database, iss: str, denials: Collection[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Every document the EHR accepted for ``iss`` (only those of the given ``(patient id, ClaimResponse id)``
+    denials when given), as sent, with the id the EHR gave it (for the FHIR export)."""
     with db.session() as session:
-        notes = list(session.scalars(select(CallNote).where(CallNote.iss == iss, CallNote.status == "written")))
+        notes = [
+            note
+            for note in session.scalars(select(CallNote).where(CallNote.iss == iss, CallNote.status == "written"))
+            if denials is None or (note.patient_id, note.claim_response_id) in denials
+        ]
     documents = []
     for note in notes:
         for resource, reference in zip(_resources(note), _written(note), strict=True):

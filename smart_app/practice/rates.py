@@ -23,6 +23,7 @@ class CaseOutcome:
     disposition: str | None  # of the current call; None when no call was held
     same_specialty: bool | None
     missed: bool
+    notes_waiting: int = 0  # call notes of this case not yet in the chart (pending or parked)
 
     @property
     def held(self) -> bool:
@@ -94,6 +95,7 @@ class Summary:
     missed: int
     denial_to_request_days: tuple[float | None, int]
     request_to_call_days: tuple[float | None, int]
+    notes_waiting: int = 0
 
 
 def summarize(cases: Sequence[CaseOutcome]) -> Summary:
@@ -108,4 +110,5 @@ def summarize(cases: Sequence[CaseOutcome]) -> Summary:
         missed=sum(1 for c in cases if c.missed),
         denial_to_request_days=median_days((c.decided_at, c.requested_at) for c in cases),
         request_to_call_days=median_days((c.requested_at, c.call_at) for c in cases if c.held),
+        notes_waiting=sum(c.notes_waiting for c in cases),
     )

@@ -13,7 +13,7 @@ from smart_app.outcome.outbox import notes_for_denial
 from smart_app.practice.rates import CaseOutcome
 from smart_app.practice.worklist import case_status
 from smart_app.store.case_records import CaseKey, events_for
-from smart_app.store.cases import cases_for, close_superseded, record_case
+from smart_app.store.cases import Organizations, cases_for, close_superseded, record_case
 from smart_app.store.db import Database
 from smart_app.store.models import DenialCase
 
@@ -26,8 +26,10 @@ def track_denial(
     denial: dict[str, Any],
     patient_name: str | None,
     source: str,
+    organization: str | None = None,
 ) -> bool:
-    """Record (or refresh) one denial (a brief-JSON denial) as a case; True when the case is new."""
+    """Record (or refresh) one denial (a brief-JSON denial) as a case; True when the case is new. The case's
+    practice is the one the request names, else ``organization``."""
     denial_id = str(denial["id"])
     key = CaseKey(tenant, patient_id, denial_id)
     current = current_call(
@@ -59,17 +61,21 @@ def track_denial(
         deadline=datetime.fromisoformat(deadline) if deadline else None,
         status=status,
         source=source,
+        organization=(denial.get("orderingProvider") or {}).get("organization") or organization,
     )
     if denial.get("claim"):  # a newer answer to the same request replaces the older one on the worklist
         close_superseded(db, tenant=tenant, patient_id=patient_id, claim=denial["claim"], keep=denial_id)
     return created
 
 
-def case_outcomes(db: Database, tenant: str, *, zone: ZoneInfo, now: datetime) -> list[CaseOutcome]:
-    """Every case of the tenant as the rates read it: dates of denial, request and call, the disposition, the
-    reviewer's specialty against the ordering physician's, and whether the P2P window was missed."""
+def case_outcomes(
+    db: Database, tenant: str, *, zone: ZoneInfo, now: datetime, organizations: Organizations = None
+) -> list[CaseOutcome]:
+    """Every case of the tenant (and organisations, when given) as the rates read it: dates of denial, request
+    and call, the disposition, the reviewer's specialty against the ordering physician's, whether the P2P window
+    was missed, and how many of its notes are not yet in the chart."""
     outcomes = []
-    for row in cases_for(db, tenant):
+    for row in cases_for(db, tenant, organizations):
         with db.session() as session:
             case = session.get(DenialCase, row.case_id)
             summary = json.loads(case.summary_json) if case else {}
@@ -94,6 +100,7 @@ def case_outcomes(db: Database, tenant: str, *, zone: ZoneInfo, now: datetime) -
                 disposition=record.disposition if record else None,
                 same_specialty=record.reviewer_same_specialty if record else None,
                 missed=missed,
+                notes_waiting=sum(1 for n in notes if n.status != "written"),
             )
         )
     return outcomes

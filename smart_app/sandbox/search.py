@@ -21,6 +21,8 @@ REFERENCE_PARAMS: dict[str, tuple[str, ...]] = {
     "beneficiary": ("beneficiary",),
     "encounter": ("encounter", "context.encounter"),
     "request": ("request",),
+    "practitioner": ("practitioner",),
+    "organization": ("organization",),
 }
 #: Token parameters and the elements they search (code, Coding, CodeableConcept or Identifier).
 TOKEN_PARAMS: dict[str, tuple[str, ...]] = {
@@ -37,7 +39,7 @@ _CLINICAL = ("patient", "subject", "status", "category", "code", "encounter", "i
 TYPE_PARAMS: dict[str, tuple[str, ...]] = {
     "Patient": ("identifier",),
     "Practitioner": ("identifier",),
-    "PractitionerRole": ("identifier",),
+    "PractitionerRole": ("practitioner", "organization", "identifier"),
     "Organization": ("identifier",),
     "Location": ("identifier",),
     "Medication": ("identifier", "code"),

@@ -57,6 +57,7 @@ class LaunchContext:
     smart_style_url: str | None = None
     fhir_context: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    organizations: list[str] | None = None  # the user's practices (PractitionerRole organisations), once asked
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))

@@ -4,10 +4,11 @@ app sees the denial (chart launch, hand entry, sync) and when the case moves (sc
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from smart_app.practice.worklist import WorklistRow
@@ -25,9 +26,10 @@ def record_case(
     deadline: datetime | None,
     status: str,
     source: str,
+    organization: str | None = None,
 ) -> tuple[int, bool]:
     """Create the case, or refresh its snapshot (a value the new read lacks is kept), deadline and status; its
-    first source and assignee stay. Two
+    first source and assignee stay; a known ``organization`` (the requesting practice) is never erased. Two
     processes seeing the same denial at once still leave one row (the unique key decides, the loser updates).
     Returns the case id and whether it was created."""
     for _ in range(2):
@@ -50,6 +52,7 @@ def record_case(
                     **{k: v for k, v in summary.items() if v is not None},
                 }  # a lighter read adds, never erases
                 row.summary_json = json.dumps(merged, ensure_ascii=False)
+                row.organization = organization or row.organization
                 row.deadline = deadline.astimezone(UTC) if deadline else None  # SQLite keeps no offset: store UTC
                 if row.status != "closed":
                     row.status = status
@@ -84,34 +87,57 @@ def _row(case: DenialCase) -> WorklistRow:
     )
 
 
-def cases_for(db: Database, tenant: str) -> list[WorklistRow]:
-    """Every case of one tenant (the worklist's rows before ordering and filters)."""
+Organizations = Collection[str] | None
+"""The organisations a user may see (``Organization/<id>``); None only for the app's own jobs (sync, tracking)."""
+
+
+def _visible(case: DenialCase | None, tenant: str, organizations: Organizations) -> bool:
+    if case is None or case.tenant != tenant:
+        return False
+    return organizations is None or case.organization in organizations
+
+
+def cases_for(db: Database, tenant: str, organizations: Organizations = None) -> list[WorklistRow]:
+    """Every case of one tenant (the worklist's rows before ordering and filters), only the given organisations'
+    when ``organizations`` is given."""
+    query = select(DenialCase).where(DenialCase.tenant == tenant)
+    if organizations is not None:
+        query = query.where(DenialCase.organization.in_(sorted(organizations)))
     with db.session() as session:
-        return [_row(c) for c in session.scalars(select(DenialCase).where(DenialCase.tenant == tenant))]
+        return [_row(c) for c in session.scalars(query)]
 
 
-def case_row(db: Database, tenant: str, case_id: int) -> WorklistRow | None:
-    """One case of the tenant, or None (another tenant's id reads as absent)."""
+def unattributed_count(db: Database, tenant: str) -> int:
+    """Open cases of the tenant whose request names no practice organisation: on nobody's worklist."""
+    query = select(func.count(DenialCase.id)).where(
+        DenialCase.tenant == tenant, DenialCase.organization.is_(None), DenialCase.status != "closed"
+    )
+    with db.session() as session:
+        return int(session.scalar(query) or 0)
+
+
+def case_row(db: Database, tenant: str, case_id: int, organizations: Organizations = None) -> WorklistRow | None:
+    """One case of the tenant and organisations, or None (another tenant's or practice's id reads as absent)."""
     with db.session() as session:
         case = session.get(DenialCase, case_id)
-        return _row(case) if case is not None and case.tenant == tenant else None
+        return _row(case) if _visible(case, tenant, organizations) else None
 
 
-def assign(db: Database, tenant: str, case_id: int, assignee: str | None) -> bool:
-    """Set who works the case (empty clears it); False when the case is not the tenant's."""
+def assign(db: Database, tenant: str, case_id: int, assignee: str | None, organizations: Organizations = None) -> bool:
+    """Set who works the case (empty clears it); False when the case is not the tenant's (or organisations')."""
     with db.session() as session:
         case = session.get(DenialCase, case_id)
-        if case is None or case.tenant != tenant:
+        if not _visible(case, tenant, organizations):
             return False
         case.assignee = (assignee or "").strip()[:200] or None
         return True
 
 
-def close(db: Database, tenant: str, case_id: int) -> bool:
-    """Mark the case closed (it stays closed when the denial is seen again); False when not the tenant's."""
+def close(db: Database, tenant: str, case_id: int, organizations: Organizations = None) -> bool:
+    """Mark the case closed (it stays closed when the denial is seen again); False when not visible."""
     with db.session() as session:
         case = session.get(DenialCase, case_id)
-        if case is None or case.tenant != tenant:
+        if not _visible(case, tenant, organizations):
             return False
         case.status = "closed"
         return True

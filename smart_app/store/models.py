@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -120,15 +120,20 @@ class WrittenDraft(Base):
 class DenialCase(Base):
     """One denial the practice is working, across patients: a snapshot for the worklist, kept current as the app
     sees the denial again and as the case moves (scheduling, call). ``tenant`` is the EHR (its FHIR base): a user
-    of one organisation's EHR never sees another's rows."""
+    of one organisation's EHR never sees another's rows, and within one EHR ``organization`` (the practice that made
+    the request) limits each user to their own organisations' cases."""
 
     __tablename__ = "denial_cases"
-    __table_args__ = (UniqueConstraint("tenant", "patient_id", "denial_id", name="uq_denial_cases_case"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "patient_id", "denial_id", name="uq_denial_cases_case"),
+        Index("ix_denial_cases_tenant_organization", "tenant", "organization"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(500), index=True)
     patient_id: Mapped[str] = mapped_column(String(128))
     denial_id: Mapped[str] = mapped_column(String(128))
+    organization: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the requesting practice
     summary_json: Mapped[str] = mapped_column(Text)
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
@@ -140,11 +145,13 @@ class DenialCase(Base):
 
 class SyncState(Base):
     """How far ``p2p-brief sync`` has read one EHR's ClaimResponses: the newest ``meta.lastUpdated`` processed and
-    the ids already processed at exactly that instant (the next run asks ``ge`` that instant and skips them)."""
+    the ids already processed at exactly that instant (the next run asks ``ge`` that instant and skips them); or,
+    when the server offers Bulk Data, the export being read (status URL, transaction time, lines done)."""
 
     __tablename__ = "sync_state"
 
     iss: Mapped[str] = mapped_column(String(500), primary_key=True)
     high_water: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ids_at_mark_json: Mapped[str] = mapped_column(Text, default="[]")
+    export_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Bulk Data export being read
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

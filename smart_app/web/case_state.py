@@ -3,15 +3,21 @@ practice worklist (kept current whenever the case moves)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app
 
+from smart_app.errors import P2PError
+from smart_app.fhir.membership import user_organizations
 from smart_app.outcome.calls import call_records
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.practice.tracking import track_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import CaseKey
+from smart_app.web.context import fhir_client, store_launch
+
+log = logging.getLogger(__name__)
 
 
 def case_key(context: LaunchContext, denial_id: str) -> CaseKey:
@@ -33,7 +39,9 @@ def calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
 
 
 def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: str | None, source: str) -> None:
-    """Record (or refresh) the denial's row on the worklist with its current status."""
+    """Record (or refresh) the denial's row on the worklist with its current status. A denial that names no
+    requesting practice (one entered by hand) belongs to the user's practice when the EHR lists exactly one."""
+    named = (denial.get("orderingProvider") or {}).get("organization")
     track_denial(
         database(),
         tenant=context.iss,
@@ -41,4 +49,17 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
         denial=denial,
         patient_name=patient_name,
         source=source,
+        organization=None if named else _only_practice(context),
     )
+
+
+def _only_practice(context: LaunchContext) -> str | None:
+    """The user's one practice (asked of the EHR once per launch), or None when none, several or unknown."""
+    if context.organizations is None:
+        try:
+            context.organizations = user_organizations(fhir_client(context), context.fhir_user)
+        except P2PError as exc:
+            log.info("the user's practices could not be read: %s", type(exc).__name__)
+            context.organizations = []
+        store_launch(context)
+    return context.organizations[0] if len(context.organizations) == 1 else None

@@ -14,25 +14,38 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from smart_app.errors import NotFound, PracticeSignInRequired
+from smart_app.fhir.membership import user_organizations
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
 from smart_app.smart.launch import LaunchContext
-from smart_app.store.cases import assign, case_row, cases_for, close
+from smart_app.store.cases import assign, case_row, cases_for, close, unattributed_count
 from smart_app.web.case_state import database
-from smart_app.web.context import check_csrf, current_launch, store_launch
+from smart_app.web.context import check_csrf, current_launch, fhir_client, store_launch
 from smart_app.web.loading import clock
 
 bp = Blueprint("worklist", __name__)
-PRACTICE_SCOPES = ("user/", "system/")
+PRACTICE_SCOPES = ("user/",)
 
 
 def practice_launch() -> LaunchContext:
-    """The current launch, if it is a practice-wide sign-in: no patient in context and user-level read scopes.
-    A launch from one patient's chart (patient/ scopes) never sees the other patients' cases."""
+    """The current launch, if it is a practice-wide sign-in: no patient in context, user-level read scopes, and a
+    user the EHR lists in at least one practice (PractitionerRole). A launch from one patient's chart (patient/
+    scopes) never sees the other patients' cases, and a user sees only their own practices' cases."""
     context = current_launch()
     if context.patient is not None or not any(s.startswith(PRACTICE_SCOPES) for s in context.scope.split()):
         raise PracticeSignInRequired("This page lists every patient's cases.")
+    if context.organizations is None:
+        context.organizations = user_organizations(fhir_client(context), context.fhir_user)
+        store_launch(context)
+    if not context.organizations:
+        raise PracticeSignInRequired(
+            "The EHR lists no practice for your account, so the app cannot tell whose cases you may see.",
+            advice=(
+                "Sign in with your own EHR account (the app needs the openid and fhirUser scopes to know who you "
+                "are); your EHR administrator can add a PractitionerRole linking you to your practice."
+            ),
+        )
     return context
 
 
@@ -43,7 +56,7 @@ def index() -> ResponseReturnValue:
     now = clock().now
     local = [
         replace(r, deadline=r.deadline.astimezone(now.tzinfo) if r.deadline else None)
-        for r in cases_for(database(), context.iss)
+        for r in cases_for(database(), context.iss, context.organizations)
     ]
     every = on_the_clock(local, now)
     criteria = {k: request.args.get(k, "") for k in ("payer", "physician", "status", "due_before")}
@@ -57,11 +70,12 @@ def index() -> ResponseReturnValue:
         physicians=sorted({r.physician for r in every if r.physician}),
         statuses=STATUSES,
         now=now,
+        unattributed=unattributed_count(database(), context.iss),
     )
 
 
-def _case_or_404(tenant: str, case_id: int):  # noqa: ANN202 - a WorklistRow
-    row = case_row(database(), tenant, case_id)
+def _case_or_404(context: LaunchContext, case_id: int):  # noqa: ANN202 - a WorklistRow
+    row = case_row(database(), context.iss, case_id, context.organizations)
     if row is None:
         raise NotFound("That case is not on this practice's worklist.")
     return row
@@ -82,7 +96,7 @@ def export_csv() -> ResponseReturnValue:
     """The whole tracking log of this EHR's cases as CSV (the same rows as the worklist, unfiltered)."""
     context = practice_launch()
     now = clock().now
-    rows = on_the_clock(cases_for(database(), context.iss), now)
+    rows = on_the_clock(cases_for(database(), context.iss, context.organizations), now)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -105,7 +119,9 @@ def export_fhir() -> ResponseReturnValue:
     """The tracking log as a FHIR Bundle: a Task per case and the call notes written to the chart."""
     context = practice_launch()
     now = clock().now
-    bundle = export_bundle(cases_for(database(), context.iss), written_documents(database(), context.iss), now=now)
+    rows = cases_for(database(), context.iss, context.organizations)
+    notes = written_documents(database(), context.iss, {(r.patient_id, r.denial_id) for r in rows})
+    bundle = export_bundle(rows, notes, now=now)
     return Response(
         json.dumps(bundle, ensure_ascii=False),
         mimetype="application/fhir+json",
@@ -118,7 +134,7 @@ def open_case(case_id: int) -> ResponseReturnValue:
     """Open one case's brief: a launch for that patient under the same sign-in (the EHR still checks the token
     allows that patient's chart on every read)."""
     context = practice_launch()
-    row = _case_or_404(context.iss, case_id)
+    row = _case_or_404(context, case_id)
     patient_launch = replace(
         context,
         handle=secrets.token_urlsafe(16),
@@ -137,8 +153,8 @@ def assign_case(case_id: int) -> ResponseReturnValue:
     """Set who works the case."""
     context = practice_launch()
     check_csrf(context)
-    _case_or_404(context.iss, case_id)
-    assign(database(), context.iss, case_id, request.form.get("assignee"))
+    _case_or_404(context, case_id)
+    assign(database(), context.iss, case_id, request.form.get("assignee"), context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle) + f"#case-{case_id}", code=303)
 
 
@@ -147,6 +163,6 @@ def close_case(case_id: int) -> ResponseReturnValue:
     """Close the case (it leaves the alerts and stays closed if the denial is seen again)."""
     context = practice_launch()
     check_csrf(context)
-    _case_or_404(context.iss, case_id)
-    close(database(), context.iss, case_id)
+    _case_or_404(context, case_id)
+    close(database(), context.iss, case_id, context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle), code=303)

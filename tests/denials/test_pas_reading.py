@@ -152,6 +152,26 @@ def test_reviewer_extension_and_ordering_provider_specialty() -> None:
     assert denial.ordering_provider.specialty.code == "207X00000X"
 
 
+def test_the_requesting_practice_is_the_roles_organization_or_the_provider_itself() -> None:
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "role-1",
+        "practitioner": {"reference": "Practitioner/doc-1"},
+        "organization": {"reference": "https://ehr.example/fhir/Organization/practice-9"},
+    }
+    response = claim_response("A3")
+    chart = chart_of(claim(provider="PractitionerRole/role-1"), response, role)
+    assert read_denial(response, chart.resolve).ordering_provider.organization == "Organization/practice-9"
+
+    practice = organization("practice-7", "Lakeside Clinic")
+    chart = chart_of(claim(provider="Organization/practice-7"), response, practice)
+    assert read_denial(response, chart.resolve).ordering_provider.organization == "Organization/practice-7"
+
+    doctor = {"resourceType": "Practitioner", "id": "doc-1", "name": [{"family": "Vasquez"}]}
+    chart = chart_of(claim(provider="Practitioner/doc-1"), response, doctor)
+    assert read_denial(response, chart.resolve).ordering_provider.organization is None  # a person names no practice
+
+
 def test_a_pended_answer_followed_by_a_final_one_gives_the_newest() -> None:
     pended = claim_response("A4", cr_id="cr-pend", created="2026-11-10T09:00:00-05:00")
     final = claim_response("A3", cr_id="cr-final", created="2026-11-12T09:00:00-05:00")

@@ -19,9 +19,9 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from smart_app.outcome.outbox import flush, outbox_rows, save_note
-from smart_app.practice import sync as sync_module
-from smart_app.store.cases import cases_for, record_case
+from smart_app.store.cases import assign, case_row, cases_for, close, record_case, unattributed_count
 from smart_app.store.db import Database, alembic_config
+from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
 from smart_app.web import create_app
 
 POSTGRES = os.environ.get("P2P_TEST_POSTGRES_URL")
@@ -68,7 +68,7 @@ def test_migrations_run_up_down_and_up_again(url: str) -> None:
         command.upgrade(config, "head")
     with db.engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar()
-    assert version == "0007"
+    assert version == "0008"
 
 
 def test_concurrent_sightings_of_one_denial_leave_one_case(url: str) -> None:
@@ -90,6 +90,31 @@ def test_concurrent_sightings_of_one_denial_leave_one_case(url: str) -> None:
         thread.join()
     assert errors == []
     assert len(cases_for(db, "https://ehr/fhir")) == 1
+
+
+def test_a_user_sees_only_their_practices_cases_within_one_ehr(url: str) -> None:
+    db = _open(url)
+    db.upgrade()
+    tenant = "https://ehr/fhir"
+    ids = {}
+    for patient, org in (("p1", "Organization/a"), ("p2", "Organization/b"), ("p3", None)):
+        ids[patient], _ = record_case(db, tenant=tenant, patient_id=patient, denial_id="cr-1", summary={},
+                                      deadline=None, status="new", source="sync", organization=org)  # fmt: skip
+    record_case(db, tenant="https://other/fhir", patient_id="p9", denial_id="cr-1", summary={}, deadline=None,
+                status="new", source="sync", organization="Organization/a")  # fmt: skip
+    # A later read that names no practice (a lighter read) never erases the one on file.
+    record_case(db, tenant=tenant, patient_id="p1", denial_id="cr-1", summary={}, deadline=None, status="new",
+                source="launch")  # fmt: skip
+    mine = {"Organization/a"}
+    assert [r.patient_id for r in cases_for(db, tenant, mine)] == ["p1"]
+    assert sorted(r.patient_id for r in cases_for(db, tenant, {"Organization/a", "Organization/b"})) == ["p1", "p2"]
+    assert cases_for(db, tenant, set()) == []
+    assert case_row(db, tenant, ids["p2"], mine) is None and case_row(db, tenant, ids["p1"], mine) is not None
+    assert not assign(db, tenant, ids["p2"], "Maria", mine) and not close(db, tenant, ids["p2"], mine)
+    assert assign(db, tenant, ids["p1"], "Maria", mine)
+    assert unattributed_count(db, tenant) == 1  # p3: on nobody's worklist, counted
+    (other,) = cases_for(db, tenant, {"Organization/b"})
+    assert other.status == "new" and other.assignee == ""
 
 
 def test_two_flushers_at_once_write_every_note_exactly_once(url: str) -> None:
@@ -129,10 +154,13 @@ def test_two_flushers_at_once_write_every_note_exactly_once(url: str) -> None:
 def test_sync_checkpoint_round_trip(url: str) -> None:
     db = _open(url)
     db.upgrade()
-    sync_module._save_state(db, "https://ehr/fhir", "2026-11-23T12:00:00.000Z", {"b", "a"})
-    assert sync_module._state(db, "https://ehr/fhir") == ("2026-11-23T12:00:00.000Z", {"a", "b"})
-    sync_module._save_state(db, "https://ehr/fhir", "2026-11-23T12:00:01.000Z", set())
-    assert sync_module._state(db, "https://ehr/fhir") == ("2026-11-23T12:00:01.000Z", set())
+    iss = "https://ehr/fhir"
+    assert load_progress(db, iss) == SyncProgress()
+    save_progress(db, iss, SyncProgress("2026-11-23T12:00:00.000Z", {"b", "a"}))
+    assert load_progress(db, iss) == SyncProgress("2026-11-23T12:00:00.000Z", {"a", "b"})
+    export = {"status_url": "https://ehr/fhir/bulk-status/x", "file": 2, "lines": 400}
+    save_progress(db, iss, SyncProgress("2026-11-23T12:00:01.000Z", set(), export))
+    assert load_progress(db, iss) == SyncProgress("2026-11-23T12:00:01.000Z", set(), export)
 
 
 def test_the_web_app_keeps_its_sessions_in_the_database(url: str) -> None:

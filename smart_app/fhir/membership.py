@@ -1,0 +1,37 @@
+"""Which practices the signed-in user belongs to, as the EHR says: the organisations of their PractitionerRoles.
+
+The worklist lists cases from the app's own table, so the EHR's own access checks do not apply to it; this is what
+keeps a user of one practice from seeing another practice's cases in a shared EHR.
+"""
+
+from __future__ import annotations
+
+from smart_app.errors import FhirReadError
+from smart_app.fhir.client import FhirClient
+from smart_app.fhir.facts import role_organization
+
+ROLE_PAGE = "100"
+
+
+def user_organizations(client: FhirClient, fhir_user: str | None) -> list[str]:
+    """``Organization/<id>`` of each active PractitionerRole of the user (``fhirUser`` a Practitioner or a
+    PractitionerRole); empty when the user is neither or the EHR lists no role. Raises ``FhirReadError`` when the
+    EHR cannot be asked."""
+    kind, _, ident = (fhir_user or "").partition("/")
+    if kind == "PractitionerRole" and ident:
+        roles = [client.read("PractitionerRole", ident)]
+    elif kind == "Practitioner" and ident:
+        result = client.search("PractitionerRole", {"practitioner": f"Practitioner/{ident}", "_count": ROLE_PAGE})
+        if result.error:
+            raise FhirReadError(f"the user's practices could not be read: {result.error}")
+        roles = result.resources
+    else:
+        return []
+    found = {
+        org
+        for role in roles
+        if isinstance(role, dict) and role.get("resourceType") == "PractitionerRole" and role.get("active") is not False
+        for org in [role_organization(role)]
+        if org
+    }
+    return sorted(found)
