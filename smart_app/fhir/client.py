@@ -149,6 +149,28 @@ class FhirClient:
         return urlsplit(url)[:2] == self._origin
 
     # -- reads ----------------------------------------------------------------------------------------------
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """One authenticated ``GET`` (retries, errors as ``_send``) of a path or URL on this server's origin only:
+        the token is never sent anywhere else."""
+        target = self._url(url)
+        if not self._same_origin(target):
+            raise FhirReadError(f"{urlsplit(target).netloc} is not this FHIR server; the token is not sent there")
+        return self._send("GET", target, headers=headers, params=params, stream=stream)
+
+    def delete(self, url: str) -> requests.Response:
+        """One authenticated ``DELETE`` of a URL on this server's origin."""
+        target = self._url(url)
+        if not self._same_origin(target):
+            raise FhirReadError(f"{urlsplit(target).netloc} is not this FHIR server; the token is not sent there")
+        return self._send("DELETE", target)
+
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """``GET [base]/Type/id``; raise ``FhirReadError`` unless the server answers 200 with that resource."""
         response = self._send("GET", self._url(f"{resource_type}/{resource_id}"))

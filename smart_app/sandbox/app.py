@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from smart_app.content import content_dir
 
-from . import discovery, ehr_pages, fhir_api, oauth_views
+from . import bulk_export, discovery, ehr_pages, fhir_api, oauth_views
 from .ehr_state import EXTENSION_KEY, DemoEhr
 from .keys import generate_signing_key
 from .oauth import build_authorization_server, build_resource_protector
 from .oauth_models import DemoUser, OAuthRegistry
 from .outcomes import error_response
+from .sample_practice import sample_denials
 from .settings import EhrSettings
 from .store import FhirStore
 from .write_rules import profile
@@ -39,6 +41,8 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
     app = Flask("smart_app.sandbox", template_folder=str(content_dir("templates")), static_folder=None)
     store = FhirStore()
     store.load_bundles(settings.data_dir)
+    if settings.sample_cases:
+        store.add_all(sample_denials(store, settings.sample_cases, now=datetime.now(UTC)))
     registry = OAuthRegistry()
     key = generate_signing_key()
     ehr = DemoEhr(
@@ -47,12 +51,12 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
         registry=registry,
         signing_key=key,
         write_profile=write_profile,
-        user=DemoUser(_signed_in_practitioner(store)),
+        user=DemoUser(_signed_in_practitioner(store, settings.signed_in_user)),
         authorization_server=build_authorization_server(app, settings, store, registry, key),
         resource_protector=build_resource_protector(registry, settings.inspector_token),
     )
     app.extensions[EXTENSION_KEY] = ehr
-    for blueprint in (discovery.bp, fhir_api.bp, oauth_views.bp, ehr_pages.bp):
+    for blueprint in (discovery.bp, bulk_export.bp, fhir_api.bp, oauth_views.bp, ehr_pages.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, _http_error)
     log.info(
@@ -73,9 +77,14 @@ def _check(settings: EhrSettings) -> None:
         client.check()
 
 
-def _signed_in_practitioner(store: FhirStore) -> str:
-    """The EHR's signed-in user is always "Dr. Demo Clinician" (added to the store when missing), never one of the
-    charts' own physicians, so a note's author is the person who wrote it."""
+def _signed_in_practitioner(store: FhirStore, wanted: str) -> str:
+    """The EHR's signed-in user: ``wanted`` when the store holds that Practitioner, else "Dr. Demo Clinician"
+    (added when missing), never one of the charts' own physicians, so a note's author is the person who wrote
+    it."""
+    if wanted != FALLBACK_PRACTITIONER["id"] and store.get("Practitioner", wanted) is not None:
+        return wanted
+    if wanted != FALLBACK_PRACTITIONER["id"]:
+        log.warning("the demo EHR has no Practitioner %s; signed in as the demo clinician", wanted)
     if store.get("Practitioner", str(FALLBACK_PRACTITIONER["id"])) is None:
         store.add_all([FALLBACK_PRACTITIONER])
     return str(FALLBACK_PRACTITIONER["id"])

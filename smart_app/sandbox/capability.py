@@ -9,12 +9,14 @@ from .settings import EhrSettings
 from .write_rules import WriteProfile
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 _PARAM_TYPES = {"_id": "token", **{name: "reference" for name in search.REFERENCE_PARAMS}}
 
 
 def capability_statement(settings: EhrSettings, served_types: list[str], profile: WriteProfile) -> dict[str, Any]:
-    """What this server does: types, interactions, search parameters, SMART endpoints; conditional create
-    only where the EHR profile has it (Epic does not)."""
+    """What this server does: types, interactions, search parameters, SMART endpoints, system-level Bulk Data
+    export; conditional create only where the EHR profile has it (Epic does not)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -22,6 +24,7 @@ def capability_statement(settings: EhrSettings, served_types: list[str], profile
         "kind": "instance",
         "software": {"name": "p2p-brief demo EHR", "version": "0.1.0"},
         "implementation": {"description": f"Demo EHR ({profile.name} profile)", "url": settings.fhir_base},
+        "instantiates": [BULK_DATA],
         "fhirVersion": "4.0.1",
         "format": ["json", "application/fhir+json"],
         "rest": [
@@ -49,6 +52,7 @@ def capability_statement(settings: EhrSettings, served_types: list[str], profile
                     ],
                 },
                 "resource": [_resource(t, profile) for t in served_types],
+                "operation": [{"name": "export", "definition": BULK_EXPORT}],
             }
         ],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from flask import current_app
@@ -32,6 +33,7 @@ class DemoEhr:
     authorization_server: SmartAuthorizationServer
     resource_protector: ResourceProtector
     faults: WriteFaults = field(default_factory=WriteFaults)
+    exports: dict[str, Any] = field(default_factory=dict)  # Bulk Data export jobs by id
     _count: int = 0
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
 

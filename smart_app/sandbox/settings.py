@@ -48,6 +48,8 @@ class EhrSettings:
     access_token_seconds: int = 3600
     require_consent: bool = True
     latency_ms: int = 0
+    signed_in_user: str = "demo-clinician"  # the Practitioner id the EHR's user is signed in as
+    sample_cases: int = 0  # copies of the demo charts with new patients, payers and decision times
 
     @property
     def origin(self) -> str:

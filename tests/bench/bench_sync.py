@@ -1,8 +1,9 @@
 """Benchmark: ``p2p-brief sync`` over N ClaimResponses on the demo EHR (loopback, SMART Backend Services).
 
-Each generated ClaimResponse is a denial for its own patient and Claim (copies of the lumbar demo's, with new ids),
-so every one becomes a case. Prints wall time, pages, FHIR requests, cases created and the peak memory the sync
-itself allocated (tracemalloc). Not collected by pytest: ``python tests/bench/bench_sync.py [--count 10000]``.
+Reads by Bulk Data ``$export`` (default) or by ``_lastUpdated`` search (``--via search``). Each generated
+ClaimResponse is a denial for its own patient and Claim (copies of the lumbar demo's, with new ids), so every one
+becomes a case. Prints wall time, pages, FHIR requests, cases created and the peak memory the sync itself allocated
+(tracemalloc). Not collected by pytest: ``python tests/bench/bench_sync.py [--count 10000] [--via search]``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
-    count = parser.parse_args().count
+    parser.add_argument("--via", choices=("export", "search"), default="export")
+    args = parser.parse_args()
+    count, via = args.count, args.via
     key = RSAKey.generate_key(2048)
     key.ensure_kid()
     server = bind()
@@ -71,19 +74,20 @@ def main() -> None:
     state.reset_request_count()
     tracemalloc.start()
     started = time.perf_counter()
-    report = sync(db, fhir, clock=Clock.now_in("America/New_York"))
+    report = sync(db, fhir, clock=Clock.now_in("America/New_York"), via=via)
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     again = time.perf_counter()
-    second = sync(db, fhir, clock=Clock.now_in("America/New_York"))
+    second = sync(db, fhir, clock=Clock.now_in("America/New_York"), via=via)
     rerun = time.perf_counter() - again
     cases = len(cases_for(db, iss))
     server.stop()
-    print("| ClaimResponses | pages | FHIR requests | cases | time | per 1,000 | peak memory | re-run |")  # noqa: T201
-    print("|---|---|---|---|---|---|---|---|")  # noqa: T201
+    print("| via | ClaimResponses | pages | FHIR requests | cases | time | per 1,000 | peak memory | re-run |")  # noqa: T201
+    print("|---|---|---|---|---|---|---|---|---|")  # noqa: T201
     print(  # noqa: T201
-        f"| {report.read:,} | {report.pages} | {state.request_count:,} | {cases:,} (new {report.new_cases:,}) "
+        f"| {report.via} | {report.read:,} | {report.pages} | {state.request_count:,} "
+        f"| {cases:,} (new {report.new_cases:,}) "
         f"| {elapsed:.1f} s | {1000 * elapsed / max(report.read, 1):.2f} s | {peak / 2**20:.1f} MiB "
         f"| {rerun:.2f} s, {second.read} read |"
     )

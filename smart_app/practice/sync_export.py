@@ -1,0 +1,79 @@
+"""``p2p-brief sync`` through Bulk Data: one system-level ``$export`` of the ClaimResponses changed after the last
+run's ``transactionTime``, read file by file, line by line, in pages. After every page the export's status URL,
+file and line are saved: a run that stops resumes inside the same export (or, once the server has dropped it, starts
+a new one from the same mark). When every file is read, the mark moves to the export's ``transactionTime``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from smart_app.denials.assess import Clock
+from smart_app.errors import P2PError
+from smart_app.fhir.bulk import ExportGone, export_lines, start_export, wait_for_manifest
+from smart_app.fhir.client import FhirClient
+from smart_app.practice import sync_pages
+from smart_app.practice.sync_pages import SyncReport
+from smart_app.store.db import Database
+from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
+
+log = logging.getLogger(__name__)
+EXPORT_TYPES = ["ClaimResponse"]
+
+
+def _manifest(db: Database, client: FhirClient, iss: str, progress: SyncProgress) -> dict[str, Any]:
+    """The manifest of the export being read, or of a new one started from the mark."""
+    if progress.export:
+        try:
+            return wait_for_manifest(client, progress.export["status_url"])
+        except ExportGone:
+            log.info("sync %s: the saved export is gone; starting a new one", iss)
+    progress.export = {"status_url": start_export(client, EXPORT_TYPES, progress.high_water), "file": 0, "lines": 0}
+    save_progress(db, iss, progress)
+    return wait_for_manifest(client, progress.export["status_url"])
+
+
+def sync_by_export(
+    db: Database, client: FhirClient, iss: str, *, clock: Clock, practice_state: str | None
+) -> SyncReport:
+    """Read one export to its end, recording each page's denials and saving the position after each page."""
+    progress = load_progress(db, iss)
+    report = SyncReport(high_water=progress.high_water, via="export")
+    manifest = _manifest(db, client, iss, progress)
+    export = progress.export or {}
+    files = [o for o in manifest["output"] if isinstance(o, dict) and o.get("type") in EXPORT_TYPES]
+    requires_token = manifest.get("requiresAccessToken") is not False
+    for index, output in enumerate(files):
+        if index < export["file"]:
+            continue
+        skip = export["lines"] if index == export["file"] else 0
+        page: list[dict[str, Any]] = []
+        line = 0
+        for resource in export_lines(client, str(output.get("url")), requires_token=requires_token):
+            line += 1
+            if line <= skip:
+                continue
+            if resource is None or resource.get("resourceType") != "ClaimResponse":
+                report.unreadable += 1
+                continue
+            page.append(resource)
+            if len(page) >= sync_pages.PAGE_SIZE:
+                sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
+                page = []
+                export.update(file=index, lines=line)
+                save_progress(db, iss, progress)
+        if page:
+            sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
+        export.update(file=index + 1, lines=0)
+        save_progress(db, iss, progress)
+    status_url = export["status_url"]
+    progress.high_water, progress.ids_at_mark, progress.export = str(manifest.get("transactionTime")), set(), None
+    save_progress(db, iss, progress)
+    report.high_water = progress.high_water
+    if manifest.get("error"):
+        log.warning("sync %s: the export reported %d error file(s)", iss, len(manifest["error"]))
+    try:
+        client.delete(status_url)  # the files are read: the server may drop them
+    except P2PError:
+        log.info("sync %s: the export could not be released", iss)
+    return report
