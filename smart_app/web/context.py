@@ -27,12 +27,16 @@ def settings() -> dict[str, Any]:
 
 
 def store_launch(context: LaunchContext) -> None:
-    """Keep (or update) a launch in the session, dropping the oldest beyond ``MAX_LAUNCHES``."""
+    """Keep (or update) a launch in the session, dropping the least recently used beyond ``MAX_LAUNCHES`` (the
+    worklist's own sign-in, used at every row opened, outlives the briefs opened from it)."""
     launches = dict(session.get("launches") or {})
     launches[context.handle] = context.to_dict()
     while len(launches) > MAX_LAUNCHES:
-        oldest = min(launches, key=lambda h: launches[h]["created_at"])
-        del launches[oldest]
+        stalest = min(
+            (h for h in launches if h != context.handle),
+            key=lambda h: launches[h].get("last_seen", launches[h]["created_at"]),
+        )
+        del launches[stalest]
     session["launches"] = launches
 
 

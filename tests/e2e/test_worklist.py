@@ -195,3 +195,18 @@ def test_a_launch_from_one_patients_chart_never_sees_the_practice_pages(practice
         assert "The practice's pages need a practice sign-in" in unescape(answer.text)
         for other in ("Lindqvist-Moor", "Brightwater", "Fairweather-Ruiz"):
             assert other not in answer.text
+
+
+def test_opening_many_rows_never_signs_the_worklist_out(practice: Practice) -> None:
+    """Each opened row is a launch kept in the session (at most ten); the worklist's own sign-in, used at every
+    row, must never be the one dropped — a liaison works through more than ten denials in a morning."""
+    browser = requests.Session()
+    _chart_launches(browser, practice.ehr_a, PATIENTS)
+    page = _worklist(browser, practice, practice.ehr_a)
+    ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", page.url).group(1)  # type: ignore[union-attr]
+    ids = re.findall(r'id="case-(\d+)"', page.text)
+    for n in range(14):
+        opened = browser.get(f"{practice.app}/worklist/{ids[n % len(ids)]}/open", params={"ctx": ctx}, timeout=60)
+        assert opened.status_code == 200 and "/brief/" in opened.url, (n, opened.url)
+    again = browser.get(f"{practice.app}/worklist", params={"ctx": ctx}, timeout=30)
+    assert again.status_code == 200 and len(_rows(again.text)) == len(ids)
