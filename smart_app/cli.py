@@ -21,7 +21,7 @@ from smart_app.brief.model import build_brief
 from smart_app.config import WRITE_PROFILE_NAMES, load_settings
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
-from smart_app.errors import InputError
+from smart_app.errors import InputError, P2PError
 from smart_app.fhir.chart import as_collection, chart_from_bundle
 
 log = logging.getLogger("smart_app")
@@ -122,6 +122,24 @@ def _demo_backend_key() -> Path:
     return path.resolve()
 
 
+def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
+    """One ``p2p-brief sync`` of the demo EHR as its backend client, so the worklist opens with the sample cases."""
+    from smart_app.fhir.client import FhirClient
+    from smart_app.practice.sync import SYNC_SCOPE, sync
+    from smart_app.serving import wait_until_ready
+    from smart_app.smart.backend import BackendAuth
+    from smart_app.smart.client_auth import load_private_key
+
+    wait_until_ready(f"{fhir_base}/.well-known/smart-configuration")
+    auth = BackendAuth(DEMO_BACKEND_CLIENT_ID, load_private_key(key_file), "RS384", scope=SYNC_SCOPE)
+    try:
+        client = FhirClient(fhir_base, lambda: auth.token(fhir_base))
+        report = sync(app.extensions["p2p_db"], client, clock=Clock.now_in(app.config["P2P"]["TIMEZONE"]))
+    except P2PError as exc:
+        return f"the sync failed ({exc.message}); run the sync command below"
+    return f"{report.read} ClaimResponses read by {report.via}, {report.new_cases} new case(s)"
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
     from smart_app.serving import bind
@@ -152,6 +170,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             ],
             inspector_token=inspector,
             profile=args.ehr_profile,
+            signed_in_user=args.ehr_user,
+            sample_cases=args.sample_cases,
         )
     )
     app = create_app(
@@ -167,6 +187,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     ehr_server.mount(ehr)
     app_server.mount(app)
+    synced = _demo_sync(app, fhir_base, backend_key_file) if args.sample_cases else None
     print(f"Demo EHR (open this): {ehr_server.url}/")  # noqa: T201 - the command's output
     print(f"  app {app_server.url}  ·  FHIR {fhir_base}  ·  profile {args.ehr_profile}")  # noqa: T201
     print(f"  inspector token (reads every resource): {inspector}")  # noqa: T201
@@ -175,6 +196,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"P2P_BACKEND_KEY_FILE={backend_key_file} P2P_ALLOWED_ISS={fhir_base} p2p-brief sync"
     )
     print(f"  practice worklist (standalone sign-in): {app_server.url}/launch?iss={fhir_base}")  # noqa: T201
+    if synced:
+        print(f"  worklist filled by a first sync: {synced}")  # noqa: T201
     print("  both bind to 127.0.0.1 only. Ctrl-C stops.")  # noqa: T201
     sys.stdout.flush()
     try:
@@ -270,9 +293,16 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             max_workers=settings["FHIR_MAX_WORKERS"],
             max_retries=settings["FHIR_MAX_RETRIES"],
         )
-        report = sync(db, client, clock=Clock.now_in(settings["TIMEZONE"]), practice_state=settings["PRACTICE_STATE"])
+        report = sync(
+            db,
+            client,
+            clock=Clock.now_in(settings["TIMEZONE"]),
+            practice_state=settings["PRACTICE_STATE"],
+            via=args.via,
+        )
         print(  # noqa: T201 - the command's output: counts only, no patient data
-            f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s), {report.denials} open denial(s), "
+            f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
+            f"{report.denials} open denial(s), "
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"
         )
@@ -295,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8400)
     demo.add_argument("--ehr-port", type=int, default=8401)
     demo.add_argument("--ehr-profile", choices=WRITE_PROFILE_NAMES, default="us-core")
+    demo.add_argument(
+        "--ehr-user",
+        default="demo-clinician",
+        help="the EHR user to sign in as: demo-clinician (all four practices) or demo-liaison-prairie (one)",
+    )
+    demo.add_argument(
+        "--sample-cases",
+        type=int,
+        default=36,
+        help="more denials for the practice worklist: copies of the demo charts across payers (0 for none)",
+    )
     demo.set_defaults(run=_cmd_demo)
 
     serve = sub.add_parser("serve", help="serve the app (configured by P2P_* variables)")
@@ -332,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="find new denials (ClaimResponses since the last run) through SMART Backend Services"
     )
     sync_cmd.add_argument("--iss", help="one FHIR base URL (default: every P2P_ALLOWED_ISS)")
+    sync_cmd.add_argument(
+        "--via",
+        choices=("auto", "export", "search"),
+        default="auto",
+        help="Bulk Data $export, a _lastUpdated search, or auto: export where the server offers it (default)",
+    )
     sync_cmd.set_defaults(run=_cmd_sync)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -20,7 +20,7 @@ PAYERS = ("org-uhc", "org-aetna", "org-cigna", "org-humana")
 GIVEN = ("Avery", "Jordan", "Morgan", "Riley", "Casey", "Quinn", "Rowan", "Emerson", "Harper", "Reese", "Sawyer",
          "Finley", "Hayden", "Parker", "Dakota", "Skyler", "Kendall", "Blair")  # fmt: skip
 FAMILY = ("Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Juniper", "Larch", "Maple",
-          "Oakes", "Pine", "Rowan", "Spruce", "Tamarack", "Willow", "Yew")  # fmt: skip
+          "Oakes", "Pine", "Redwood", "Spruce", "Tamarack", "Willow", "Yew")  # fmt: skip
 
 
 def _chart_of(store: FhirStore, patient_id: str) -> list[dict[str, Any]]:

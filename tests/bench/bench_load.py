@@ -10,6 +10,7 @@ Not collected by pytest: ``python tests/bench/bench_load.py [--users 200] [--rou
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import re
 import shutil
@@ -73,14 +74,15 @@ def _user(ehr: str, app: str, patient: str, rounds: int, timings: list[float], e
                 errors.append(f"launch {listing.status_code}")
                 continue
             path, ctx = link.group(1), unescape(link.group(2))
-            if get(f"{app}{path}?ctx={ctx}").status_code != 200:
-                errors.append("brief")
+            brief = get(f"{app}{path}?ctx={ctx}")
+            if brief.status_code != 200:
+                errors.append(f"brief {brief.status_code}")
                 continue
             denial = path.rsplit("/", 1)[1]
             case = get(f"{app}/case/{denial}?ctx={ctx}")
             csrf = re.search(r'name="csrf" value="([^"]+)"', case.text)
             if case.status_code != 200 or not csrf:
-                errors.append("case")
+                errors.append(f"case {case.status_code}")
                 continue
             started = time.perf_counter()
             saved = browser.post(f"{app}/outcome/{denial}", timeout=120, data={
@@ -90,20 +92,36 @@ def _user(ehr: str, app: str, patient: str, rounds: int, timings: list[float], e
             if saved.status_code != 200 or "saved to the chart" not in saved.text:
                 errors.append(f"record {saved.status_code}")
         except requests.RequestException as exc:
-            errors.append(type(exc).__name__)
+            errors.append(f"no answer ({type(exc).__name__})")
+
+
+SERVER_SIGNS = {  # what the app's own log says, counted per configuration
+    "database is locked": "SQLite: database is locked",
+    "WORKER TIMEOUT": "gunicorn: worker timeout (killed)",
+    "Timeout": "FHIR read timed out",
+    "Traceback": "tracebacks",
+}
+
+
+def _server_signs(log_path: Path) -> str:
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    found = {label: text.count(sign) for sign, label in SERVER_SIGNS.items() if sign in text}
+    return ", ".join(f"{label} ×{count}" for label, count in found.items()) or "none"
 
 
 def run(label: str, database_url: str, workers: int, users: int, rounds: int) -> str:
-    """One configuration: start the EHR and the app, run the users, stop both; one table row."""
+    """One configuration: start the EHR and the app, run the users, stop both; one table row, with the errors
+    by the step that failed and what the app's log says about them."""
     ehr_port, app_port = _free_port(), _free_port()
     ehr, app = f"http://127.0.0.1:{ehr_port}", f"http://127.0.0.1:{app_port}"
     env = {**os.environ, "P2P_CLIENT_ID": "load", "P2P_ALLOWED_ISS": f"{ehr}/fhir", "P2P_INSECURE_COOKIES": "1",
            "P2P_PUBLIC_URL": app, "P2P_DATABASE_URL": database_url}  # fmt: skip
     ehr_process = subprocess.Popen([sys.executable, "-c", EHR_SCRIPT, str(ehr_port), app], stderr=subprocess.DEVNULL)  # noqa: S603
     command = shutil.which("p2p-brief") or str(Path(sys.executable).parent / "p2p-brief")
+    app_log = Path(tempfile.mkstemp(suffix=".log")[1])
     app_process = subprocess.Popen(  # noqa: S603
         [command, "serve", "--port", str(app_port), "--workers", str(workers), "--threads", "8"],
-        env=env, stderr=subprocess.DEVNULL,
+        env={**env, "P2P_LOG_LEVEL": "WARNING"}, stderr=app_log.open("w"),
     )  # fmt: skip
     try:
         _wait(f"{ehr}/fhir/.well-known/smart-configuration")
@@ -126,9 +144,11 @@ def run(label: str, database_url: str, workers: int, users: int, rounds: int) ->
             process.wait(timeout=30)
     ordered = sorted(timings)
     p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0
+    kinds = ", ".join(f"{kind} ×{n}" for kind, n in collections.Counter(errors).most_common()) or "—"
     return (
         f"| {label} | {users} | {len(timings):,} | {elapsed:.1f} s | {len(timings) / elapsed:.1f} "
-        f"| {statistics.median(ordered) * 1000 if ordered else 0:.0f} ms | {p95 * 1000:.0f} ms | {len(errors)} |"
+        f"| {statistics.median(ordered) * 1000 if ordered else 0:.0f} ms | {p95 * 1000:.0f} ms | {len(errors)} "
+        f"| {kinds} | {_server_signs(app_log)} |"
     )
 
 
@@ -145,8 +165,8 @@ def main() -> None:
     if args.postgres:
         rows.append(run("4 workers, PostgreSQL", args.postgres, 4, args.users, args.rounds))
     print(f"machine: {os.cpu_count()} CPU(s); each user = launch, brief, case page, record a call")  # noqa: T201
-    print("| configuration | users | requests | wall time | requests/s | p50 | p95 | errors |")  # noqa: T201
-    print("|---|---|---|---|---|---|---|---|")  # noqa: T201
+    print("| configuration | users | requests | wall time | requests/s | p50 | p95 | errors | failed step | app log |")  # noqa: T201
+    print("|---|---|---|---|---|---|---|---|---|---|")  # noqa: T201
     for row in rows:
         print(row)  # noqa: T201
 
