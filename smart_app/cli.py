@@ -258,6 +258,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         settings.get("BACKEND_CLIENT_ID") or settings["CLIENT_ID"],
         load_private_key(key_file),
         settings["ASSERTION_ALG"],
+        trusted_origins=settings["AUTH_ORIGINS"],
     )
     report = flush(db, lambda iss: backend_writer(iss, auth, settings), ignore_backoff=args.now)
     print(f"written {report.written}, still pending {report.pending}, parked {report.parked}")  # noqa: T201
@@ -284,7 +285,13 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = Database(settings["DATABASE_URL"])
     db.upgrade()
     client_id = settings.get("BACKEND_CLIENT_ID") or settings["CLIENT_ID"]
-    auth = BackendAuth(client_id, load_private_key(key_file), settings["ASSERTION_ALG"], scope=SYNC_SCOPE)
+    auth = BackendAuth(
+        client_id,
+        load_private_key(key_file),
+        settings["ASSERTION_ALG"],
+        scope=SYNC_SCOPE,
+        trusted_origins=settings["AUTH_ORIGINS"],
+    )
     for iss in servers:
         client = FhirClient(
             iss,

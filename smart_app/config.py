@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "BACKEND_KEY_FILE": None,  # its PEM private key (default: PRIVATE_KEY_FILE)
     "ALLOWED_ISS": [],  # FHIR base URLs the app will launch from; anything else is refused unfetched
     "EHR_ORIGINS": [],  # origins allowed to frame the app (CSP frame-ancestors)
+    "AUTH_ORIGINS": [],  # other origins an EHR's sign-in may live on (e.g. Oracle's authorization.cerner.com)
     "WRITE_PROFILES": {},  # iss -> us-core | epic | oracle-health
     "PUBLIC_URL": None,  # the app's external base URL; redirect_uri = PUBLIC_URL + /callback
     # HTTP to the EHR
@@ -38,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "CALL_BLOCKS": "12:15-12:45,17:00-17:30",  # daily times the physician is free for a P2P call (practice zone)
 }
 
-_LIST_KEYS = ("ALLOWED_ISS", "EHR_ORIGINS")
+_LIST_KEYS = ("ALLOWED_ISS", "EHR_ORIGINS", "AUTH_ORIGINS")
 
 
 def _parse_list(value: Any) -> list[str]:

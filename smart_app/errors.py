@@ -53,6 +53,15 @@ class DiscoveryError(LaunchError):
     advice = "Check that the EHR's FHIR server is reachable and supports SMART App Launch, then relaunch."
 
 
+class UntrustedEndpoint(DiscoveryError):
+    title = "This EHR's sign-in points to another server"
+    status = 403
+    advice = (
+        "The app did not send anything there. If your EHR really signs users in on that server, your administrator "
+        "adds its origin to P2P_AUTH_ORIGINS; otherwise report this to your EHR's security team."
+    )
+
+
 class AuthorizationDenied(LaunchError):
     title = "The EHR did not authorize the app"
     status = 403

@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from smart_app.content import content_dir
+from smart_app.log_safety import cap_secret_bearing_loggers
 
 from . import bulk_export, discovery, ehr_pages, fhir_api, oauth_views
 from .ehr_state import EXTENSION_KEY, DemoEhr
@@ -37,6 +38,7 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
     It does not bind a socket (``smart_app.serving`` does, on 127.0.0.1 only).
     """
     _check(settings)
+    cap_secret_bearing_loggers()  # Authlib's server logs each token it issues at DEBUG
     write_profile = profile(settings.profile)
     app = Flask("smart_app.sandbox", template_folder=str(content_dir("templates")), static_folder=None)
     store = FhirStore()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from requests import RequestException
 
 from smart_app.errors import TokenError
 from smart_app.smart.client_auth import SmartPrivateKeyJWT
-from smart_app.smart.discovery import discover
+from smart_app.smart.discovery import check_endpoints, discover
 
 WRITE_SCOPE = "system/DocumentReference.c"
 REFRESH_MARGIN_SECONDS = 60
@@ -35,11 +36,19 @@ class BackendToken:
 class BackendAuth:
     """Tokens per FHIR server for one registered backend client, fetched when needed and reused until expiry."""
 
-    def __init__(self, client_id: str, key: RSAKey | ECKey, alg: str = "RS384", scope: str = WRITE_SCOPE) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        key: RSAKey | ECKey,
+        alg: str = "RS384",
+        scope: str = WRITE_SCOPE,
+        trusted_origins: Iterable[str] = (),
+    ) -> None:
         self.client_id = client_id
         self.key = key
         self.alg = alg
         self.scope = scope
+        self.trusted_origins = tuple(trusted_origins)
         self._tokens: dict[str, BackendToken] = {}
 
     def token(self, iss: str) -> str:
@@ -47,7 +56,7 @@ class BackendAuth:
         cached = self._tokens.get(iss)
         if cached and cached.fresh():
             return cached.access_token
-        endpoint = discover(iss).token_endpoint
+        endpoint = check_endpoints(discover(iss), self.trusted_origins).token_endpoint
         session = OAuth2Session(self.client_id, token_endpoint_auth_method="private_key_jwt", scope=self.scope)  # noqa: S106
         session.register_client_auth_method(SmartPrivateKeyJWT(self.key, self.alg))
         try:

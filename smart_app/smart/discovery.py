@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from smart_app.errors import DiscoveryError
+from smart_app.errors import DiscoveryError, UntrustedEndpoint
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 FHIR_JSON = "application/fhir+json, application/json;q=0.9"
@@ -98,6 +100,26 @@ def discover(iss: str, *, http: requests.Session | None = None, timeout: float =
     return _parse_capability_statement(iss, metadata)
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def check_endpoints(config: SmartConfiguration, trusted_origins: Iterable[str] = ()) -> SmartConfiguration:
+    """Refuse a configuration whose token, authorization or key endpoint is not on the FHIR server's own origin
+    or one of ``trusted_origins``: a discovery document that sends the code, the PKCE verifier and the client's
+    credentials elsewhere is an attack (or a misconfiguration), never followed."""
+    allowed = {_origin(config.iss), *(_origin(o) for o in trusted_origins)}
+    for name, url in (("token", config.token_endpoint), ("authorization", config.authorization_endpoint),
+                      ("key (jwks_uri)", config.jwks_uri)):  # fmt: skip
+        if url and _origin(url) not in allowed:
+            raise UntrustedEndpoint(
+                f"The EHR's SMART configuration puts its {name} endpoint on {urlsplit(url).netloc or url[:60]}, "
+                f"not on {urlsplit(config.iss).netloc}."
+            )
+    return config
+
+
 class DiscoveryCache:
     """Discovery results per ``iss``, kept for ``ttl`` seconds; safe to share between request threads."""
 
@@ -106,14 +128,22 @@ class DiscoveryCache:
         self._entries: dict[str, tuple[float, SmartConfiguration]] = {}
         self._lock = threading.Lock()
 
-    def get(self, iss: str, *, http: requests.Session | None = None, timeout: float = 10.0) -> SmartConfiguration:
-        """Return the cached configuration for ``iss`` or discover it now."""
+    def get(
+        self,
+        iss: str,
+        *,
+        http: requests.Session | None = None,
+        timeout: float = 10.0,
+        trusted_origins: Iterable[str] = (),
+    ) -> SmartConfiguration:
+        """Return the cached configuration for ``iss`` or discover it now; either way its endpoints are checked
+        against the FHIR server's origin and ``trusted_origins`` (``UntrustedEndpoint``)."""
         now = time.monotonic()
         with self._lock:
             cached = self._entries.get(iss)
         if cached and now - cached[0] < self.ttl:
-            return cached[1]
-        config = discover(iss, http=http, timeout=timeout)
+            return check_endpoints(cached[1], trusted_origins)
+        config = check_endpoints(discover(iss, http=http, timeout=timeout), trusted_origins)
         with self._lock:
             self._entries[iss] = (now, config)
         return config

@@ -13,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from smart_app.config import load_settings
 from smart_app.content import content_dir
+from smart_app.log_safety import cap_secret_bearing_loggers
 from smart_app.smart.discovery import DiscoveryCache
 from smart_app.store.db import Database
 from smart_app.web import (
@@ -57,6 +58,7 @@ def _configure_sessions(app: Flask, settings: dict[str, Any]) -> None:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``P2P_*`` environment variables, then ``config`` (tests)."""
     settings = load_settings(config)
+    cap_secret_bearing_loggers()
     templates = content_dir("templates")
     app = Flask(
         __name__, template_folder=str(templates), static_folder=str(templates / "static"), static_url_path="/static"

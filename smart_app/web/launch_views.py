@@ -37,7 +37,9 @@ def launch() -> ResponseReturnValue:
     """Start an EHR launch (``iss`` + ``launch``) or a standalone one (``iss`` only)."""
     iss = _allowed_iss(request.args.get("iss", ""))
     launch_value = request.args.get("launch") or None
-    config = current_app.extensions["p2p_discovery"].get(iss, timeout=settings()["FHIR_TIMEOUT"])
+    config = current_app.extensions["p2p_discovery"].get(
+        iss, timeout=settings()["FHIR_TIMEOUT"], trusted_origins=settings()["AUTH_ORIGINS"]
+    )
     url, pending = begin_authorization(config, launch=launch_value, redirect_uri=_redirect_uri(), settings=settings())
     now = time.time()
     kept = {s: p for s, p in (session.get("pending") or {}).items() if now - p["created_at"] < PENDING_SECONDS}
@@ -69,7 +71,9 @@ def callback() -> ResponseReturnValue:
     code = request.args.get("code")
     if not code:
         raise LaunchError("The EHR's response carried no authorization code.")
-    config = current_app.extensions["p2p_discovery"].get(pending.iss, timeout=settings()["FHIR_TIMEOUT"])
+    config = current_app.extensions["p2p_discovery"].get(
+        pending.iss, timeout=settings()["FHIR_TIMEOUT"], trusted_origins=settings()["AUTH_ORIGINS"]
+    )
     context = complete_authorization(pending, code, config, settings=settings())
     current_app.session_interface.regenerate(session)
     store_launch(context)

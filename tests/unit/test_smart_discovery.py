@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import responses
 
-from smart_app.errors import DiscoveryError
-from smart_app.smart.discovery import OAUTH_URIS, DiscoveryCache, discover
+from smart_app.errors import DiscoveryError, UntrustedEndpoint
+from smart_app.smart.discovery import OAUTH_URIS, DiscoveryCache, SmartConfiguration, check_endpoints, discover
 
 ISS = "https://ehr.example/fhir"
 WELL_KNOWN = f"{ISS}/.well-known/smart-configuration"
@@ -99,7 +101,10 @@ def test_discover_capability_statement_without_oauth_uris_raises() -> None:
 def test_discovery_cache_fetches_once_per_iss() -> None:
     responses.get(WELL_KNOWN, json=SMART_CONFIG)
     other = "https://other.example/fhir"
-    responses.get(f"{other}/.well-known/smart-configuration", json={**SMART_CONFIG, "token_endpoint": "https://o/t"})
+    responses.get(
+        f"{other}/.well-known/smart-configuration",
+        json={"token_endpoint": f"{other}/t", "authorization_endpoint": f"{other}/a", "capabilities": ["launch-ehr"]},
+    )
     cache = DiscoveryCache()
 
     first = cache.get(ISS)
@@ -107,5 +112,38 @@ def test_discovery_cache_fetches_once_per_iss() -> None:
 
     assert first is second
     assert len(responses.calls) == 1
-    assert cache.get(other).token_endpoint == "https://o/t"
+    assert cache.get(other).token_endpoint == f"{other}/t"
     assert len(responses.calls) == 2
+
+
+def _config(**endpoints: str) -> SmartConfiguration:
+    values = {"token_endpoint": "https://ehr.example/oauth/token", "authorization_endpoint": None, **endpoints}
+    return SmartConfiguration(iss="https://ehr.example/fhir/r4", **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "trusted", "refused"),
+    [
+        ({"authorization_endpoint": "https://ehr.example/oauth/authorize"}, [], None),
+        ({"token_endpoint": "https://evil.example/token"}, [], "token endpoint on evil.example"),
+        ({"authorization_endpoint": "https://evil.example/authorize"}, [], "authorization endpoint on evil.example"),
+        ({"jwks_uri": "https://evil.example/jwks"}, [], "key (jwks_uri) endpoint"),
+        ({"token_endpoint": "http://ehr.example/oauth/token"}, [], "token endpoint"),  # a downgrade to http
+        ({"token_endpoint": "https://ehr.example:8443/token"}, [], "token endpoint"),  # another port, another origin
+        # Oracle Health signs in on authorization.cerner.com for fhir-ehr.cerner.com: allowed only when listed.
+        (
+            {"token_endpoint": "https://authorization.cerner.com/tenants/t/token"},
+            ["https://authorization.cerner.com"],
+            None,
+        ),
+    ],
+)
+def test_endpoints_must_be_on_the_fhir_servers_origin_or_a_trusted_one(
+    endpoints: dict[str, str], trusted: list[str], refused: str | None
+) -> None:
+    config = _config(**endpoints)
+    if refused is None:
+        assert check_endpoints(config, trusted) is config
+    else:
+        with pytest.raises(UntrustedEndpoint, match=re.escape(refused)):
+            check_endpoints(config, trusted)
