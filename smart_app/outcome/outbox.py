@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from smart_app.errors import WriteBackError
+from smart_app.store.audit import record_event
 from smart_app.store.db import Database
 from smart_app.store.models import CallNote
 
@@ -142,6 +143,7 @@ def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
         if note.status == "written":
             return note
         resources, written = _resources(note), _written(note)
+        iss, patient_id = note.iss, note.patient_id
     for index, resource in enumerate(resources):
         if written[index] is not None:
             continue
@@ -153,9 +155,16 @@ def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
             status = "pending" if exc.retryable else "parked"
             return _update(db, note_id, status=status, last_error=exc.message, written_json=json.dumps(written))
         _record_progress(db, note_id, written)
-    return _update(
+    done = _update(
         db, note_id, status="written", last_error=None, document_reference=written[0], written_json=json.dumps(written)
     )
+    authors = resources[0].get("author") if resources else None
+    author = (
+        authors[0].get("reference") if isinstance(authors, list) and authors and isinstance(authors[0], dict) else None
+    )
+    record_event(db, tenant=iss, user=author or "the app (outbox)", action="note.written", patient_id=patient_id,
+                 resource=written[0])  # fmt: skip
+    return done
 
 
 def _record_progress(db: Database, note_id: str, written: list[str | None]) -> None:

@@ -155,3 +155,22 @@ class SyncState(Base):
     ids_at_mark_json: Mapped[str] = mapped_column(Text, default="[]")
     export_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Bulk Data export being read
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """One access to patient data through the app: who (``fhirUser``), what (``action``), which patient and
+    resource (ids only, never clinical content), when. Written by the web app and by the outbox."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_tenant_at", "tenant", "at"),
+        Index("ix_audit_events_patient", "tenant", "patient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tenant: Mapped[str] = mapped_column(String(500))
+    user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    resource: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -17,6 +17,8 @@ from smart_app.log_safety import cap_secret_bearing_loggers
 from smart_app.smart.discovery import DiscoveryCache
 from smart_app.store.db import Database
 from smart_app.web import (
+    audit_trail,
+    audit_views,
     brief_views,
     case_views,
     denial_views,
@@ -82,8 +84,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         health_views.bp,
         worklist_views.bp,
         rates_views.bp,
+        audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     security.init_app(app)
+    audit_trail.init_app(app)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.denials.hand_entry import (
@@ -53,4 +53,5 @@ def save_denial() -> ResponseReturnValue:
         fields=entry.as_fields(),
         entered_by=context.fhir_user,
     )
+    g.audit_resource = f"hand-entered/{hand_denial_id(entry_id)}"
     return redirect(url_for("brief.brief", claim_response_id=hand_denial_id(entry_id), ctx=context.handle), code=303)

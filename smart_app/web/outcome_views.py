@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.brief.render import DoesNotFit, render_pdf, render_text
@@ -190,6 +190,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         resources=resources,
         replaces_note_id=original.id if original else None,
     )
+    g.audit_resource = f"call-note/{note_id}"
     deliver_note(context, note_id)
     if brief is not None:
         track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
