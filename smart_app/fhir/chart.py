@@ -86,8 +86,27 @@ def _is_fhir_type(name: str) -> bool:
     return True
 
 
+MAX_DEPTH = 64  # nesting no real resource comes near (the R4 examples stay under 15); deeper is refused unread
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``value`` nests lists and objects, counted without recursion and stopping past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 def validation_problem(resource: dict[str, Any]) -> str | None:
     """Why ``resource`` is not valid R4 (element paths only, no values), or None when it is."""
+    if nesting_depth(resource) > MAX_DEPTH:
+        return f"nesting deeper than {MAX_DEPTH} levels"
     model = get_fhir_model_class(resource["resourceType"])
     try:
         model.model_validate(resource)
@@ -114,7 +133,10 @@ def build_chart(
             if not _is_fhir_type(rtype):
                 chart.warnings.append("A record whose resourceType is not a FHIR R4 type was skipped.")
             continue
-        key = f"{rtype}/{resource.get('id')}"
+        if not isinstance(resource.get("id"), str) or not resource["id"]:
+            chart.warnings.append(f"A {rtype} without an id was left out: a fact the brief cannot cite is not used.")
+            continue
+        key = f"{rtype}/{resource['id']}"
         if key in seen:
             continue
         problem = validation_problem(resource)
@@ -133,12 +155,21 @@ def build_chart(
 def chart_from_bundle(bundle: dict[str, Any], *, patient_id: str | None = None) -> Chart:
     """A chart from a FHIR Bundle file (the CLI path): entries' resources, with ``fullUrl`` references resolvable."""
     resources, full_urls = [], {}
-    for entry in bundle.get("entry") or []:
+    for entry in _listed(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
+        full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and not resource.get("id") and isinstance(full_url, str) and full_url:
+            # A transaction Bundle names a new resource by its fullUrl (urn:uuid:…) alone: that is its identity.
+            resource = {**resource, "id": full_url.rstrip("/").split("/")[-1].split(":")[-1]}
         resources.append(resource)
         if isinstance(resource, dict) and isinstance(entry.get("fullUrl"), str):
             full_urls[entry["fullUrl"]] = f"{resource.get('resourceType')}/{resource.get('id')}"
     return build_chart(resources, patient_id=patient_id, full_urls=full_urls)
+
+
+def _listed(value: Any) -> list[Any]:
+    """A repeating element as a list: a malformed file may give a single object, a string or a number."""
+    return value if isinstance(value, list) else [value] if isinstance(value, dict) else []
 
 
 def as_collection(resource: dict[str, Any]) -> dict[str, Any]:
@@ -151,11 +182,11 @@ def as_collection(resource: dict[str, Any]) -> dict[str, Any]:
         if depth > 4:
             return
         if kind == "Bundle":
-            for entry in item.get("entry") or []:
+            for entry in _listed(item.get("entry")):
                 if isinstance(entry, dict):
                     walk(entry.get("resource"), entry.get("fullUrl"), depth + 1)
         elif kind == "Parameters":
-            for parameter in item.get("parameter") or []:
+            for parameter in _listed(item.get("parameter")):
                 if isinstance(parameter, dict) and "resource" in parameter:
                     walk(parameter["resource"], None, depth + 1)
         else:
