@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_MAX_WORKERS": 8,
     "FHIR_MAX_RETRIES": 2,
     "FHIR_PAGE_LIMIT": 20,
+    "BRIEF_BUDGET_SECONDS": 10.0,  # a brief shows what the EHR sent within this time and names what it did not
     # Storage and sessions
     "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
     "DATABASE_URL": "sqlite:///p2p-brief.sqlite3",
@@ -99,7 +100,7 @@ def load_settings(
     settings["WRITE_PROFILES"] = _parse_profiles(settings["WRITE_PROFILES"])
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
-    for key in ("FHIR_TIMEOUT",):
+    for key in ("FHIR_TIMEOUT", "BRIEF_BUDGET_SECONDS"):
         settings[key] = float(settings[key])
     for key in ("FHIR_MAX_WORKERS", "FHIR_MAX_RETRIES", "FHIR_PAGE_LIMIT", "SESSION_MINUTES"):
         settings[key] = int(settings[key])

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -241,14 +241,29 @@ class FhirClient:
             if url and not self._same_origin(url):
                 raise FhirReadError(f"{resource_type} search: the next link points to another origin; not followed")
 
-    def search_all(self, queries: Mapping[str, tuple[str, Mapping[str, str]]]) -> dict[str, SearchResult]:
-        """Run several searches at once on the thread pool; results keyed as ``queries`` is."""
+    def search_all(
+        self, queries: Mapping[str, tuple[str, Mapping[str, str]]], *, deadline: float | None = None
+    ) -> dict[str, SearchResult]:
+        """Run several searches at once on the thread pool; results keyed as ``queries`` is. With a ``deadline``
+        (``time.monotonic()``), a search not finished by then is given up: its result names the type that did not
+        answer, and the caller goes on with the rest (the thread ends on its own socket timeout)."""
         if not queries:
             return {}
         workers = min(self.max_workers, len(queries))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
+        try:
             futures = {key: pool.submit(self.search, rtype, params) for key, (rtype, params) in queries.items()}
-            return {key: future.result() for key, future in futures.items()}
+            done, _ = wait(futures.values(), timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
+            results: dict[str, SearchResult] = {}
+            for key, future in futures.items():
+                if future in done:
+                    results[key] = future.result()
+                else:
+                    rtype = queries[key][0]
+                    results[key] = SearchResult(error=f"{rtype}: the EHR did not answer in time, so it was not read")
+            return results
+        finally:
+            pool.shutdown(wait=deadline is None, cancel_futures=True)
 
     def capabilities(self) -> dict[str, Any]:
         """The server's CapabilityStatement (``GET [base]/metadata``), or an empty dict if it has none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,11 +56,15 @@ def missing_references(
     return wanted
 
 
-def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None) -> Chart:
-    """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference."""
+def fetch_chart(
+    client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None, budget: float | None = None
+) -> Chart:
+    """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference.
+    Within ``budget`` seconds when given: what has not arrived by then is left out and named in the warnings."""
+    deadline = None if budget is None else time.monotonic() + budget
     wanted_types = list(types or PATIENT_SEARCHES)
     queries = {rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types}
-    results = client.search_all(queries)
+    results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
     warnings = [f"{result.error}." for result in results.values() if result.error]
     for _ in range(FOLLOW_LEVELS):  # e.g. Claim -> PractitionerRole, then PractitionerRole -> Practitioner
@@ -67,7 +72,7 @@ def fetch_chart(client: FhirClient, patient_id: str, *, types: Iterable[str] | N
         if not missing:
             break
         follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
-        for result in client.search_all(follow_up).values():
+        for result in client.search_all(follow_up, deadline=deadline).values():
             resources.extend(result.resources)
             if result.error:
                 warnings.append(f"{result.error}.")

@@ -1,4 +1,5 @@
-"""Fault injection for tests: make the next DocumentReference creates fail as a busy or broken EHR would."""
+"""Fault injection for tests: make the next DocumentReference creates fail, or some types' reads slow, as a busy or
+broken EHR would."""
 
 from __future__ import annotations
 
@@ -52,3 +53,24 @@ class WriteFaults:
         with self._lock:
             self._pending.clear()
             self._every = None
+
+
+class ReadDelays:
+    """Make searches of some resource types slow (seconds), as an EHR with one struggling service is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._delays: dict[str, float] = {}
+
+    def slow(self, resource_type: str, seconds: float) -> None:
+        """Delay every search and read of ``resource_type`` by ``seconds`` (0 removes the delay)."""
+        with self._lock:
+            if seconds:
+                self._delays[resource_type] = seconds
+            else:
+                self._delays.pop(resource_type, None)
+
+    def delay_for(self, resource_type: str) -> float:
+        """The delay to add for one request of ``resource_type``."""
+        with self._lock:
+            return self._delays.get(resource_type, 0.0)

@@ -40,10 +40,14 @@ def _hand_denials(context: LaunchContext, patient_id: str) -> list[Denial]:
     ]
 
 
+def _budget() -> float:
+    return float(settings()["BRIEF_BUDGET_SECONDS"])
+
+
 def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
     """The patient's denied or pended answers, newest first, with the ones entered by hand."""
     patient_id = _patient_id(context)
-    chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES)
+    chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES, budget=_budget())
     denials = open_denials(chart.of_type("ClaimResponse"), chart.resolve) + _hand_denials(context, patient_id)
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
@@ -51,7 +55,7 @@ def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
     """The whole chart and one denial in it (a ClaimResponse or a hand entry); ``NotFound`` if not this patient's."""
     patient_id = _patient_id(context)
-    chart = fetch_chart(fhir_client(context), patient_id)
+    chart = fetch_chart(fhir_client(context), patient_id, budget=_budget())
     if is_hand_denial_id(denial_id):
         entry_id = int(denial_id[len(HAND_PREFIX) :])
         fields = hand_entry(current_app.extensions["p2p_db"], iss=context.iss, patient_id=patient_id, entry_id=entry_id)

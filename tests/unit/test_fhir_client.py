@@ -242,3 +242,23 @@ def test_malformed_resource_is_skipped_with_a_warning_without_its_value() -> Non
     assert "onsetDateTime" in warning
     assert secret not in warning
     assert "SSN" not in warning
+
+
+def test_a_search_past_the_deadline_is_given_up_and_named_while_the_rest_arrive() -> None:
+    def slow(request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(1.5)
+        return 200, {}, json.dumps(_bundle("p1", rtype="Procedure"))
+
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{BASE}/Condition", json=_bundle("c1"))
+        mocked.add_callback(responses.GET, f"{BASE}/Procedure", callback=slow)
+        started = time.monotonic()
+        results = _client().search_all(
+            {"Condition": ("Condition", {}), "Procedure": ("Procedure", {})}, deadline=time.monotonic() + 0.4
+        )
+        elapsed = time.monotonic() - started
+        time.sleep(1.3)  # let the abandoned request finish inside the mock
+    assert elapsed < 1.0  # the caller was not held by the slow type
+    assert [r["id"] for r in results["Condition"].resources] == ["c1"]
+    assert results["Procedure"].resources == []
+    assert results["Procedure"].error == "Procedure: the EHR did not answer in time, so it was not read"
