@@ -17,11 +17,8 @@ import argparse
 import logging
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_criteria  # noqa: E402
 import bench_load  # noqa: E402
+from bench_render import _time  # noqa: E402
 
 from smart_app.brief.render import render_pdf_fitted, render_print_html  # noqa: E402
 from smart_app.cli import brief_clock, brief_from_bundle  # noqa: E402
@@ -67,15 +65,6 @@ NOTES = {  # how to read each table (what is measured, not the figures)
         "are requests queued behind the PDF renders of too few processes, not failures inside the app."
     ),
 }
-
-
-def _median_ms(action: Callable[[], Any], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def machine() -> str:
@@ -133,10 +122,10 @@ def chart_fetch(rounds: int) -> list[str]:
                 client = FhirClient(base, INSPECTOR)
                 fetch_chart(client, patient)  # warm the connections
                 state.reset_request_count()
-                app_ms = _median_ms(lambda p=patient: fetch_chart(FhirClient(base, INSPECTOR), p), rounds)
+                app_ms = _time(lambda p=patient: fetch_chart(FhirClient(base, INSPECTOR), p), rounds)
                 app_requests = state.request_count // rounds
                 state.reset_request_count()
-                plain_ms = _median_ms(lambda p=patient: _sequential_chart(base, p), rounds)
+                plain_ms = _time(lambda p=patient: _sequential_chart(base, p), rounds)
                 plain_requests = state.request_count // rounds
                 rows.append(f"| {latency} ms | {slug} | {app_ms:.0f} ms ({app_requests} req) "
                             f"| {plain_ms:.0f} ms ({plain_requests} req) | {plain_ms / app_ms:.1f}× |")  # fmt: skip
@@ -154,8 +143,8 @@ def criteria(rounds: int) -> list[str]:
         bundle: dict[str, Any] = {"resourceType": "Bundle", "entry": []}
         chart = bench_criteria._chart(size)
         bundle["entry"] = [{"resource": r} for rtype in chart.by_type for r in chart.of_type(rtype)]
-        parse = _median_ms(lambda b=bundle: chart_from_bundle(b, patient_id="pat-lumbar-mri"), rounds)
-        evaluate = _median_ms(lambda c=chart: bench_criteria._evaluate_all(c), rounds)
+        parse = _time(lambda b=bundle: chart_from_bundle(b, patient_id="pat-lumbar-mri"), rounds)
+        evaluate = _time(lambda c=chart: bench_criteria._evaluate_all(c), rounds)
         rows.append(f"| {size:,} | {parse:.0f} ms | {evaluate:.0f} ms | {evaluate / size * 1000:.1f} ms "
                     f"| {evaluate / parse:.2f} |")  # fmt: skip
     return rows
@@ -169,10 +158,10 @@ def rendering(rounds: int) -> list[str]:
     rows = []
     for slug in CHARTS:
         path = demo / f"{slug}.json"
-        model = _median_ms(lambda p=path: brief_from_bundle(p, clock=clock), rounds)
+        model = _time(lambda p=path: brief_from_bundle(p, clock=clock), rounds)
         brief = brief_from_bundle(path, clock=clock)
-        html = _median_ms(lambda b=brief: render_print_html(b), rounds)
-        pdf = _median_ms(lambda b=brief: render_pdf_fitted(b), rounds)
+        html = _time(lambda b=brief: render_print_html(b), rounds)
+        pdf = _time(lambda b=brief: render_pdf_fitted(b), rounds)
         rows.append(f"| {slug} | {model:.0f} ms | {html:.1f} ms | {pdf:.0f} ms |")
     return rows
 

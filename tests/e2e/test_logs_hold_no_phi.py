@@ -6,7 +6,6 @@ date, member ID, diagnosis text or anything typed into the call note."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 from joserfc.jwk import RSAKey
+from pairs import LogLines, every_log_line_at_debug
 
 from smart_app.content import content_dir
 from smart_app.denials.assess import Clock
@@ -49,25 +49,10 @@ def _phi_of(slug: str) -> tuple[str, str, list[str]]:
     return patient["id"], responses[0]["id"], sorted({p for p in phi if len(p) >= 4})
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture
-def every_log_line() -> Iterator[_Lines]:
-    handler, root = _Lines(), logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(previous)
+def every_log_line() -> Iterator[LogLines]:
+    with every_log_line_at_debug() as handler:
+        yield handler
 
 
 def _form(page: str) -> tuple[str, str]:
@@ -75,7 +60,7 @@ def _form(page: str) -> tuple[str, str]:
             re.search(r'name="csrf" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]  # fmt: skip
 
 
-def test_no_log_line_names_a_patient_or_repeats_the_chart(every_log_line: _Lines, tmp_path: Any) -> None:
+def test_no_log_line_names_a_patient_or_repeats_the_chart(every_log_line: LogLines, tmp_path: Any) -> None:
     app, ehr = bind(), bind()
     clients = [RegisteredClient("p2p-logs", [f"{app.url}/callback"], f"{app.url}/launch"),
                RegisteredClient("p2p-logs-backend", [f"{app.url}/callback"], f"{app.url}/launch", "private_key_jwt",

@@ -7,35 +7,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
-
-from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
-from smart_app.serving import bind, wait_until_ready
-from smart_app.web import create_app
+from pairs import start_pair
 
 BUDGET = 1.5
 
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Flask]]:
-    app, ehr = bind(), bind()
-    client = RegisteredClient("p2p-slow", [f"{app.url}/callback"], f"{app.url}/launch")
-    ehr_app = create_ehr_app(
-        EhrSettings(base_url=ehr.url, clients=[client], inspector_token="x", require_consent=False)
-    )
-    ehr.mount(ehr_app)
-    db = Path(tmp_path_factory.mktemp("slow")) / "app.sqlite3"
-    settings = {"CLIENT_ID": "p2p-slow", "ALLOWED_ISS": [f"{ehr.url}/fhir"], "INSECURE_COOKIES": True,
-                "DATABASE_URL": f"sqlite:///{db}", "BRIEF_BUDGET_SECONDS": BUDGET, "FHIR_TIMEOUT": 20}  # fmt: skip
-    app.mount(create_app(settings))
-    wait_until_ready(f"{app.url}/health")
-    yield app.url, ehr.url, ehr_app
-    app.stop()
-    ehr.stop()
+    settings = {"BRIEF_BUDGET_SECONDS": BUDGET, "FHIR_TIMEOUT": 20}
+    pair = start_pair(tmp_path_factory.mktemp("slow"), "p2p-slow", app_settings=settings)
+    yield pair.app.url, pair.ehr.url, pair.ehr_flask
+    pair.stop()
 
 
 def _text(html: str) -> str:

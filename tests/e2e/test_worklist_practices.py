@@ -9,59 +9,32 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
-from flask import Flask
-
-from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
-from smart_app.sandbox.oauth_models import DemoUser
-from smart_app.serving import bind, wait_until_ready
-from smart_app.web import create_app
+from pairs import Pair, start_pair
 
 PATIENTS = ("pat-lumbar-mri", "pat-knee-tka", "pat-ra-tnf", "pat-glp1-t2dm")
 
 
-@dataclass
-class SharedEhr:
-    app: str
-    ehr: str
-    ehr_app: Flask
-
-    def sign_in_as(self, practitioner: str) -> None:
-        self.ehr_app.extensions["demo_ehr"].user = DemoUser(practitioner)
-
-
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedEhr]:
-    app, ehr = bind(), bind()
-    client = RegisteredClient("p2p-practices", [f"{app.url}/callback"], f"{app.url}/launch")
-    ehr_app = create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client], inspector_token="x",
-                                         require_consent=False))  # fmt: skip
-    ehr_app.extensions["demo_ehr"].store.add_all(
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    pair = start_pair(tmp_path_factory.mktemp("practices"), "p2p-practices")
+    pair.ehr_flask.extensions["demo_ehr"].store.add_all(
         [{"resourceType": "Practitioner", "id": "no-practice", "name": [{"family": "Unlinked"}]}]
     )
-    ehr.mount(ehr_app)
-    db = Path(tmp_path_factory.mktemp("practices")) / "app.sqlite3"
-    app.mount(create_app({"CLIENT_ID": "p2p-practices", "ALLOWED_ISS": [f"{ehr.url}/fhir"],
-                          "INSECURE_COOKIES": True, "DATABASE_URL": f"sqlite:///{db}"}))  # fmt: skip
-    wait_until_ready(f"{app.url}/health")
-    shared = SharedEhr(app.url, ehr.url, ehr_app)
-    shared.sign_in_as("demo-clinician")
+    pair.sign_in_as("demo-clinician")
     browser = requests.Session()
     for patient in PATIENTS:  # the four practices' denials seen at chart launches
-        assert browser.get(f"{ehr.url}/launch?patient={patient}", timeout=60).status_code == 200
-    yield shared
-    app.stop()
-    ehr.stop()
+        assert browser.get(f"{pair.ehr.url}/launch?patient={patient}", timeout=60).status_code == 200
+    yield pair
+    pair.stop()
 
 
-def _worklist(shared: SharedEhr, practitioner: str) -> tuple[requests.Session, requests.Response, str]:
+def _worklist(shared: Pair, practitioner: str) -> tuple[requests.Session, requests.Response, str]:
     shared.sign_in_as(practitioner)
     browser = requests.Session()
-    page = browser.get(f"{shared.app}/launch", params={"iss": f"{shared.ehr}/fhir"}, timeout=60)
+    page = browser.get(f"{shared.app.url}/launch", params={"iss": f"{shared.ehr.url}/fhir"}, timeout=60)
     match = re.search(r"ctx=([A-Za-z0-9_-]+)", page.url)
     return browser, page, match.group(1) if match else ""
 
@@ -70,13 +43,13 @@ def _case_ids(html: str) -> list[str]:
     return re.findall(r'id="case-(\d+)"', html)
 
 
-def test_the_group_clinician_sees_all_four_practices(shared: SharedEhr) -> None:
+def test_the_group_clinician_sees_all_four_practices(shared: Pair) -> None:
     _, page, _ = _worklist(shared, "demo-clinician")
     assert page.status_code == 200 and len(_case_ids(page.text)) == 4
     assert "Cases of 4 practices in this EHR" in page.text
 
 
-def test_a_liaison_of_one_practice_sees_only_its_cases(shared: SharedEhr) -> None:
+def test_a_liaison_of_one_practice_sees_only_its_cases(shared: Pair) -> None:
     _, everything, _ = _worklist(shared, "demo-clinician")
     every_id = _case_ids(everything.text)
     browser, page, ctx = _worklist(shared, "demo-liaison-prairie")
@@ -87,21 +60,21 @@ def test_a_liaison_of_one_practice_sees_only_its_cases(shared: SharedEhr) -> Non
         assert name not in page.text
     assert "Cases of 1 practice in this EHR" in page.text
 
-    exported = list(csv.DictReader(io.StringIO(browser.get(f"{shared.app}/worklist.csv", params={"ctx": ctx},
+    exported = list(csv.DictReader(io.StringIO(browser.get(f"{shared.app.url}/worklist.csv", params={"ctx": ctx},
                                                            timeout=30).text)))  # fmt: skip
     assert [row["patient_id"] for row in exported] == ["pat-lumbar-mri"]
-    bundle = json.loads(browser.get(f"{shared.app}/worklist.fhir.json", params={"ctx": ctx}, timeout=30).text)
+    bundle = json.loads(browser.get(f"{shared.app.url}/worklist.fhir.json", params={"ctx": ctx}, timeout=30).text)
     assert [e["resource"]["for"]["reference"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task"] \
         == ["Patient/pat-lumbar-mri"]  # fmt: skip
-    rates = browser.get(f"{shared.app}/rates", params={"ctx": ctx}, timeout=30)
+    rates = browser.get(f"{shared.app.url}/rates", params={"ctx": ctx}, timeout=30)
     assert re.search(r"<dt>Cases</dt><dd>1</dd>", rates.text)
 
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     for other in (i for i in every_id if i != mine):
-        opened = browser.get(f"{shared.app}/worklist/{other}/open", params={"ctx": ctx}, timeout=30)
+        opened = browser.get(f"{shared.app.url}/worklist/{other}/open", params={"ctx": ctx}, timeout=30)
         assert opened.status_code == 404 and "/brief/" not in opened.url
         for action in ("assign", "close"):
-            refused = browser.post(f"{shared.app}/worklist/{other}/{action}",
+            refused = browser.post(f"{shared.app.url}/worklist/{other}/{action}",
                                    data={"ctx": ctx, "csrf": csrf, "assignee": "x"}, timeout=30)  # fmt: skip
             assert refused.status_code == 404
     _, again, _ = _worklist(shared, "demo-clinician")
@@ -109,21 +82,21 @@ def test_a_liaison_of_one_practice_sees_only_its_cases(shared: SharedEhr) -> Non
     assert "Closed" not in rows and 'value="x"' not in rows  # nothing the liaison tried on another practice landed
 
 
-def test_a_user_linked_to_no_practice_is_told_why_and_sees_nothing(shared: SharedEhr) -> None:
+def test_a_user_linked_to_no_practice_is_told_why_and_sees_nothing(shared: Pair) -> None:
     _, page, _ = _worklist(shared, "no-practice")
     assert page.status_code == 403
     assert "The EHR lists no practice for your account" in page.text
     assert not _case_ids(page.text) and "Quillfeather" not in page.text
 
 
-def _enter_by_hand(shared: SharedEhr, practitioner: str, reference: str) -> None:
+def _enter_by_hand(shared: Pair, practitioner: str, reference: str) -> None:
     shared.sign_in_as(practitioner)
     browser = requests.Session()
-    chart = browser.get(f"{shared.ehr}/launch?patient=pat-lumbar-mri", timeout=60)
+    chart = browser.get(f"{shared.ehr.url}/launch?patient=pat-lumbar-mri", timeout=60)
     ctx = re.search(r"ctx=([\w-]+)", chart.url).group(1)  # type: ignore[union-attr]
-    form = browser.get(f"{shared.app}/denials/new", params={"ctx": ctx}, timeout=30).text
+    form = browser.get(f"{shared.app.url}/denials/new", params={"ctx": ctx}, timeout=30).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    saved = browser.post(f"{shared.app}/denials/new", timeout=30, data={
+    saved = browser.post(f"{shared.app.url}/denials/new", timeout=30, data={
         "ctx": ctx, "csrf": csrf, "payer": "Aetna", "plan_type": "commercial", "state": "il",
         "service_system": "CPT", "service_code": "72148", "service_display": "MRI lumbar spine",
         "decided_date": "2026-11-20", "decided_time": "09:00", "reference_number": reference,
@@ -132,7 +105,7 @@ def _enter_by_hand(shared: SharedEhr, practitioner: str, reference: str) -> None
     assert saved.status_code == 200 and "/brief/hand-" in saved.url
 
 
-def test_a_denial_entered_by_hand_belongs_to_the_users_one_practice(shared: SharedEhr) -> None:
+def test_a_denial_entered_by_hand_belongs_to_the_users_one_practice(shared: Pair) -> None:
     _enter_by_hand(shared, "demo-liaison-prairie", "FAX-PRAIRIE-1")  # one practice: the case is Prairie's
     _, page, _ = _worklist(shared, "demo-liaison-prairie")
     assert len(_case_ids(page.text)) == 2 and "MRI lumbar spine" in page.text

@@ -1,0 +1,87 @@
+"""Helpers for end-to-end tests that need their own app and demo EHR (settings of their own, a user switched at
+run time), and a handler that keeps every log line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
+from smart_app.sandbox.oauth_models import DemoUser
+from smart_app.serving import RunningServer, bind, wait_until_ready
+from smart_app.web import create_app
+
+
+@dataclass
+class Pair:
+    """A running app and demo EHR (no consent screen), and their Flask apps."""
+
+    app: RunningServer
+    ehr: RunningServer
+    app_flask: Flask
+    ehr_flask: Flask
+
+    @property
+    def fhir(self) -> str:
+        return f"{self.ehr.url}/fhir"
+
+    def sign_in_as(self, practitioner: str) -> None:
+        """Make the EHR's signed-in user another Practitioner from now on."""
+        self.ehr_flask.extensions["demo_ehr"].user = DemoUser(practitioner)
+
+    def stop(self) -> None:
+        self.app.stop()
+        self.ehr.stop()
+
+
+def start_pair(
+    folder: Path,
+    client_id: str,
+    *,
+    app_settings: dict[str, Any] | None = None,
+    more_clients: list[RegisteredClient] | None = None,
+) -> Pair:
+    """Start the demo EHR and the app on free loopback ports, the app's database in ``folder``."""
+    app, ehr = bind(), bind()
+    client = RegisteredClient(client_id, [f"{app.url}/callback"], f"{app.url}/launch")
+    ehr_flask = create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client, *(more_clients or [])],
+                                           inspector_token="x", require_consent=False))  # fmt: skip
+    ehr.mount(ehr_flask)
+    settings = {"CLIENT_ID": client_id, "ALLOWED_ISS": [f"{ehr.url}/fhir"], "INSECURE_COOKIES": True,
+                "DATABASE_URL": f"sqlite:///{folder / 'app.sqlite3'}", **(app_settings or {})}  # fmt: skip
+    app_flask = create_app(settings)
+    app.mount(app_flask)
+    wait_until_ready(f"{app.url}/health")
+    return Pair(app, ehr, app_flask, ehr_flask)
+
+
+class LogLines(logging.Handler):
+    """Every log record, formatted, kept in ``lines``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def every_log_line_at_debug() -> Iterator[LogLines]:
+    """Every logger at DEBUG for the block, each line kept."""
+    handler, root = LogLines(), logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
