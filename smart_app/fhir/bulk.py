@@ -97,7 +97,7 @@ def export_lines(client: FhirClient, url: str, *, requires_token: bool) -> Itera
                 continue
             try:
                 resource = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
                 resource = None
             yield resource if isinstance(resource, dict) else None
 
@@ -112,5 +112,5 @@ def _retry_after(response: requests.Response) -> float:
 def _json(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None

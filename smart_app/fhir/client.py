@@ -180,13 +180,19 @@ class FhirClient:
             raise FhirReadError(f"{resource_type}/{resource_id} could not be read: {detail}")
         return body
 
-    def search(self, resource_type: str, params: Mapping[str, str] | None = None) -> SearchResult:
-        """Search, following ``next`` links (same origin, ``page_limit`` pages); raises only on a 401."""
+    def search(
+        self, resource_type: str, params: Mapping[str, str] | None = None, *, deadline: float | None = None
+    ) -> SearchResult:
+        """Search, following ``next`` links (same origin, ``page_limit`` pages); raises only on a 401. Past the
+        ``deadline`` (``time.monotonic()``) no further page is asked for."""
         result = SearchResult()
         url: str | None = self._url(resource_type)
         query: Mapping[str, str] | None = params
         try:
             while url and result.pages < self.page_limit:
+                if deadline is not None and time.monotonic() > deadline:
+                    result.error = f"{resource_type}: the EHR did not answer in time, so it was not read"
+                    return result
                 response = self._send("GET", url, params=query)
                 body = _json_or_none(response)
                 if response.status_code != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
@@ -246,13 +252,17 @@ class FhirClient:
     ) -> dict[str, SearchResult]:
         """Run several searches at once on the thread pool; results keyed as ``queries`` is. With a ``deadline``
         (``time.monotonic()``), a search not finished by then is given up: its result names the type that did not
-        answer, and the caller goes on with the rest (the thread ends on its own socket timeout)."""
+        answer, and the caller goes on with the rest. Its thread asks for no further page and ends when the request
+        under way answers or reaches ``timeout``."""
         if not queries:
             return {}
         workers = min(self.max_workers, len(queries))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir")
         try:
-            futures = {key: pool.submit(self.search, rtype, params) for key, (rtype, params) in queries.items()}
+            futures = {
+                key: pool.submit(self.search, rtype, params, deadline=deadline)
+                for key, (rtype, params) in queries.items()
+            }
             done, _ = wait(futures.values(), timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
             results: dict[str, SearchResult] = {}
             for key, future in futures.items():
@@ -304,7 +314,7 @@ class CreateRefused(FhirReadError):
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return None
 
 

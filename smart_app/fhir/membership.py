@@ -30,8 +30,20 @@ def user_organizations(client: FhirClient, fhir_user: str | None) -> list[str]:
     found = {
         org
         for role in roles
-        if isinstance(role, dict) and role.get("resourceType") == "PractitionerRole" and role.get("active") is not False
+        if isinstance(role, dict)
+        and role.get("resourceType") == "PractitionerRole"
+        and role.get("active") is not False
+        and (kind == "PractitionerRole" or _names_practitioner(role, ident))
         for org in [role_organization(role)]
         if org
     }
     return sorted(found)
+
+
+def _names_practitioner(role: dict[str, object], ident: str) -> bool:
+    """Whether the role is the user's own: a server that ignores the ``practitioner`` parameter returns every
+    role in the EHR, and trusting them would open every practice's worklist."""
+    link = role.get("practitioner")
+    target = link.get("reference") if isinstance(link, dict) else None
+    parts = str(target).rstrip("/").split("/") if isinstance(target, str) else []
+    return len(parts) >= 2 and parts[-2] == "Practitioner" and parts[-1] == ident

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from smart_app.denials.assess import Clock
-from smart_app.errors import P2PError
+from smart_app.errors import FhirReadError, P2PError
 from smart_app.fhir.bulk import ExportGone, export_lines, start_export, wait_for_manifest
 from smart_app.fhir.client import FhirClient
 from smart_app.practice import sync_pages
@@ -28,6 +28,8 @@ def _manifest(db: Database, client: FhirClient, iss: str, progress: SyncProgress
             return wait_for_manifest(client, progress.export["status_url"])
         except ExportGone:
             log.info("sync %s: the saved export is gone; starting a new one", iss)
+        except FhirReadError as exc:  # the job failed on the server: waiting on it again would fail every run
+            log.info("sync %s: the saved export failed (%s); starting a new one", iss, type(exc).__name__)
     progress.export = {"status_url": start_export(client, EXPORT_TYPES, progress.high_water), "file": 0, "lines": 0}
     save_progress(db, iss, progress)
     return wait_for_manifest(client, progress.export["status_url"])
@@ -43,6 +45,40 @@ def sync_by_export(
     export = progress.export or {}
     files = [o for o in manifest["output"] if isinstance(o, dict) and o.get("type") in EXPORT_TYPES]
     requires_token = manifest.get("requiresAccessToken") is not False
+    try:
+        _read_files(db, client, iss, progress, files, requires_token, clock, practice_state, report)
+    except FhirReadError:
+        # A file that cannot be read (expired, or the server failed): the next run starts a new export from the
+        # same mark, so nothing is skipped; what was recorded stays recorded (one case per denial).
+        progress.export = None
+        save_progress(db, iss, progress)
+        raise
+    status_url = export["status_url"]
+    progress.high_water, progress.ids_at_mark, progress.export = str(manifest.get("transactionTime")), set(), None
+    save_progress(db, iss, progress)
+    report.high_water = progress.high_water
+    if manifest.get("error"):
+        log.warning("sync %s: the export reported %d error file(s)", iss, len(manifest["error"]))
+    try:
+        client.delete(status_url)  # the files are read: the server may drop them
+    except P2PError:
+        log.info("sync %s: the export could not be released", iss)
+    return report
+
+
+def _read_files(
+    db: Database,
+    client: FhirClient,
+    iss: str,
+    progress: SyncProgress,
+    files: list[dict[str, Any]],
+    requires_token: bool,
+    clock: Clock,
+    practice_state: str | None,
+    report: SyncReport,
+) -> None:
+    """Read the export's ClaimResponse files from the saved file and line, a page at a time."""
+    export = progress.export or {}
     for index, output in enumerate(files):
         if index < export["file"]:
             continue
@@ -66,14 +102,3 @@ def sync_by_export(
             sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
         export.update(file=index + 1, lines=0)
         save_progress(db, iss, progress)
-    status_url = export["status_url"]
-    progress.high_water, progress.ids_at_mark, progress.export = str(manifest.get("transactionTime")), set(), None
-    save_progress(db, iss, progress)
-    report.high_water = progress.high_water
-    if manifest.get("error"):
-        log.warning("sync %s: the export reported %d error file(s)", iss, len(manifest["error"]))
-    try:
-        client.delete(status_url)  # the files are read: the server may drop them
-    except P2PError:
-        log.info("sync %s: the export could not be released", iss)
-    return report

@@ -10,6 +10,7 @@ from typing import Any
 from smart_app.brief.model import denial_summary
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials
+from smart_app.errors import FhirReadError
 from smart_app.fhir.chart import build_chart
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.facts import display_name
@@ -39,7 +40,8 @@ class SyncReport:
 
 def with_references(client: FhirClient, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The page plus what it references, three levels deep (Claim -> Coverage -> payer; PractitionerRole ->
-    Practitioner), each level one concurrent burst."""
+    Practitioner), each level one concurrent burst. A failed read raises ``FhirReadError``: the page is not
+    recorded and the position does not move past it, so the next run reads it again."""
     resources = list(page)
     for _ in range(3):
         missing = missing_references(resources, client.base_url, SYNC_REFERENCES)
@@ -51,6 +53,8 @@ def with_references(client: FhirClient, page: list[dict[str, Any]]) -> list[dict
             for i, chunk in enumerate(_chunks(sorted(ids), ID_CHUNK))
         }
         for result in client.search_all(queries).values():
+            if result.error:  # a case recorded without its Claim or practice would be on nobody's worklist
+                raise FhirReadError(f"the page's references could not be read ({result.error}); not recorded")
             resources.extend(result.resources)
     return resources
 

@@ -26,10 +26,10 @@ def track_denial(
     denial: dict[str, Any],
     patient_name: str | None,
     source: str,
-    organization: str | None = None,
+    organization_if_unknown: str | None = None,
 ) -> bool:
     """Record (or refresh) one denial (a brief-JSON denial) as a case; True when the case is new. The case's
-    practice is the one the request names, else ``organization``."""
+    practice is the one the request names; ``organization_if_unknown`` is used only while none is on file."""
     denial_id = str(denial["id"])
     key = CaseKey(tenant, patient_id, denial_id)
     current = current_call(
@@ -61,7 +61,8 @@ def track_denial(
         deadline=datetime.fromisoformat(deadline) if deadline else None,
         status=status,
         source=source,
-        organization=(denial.get("orderingProvider") or {}).get("organization") or organization,
+        organization=(denial.get("orderingProvider") or {}).get("organization"),
+        organization_if_unknown=organization_if_unknown,
     )
     if denial.get("claim"):  # a newer answer to the same request replaces the older one on the worklist
         close_superseded(db, tenant=tenant, patient_id=patient_id, claim=denial["claim"], keep=denial_id)

@@ -112,6 +112,8 @@ def check_endpoints(config: SmartConfiguration, trusted_origins: Iterable[str] =
     allowed = {_origin(config.iss), *(_origin(o) for o in trusted_origins)}
     for name, url in (("token", config.token_endpoint), ("authorization", config.authorization_endpoint),
                       ("key (jwks_uri)", config.jwks_uri)):  # fmt: skip
+        if url is not None and not isinstance(url, str):
+            raise DiscoveryError(f"The EHR's SMART configuration gives its {name} endpoint as something not a URL.")
         if url and _origin(url) not in allowed:
             raise UntrustedEndpoint(
                 f"The EHR's SMART configuration puts its {name} endpoint on {urlsplit(url).netloc or url[:60]}, "

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from smart_app.store.db import Database
 from smart_app.store.models import AuditEvent, DenialCase
@@ -72,21 +72,28 @@ def audit_rows(
     *,
     organizations: Collection[str],
     user: str | None,
+    patient: str | None = None,
+    by_user: str | None = None,
+    action: str | None = None,
     limit: int = 500,
 ) -> list[AuditRow]:
     """The newest events of the tenant about patients with a case of one of ``organizations`` (the practices the
-    viewer belongs to), plus the practice-wide ones (no patient) made by ``user``; newest first."""
-    of_my_practices = exists().where(
-        DenialCase.tenant == AuditEvent.tenant,
-        DenialCase.patient_id == AuditEvent.patient_id,
-        DenialCase.organization.in_(sorted(organizations)),
-    )
+    viewer belongs to), plus the practice-wide ones (no patient) made by ``user``; only those of ``patient``,
+    ``by_user`` and ``action`` when given (filtered before the ``limit``); newest first."""
     query = (
         select(AuditEvent)
+        .where(_visible(tenant, organizations, user))
         .where(
-            AuditEvent.tenant == tenant,
-            or_(of_my_practices, (AuditEvent.patient_id.is_(None)) & (AuditEvent.user == (user or ""))),
-        )
+            *(
+                column == value
+                for column, value in (
+                    (AuditEvent.patient_id, patient),
+                    (AuditEvent.user, by_user),
+                    (AuditEvent.action, action),
+                )
+                if value
+            )
+        )  # fmt: skip
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
@@ -95,3 +102,21 @@ def audit_rows(
             AuditRow(e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC), e.user, e.action, e.patient_id, e.resource)
             for e in session.scalars(query)
         ]
+
+
+def audit_users(db: Database, tenant: str, *, organizations: Collection[str], user: str | None) -> list[str]:
+    """Everyone with an event the viewer may see (for the page's user filter)."""
+    query = select(AuditEvent.user).where(_visible(tenant, organizations, user)).distinct()
+    with db.session() as session:
+        return sorted(session.scalars(query))
+
+
+def _visible(tenant: str, organizations: Collection[str], user: str | None) -> ColumnElement[bool]:
+    """Events about patients with a case of one of ``organizations``, and the practice-wide ones of ``user``."""
+    of_my_practices = exists().where(
+        DenialCase.tenant == AuditEvent.tenant,
+        DenialCase.patient_id == AuditEvent.patient_id,
+        DenialCase.organization.in_(sorted(organizations)),
+    )
+    mine = AuditEvent.patient_id.is_(None) & (AuditEvent.user == (user or ""))
+    return (AuditEvent.tenant == tenant) & or_(of_my_practices, mine)

@@ -27,9 +27,12 @@ def record_case(
     status: str,
     source: str,
     organization: str | None = None,
+    organization_if_unknown: str | None = None,
 ) -> tuple[int, bool]:
     """Create the case, or refresh its snapshot (a value the new read lacks is kept), deadline and status; its
-    first source and assignee stay; a known ``organization`` (the requesting practice) is never erased. Two
+    first source and assignee stay. ``organization`` is the practice the request names (it is kept, and a later
+    read without one never erases it); ``organization_if_unknown`` fills the gap only when no practice is on file,
+    so a guess never moves a case from one practice to another. Two
     processes seeing the same denial at once still leave one row (the unique key decides, the loser updates).
     Returns the case id and whether it was created."""
     for _ in range(2):
@@ -52,7 +55,7 @@ def record_case(
                     **{k: v for k, v in summary.items() if v is not None},
                 }  # a lighter read adds, never erases
                 row.summary_json = json.dumps(merged, ensure_ascii=False)
-                row.organization = organization or row.organization
+                row.organization = organization or row.organization or organization_if_unknown
                 row.deadline = deadline.astimezone(UTC) if deadline else None  # SQLite keeps no offset: store UTC
                 if row.status != "closed":
                     row.status = status

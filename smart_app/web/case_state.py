@@ -39,9 +39,11 @@ def calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
 
 
 def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: str | None, source: str) -> None:
-    """Record (or refresh) the denial's row on the worklist with its current status. A denial that names no
-    requesting practice (one entered by hand) belongs to the user's practice when the EHR lists exactly one."""
+    """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand
+    names no requesting practice: it belongs to the user's practice when the EHR lists exactly one. (A FHIR denial
+    whose request names none stays unattributed: the user opening a chart may work for another practice.)"""
     named = (denial.get("orderingProvider") or {}).get("organization")
+    typed = bool(denial.get("enteredByHand"))
     track_denial(
         database(),
         tenant=context.iss,
@@ -49,7 +51,7 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
         denial=denial,
         patient_name=patient_name,
         source=source,
-        organization=None if named else _only_practice(context),
+        organization_if_unknown=_only_practice(context) if typed and not named else None,
     )
 
 

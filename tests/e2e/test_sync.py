@@ -122,3 +122,75 @@ def test_a_run_stopped_part_way_resumes_without_duplicates(
     assert {r.denial_id for r in rows} == DEMO_DENIALS
     fresh = sync(db, _client(server), clock=CLOCK, via=via)
     assert fresh.read == 0
+
+
+def test_an_export_file_that_cannot_be_read_restarts_the_export_and_loses_nothing(
+    ehr: tuple[RunningServer, Any], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = ehr
+    from smart_app.errors import FhirReadError
+    from smart_app.practice import sync_export
+    from smart_app.store.sync_progress import load_progress
+
+    def expired(*args: Any, **kwargs: Any) -> Any:
+        raise FhirReadError("an export file could not be read: HTTP 404")
+
+    monkeypatch.setattr(sync_export, "export_lines", expired)
+    with pytest.raises(FhirReadError):
+        sync(db, _client(server), clock=CLOCK, via="export")
+    progress = load_progress(db, f"{server.url}/fhir")
+    assert progress.export is None and progress.high_water is None  # no dead export kept, the mark not moved
+    monkeypatch.undo()
+    again = sync(db, _client(server), clock=CLOCK, via="export")
+    assert {r.denial_id for r in cases_for(db, f"{server.url}/fhir")} == DEMO_DENIALS and again.new_cases == 4
+
+
+def test_a_saved_export_the_server_failed_is_replaced_by_a_new_one(
+    ehr: tuple[RunningServer, Any], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = ehr
+    from smart_app.errors import FhirReadError
+    from smart_app.practice import sync_export
+    from smart_app.store.sync_progress import SyncProgress, save_progress
+
+    iss = f"{server.url}/fhir"
+    save_progress(
+        db, iss, SyncProgress(None, set(), {"status_url": f"{iss}/bulk-status/failed", "file": 0, "lines": 0})
+    )
+    original = sync_export.wait_for_manifest
+
+    def failed_job(client: Any, status_url: str, **kwargs: Any) -> Any:
+        if status_url.endswith("/failed"):
+            raise FhirReadError("the bulk export failed: job aborted")
+        return original(client, status_url, **kwargs)
+
+    monkeypatch.setattr(sync_export, "wait_for_manifest", failed_job)
+    report = sync(db, _client(server), clock=CLOCK, via="export")
+    assert report.new_cases == 4  # a new export was started instead of failing on the dead one every run
+
+
+def test_a_page_whose_references_cannot_be_read_is_not_recorded_and_is_read_again(
+    ehr: tuple[RunningServer, Any], db: Database, via: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, _ = ehr
+    from smart_app.errors import FhirReadError
+    from smart_app.fhir.client import SearchResult
+
+    original = FhirClient.search_all
+
+    def practitioner_role_down(self: FhirClient, queries: Any, **kwargs: Any) -> Any:
+        results = original(self, queries, **kwargs)
+        return {k: SearchResult(error="PractitionerRole search failed: HTTP 503") if queries[k][0] ==
+                "PractitionerRole" else r for k, r in results.items()}  # fmt: skip
+
+    monkeypatch.setattr(FhirClient, "search_all", practitioner_role_down)
+    with pytest.raises(FhirReadError, match="references could not be read"):
+        sync(db, _client(server), clock=CLOCK, via=via)
+    assert cases_for(db, f"{server.url}/fhir") == []  # no case without its practice
+    monkeypatch.undo()
+    sync(db, _client(server), clock=CLOCK, via=via)
+    rows = cases_for(db, f"{server.url}/fhir")
+    assert {r.denial_id for r in rows} == DEMO_DENIALS
+    practices = {"Organization/org-lumbar-prairie-family-med", "Organization/org-glp1-front-range-im",
+                 "Organization/org-knee-gulfcoast-ortho", "Organization/org-ra-susquehanna-rheum"}  # fmt: skip
+    assert len(cases_for(db, f"{server.url}/fhir", practices)) == 4  # every case filed under its practice

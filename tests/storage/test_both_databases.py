@@ -19,6 +19,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from smart_app.outcome.outbox import flush, outbox_rows, save_note
+from smart_app.store.audit import audit_rows, audit_users, record_event
 from smart_app.store.cases import assign, case_row, cases_for, close, record_case, unattributed_count
 from smart_app.store.db import Database, alembic_config
 from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
@@ -115,6 +116,13 @@ def test_a_user_sees_only_their_practices_cases_within_one_ehr(url: str) -> None
     assert unattributed_count(db, tenant) == 1  # p3: on nobody's worklist, counted
     (other,) = cases_for(db, tenant, {"Organization/b"})
     assert other.status == "new" and other.assignee == ""
+    # A guess (the practice of the user who typed a denial) fills a gap but never moves a case between practices.
+    record_case(db, tenant=tenant, patient_id="p1", denial_id="cr-1", summary={}, deadline=None, status="new",
+                source="hand", organization_if_unknown="Organization/b")  # fmt: skip
+    record_case(db, tenant=tenant, patient_id="p3", denial_id="cr-1", summary={}, deadline=None, status="new",
+                source="hand", organization_if_unknown="Organization/b")  # fmt: skip
+    assert [r.patient_id for r in cases_for(db, tenant, {"Organization/a"})] == ["p1"]
+    assert sorted(r.patient_id for r in cases_for(db, tenant, {"Organization/b"})) == ["p2", "p3"]
 
 
 def test_two_flushers_at_once_write_every_note_exactly_once(url: str) -> None:
@@ -173,3 +181,22 @@ def test_the_web_app_keeps_its_sessions_in_the_database(url: str) -> None:
     OPENED.append(app.extensions["p2p_db"])
     with app.app_context():
         app.extensions["sqlalchemy"].engine.dispose()
+
+
+def test_the_audit_log_filters_before_it_cuts_and_shows_only_the_viewers_practices(url: str) -> None:
+    db = _open(url)
+    db.upgrade()
+    tenant = "https://ehr/fhir"
+    for patient, org in (("p1", "Organization/a"), ("p2", "Organization/b")):
+        record_case(db, tenant=tenant, patient_id=patient, denial_id="cr-1", summary={}, deadline=None,
+                    status="new", source="sync", organization=org)  # fmt: skip
+    record_event(db, tenant=tenant, user="Practitioner/x", action="brief.opened", patient_id="p1", resource="old")
+    for n in range(5):
+        record_event(db, tenant=tenant, user="Practitioner/y", action="brief.pdf", patient_id="p1", resource=f"r{n}")
+    record_event(db, tenant=tenant, user="Practitioner/z", action="brief.opened", patient_id="p2", resource="b")
+    mine = {"Organization/a"}
+    newest = audit_rows(db, tenant, organizations=mine, user="Practitioner/y", limit=3)
+    assert [r.resource for r in newest] == ["r4", "r3", "r2"]  # newest first; p2 (practice b) never shown
+    found = audit_rows(db, tenant, organizations=mine, user="Practitioner/y", by_user="Practitioner/x", limit=3)
+    assert [r.resource for r in found] == ["old"]  # the filter reaches past the newest three
+    assert audit_users(db, tenant, organizations=mine, user="Practitioner/y") == ["Practitioner/x", "Practitioner/y"]

@@ -61,3 +61,11 @@ def test_a_refused_search_is_an_error_not_an_empty_list() -> None:
     responses.get(f"{BASE}/PractitionerRole", status=403, json=outcome)
     with pytest.raises(FhirReadError, match="practices could not be read"):
         user_organizations(FhirClient(BASE, "t"), "Practitioner/u1")
+
+
+@responses.activate
+def test_roles_of_other_practitioners_are_never_trusted() -> None:
+    """A server that ignores the ``practitioner`` parameter returns every role in the EHR."""
+    someone_else = {**_role("r7", "Organization/other-practice"), "practitioner": {"reference": "Practitioner/u2"}}
+    responses.get(f"{BASE}/PractitionerRole", json=_bundle(_role("r1", "Organization/a"), someone_else))
+    assert user_organizations(FhirClient(BASE, "t"), "Practitioner/u1") == ["Organization/a"]
