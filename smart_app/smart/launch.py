@@ -58,6 +58,7 @@ class LaunchContext:
     fhir_context: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     organizations: list[str] | None = None  # the user's practices (PractitionerRole organisations), once asked
+    organizations_at: float = 0.0  # when they were asked (time.time())
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))

@@ -4,6 +4,7 @@ practice worklist (kept current whenever the case moves)."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import current_app
@@ -60,6 +61,7 @@ def _only_practice(context: LaunchContext) -> str | None:
     if context.organizations is None:
         try:
             context.organizations = user_organizations(fhir_client(context), context.fhir_user)
+            context.organizations_at = time.time()
         except P2PError as exc:
             log.info("the user's practices could not be read: %s", type(exc).__name__)
             context.organizations = []

@@ -26,6 +26,7 @@ from smart_app.web.loading import clock
 
 bp = Blueprint("worklist", __name__)
 PRACTICE_SCOPES = ("user/",)
+PRACTICES_FRESH_SECONDS = 300
 
 
 def practice_launch() -> LaunchContext:
@@ -35,8 +36,10 @@ def practice_launch() -> LaunchContext:
     context = current_launch()
     if context.patient is not None or not any(s.startswith(PRACTICE_SCOPES) for s in context.scope.split()):
         raise PracticeSignInRequired("This page lists every patient's cases.")
-    if context.organizations is None:
+    if context.organizations is None or time.time() - context.organizations_at > PRACTICES_FRESH_SECONDS:
+        # asked again every few minutes: a user the EHR removes from a practice loses its cases within minutes
         context.organizations = user_organizations(fhir_client(context), context.fhir_user)
+        context.organizations_at = time.time()
         store_launch(context)
     if not context.organizations:
         raise PracticeSignInRequired(
