@@ -199,6 +199,22 @@ def notes_for_denial(db: Database, *, iss: str, patient_id: str, claim_response_
         return list(rows)
 
 
+def notes_for_denials(
+    db: Database, *, iss: str, claim_response_ids: Collection[str]
+) -> dict[tuple[str, str], list[CallNote]]:
+    """Every note of many denials in one query, by (patient id, ClaimResponse id), newest first."""
+    found: dict[tuple[str, str], list[CallNote]] = {}
+    with db.session() as session:
+        rows = session.scalars(
+            select(CallNote)
+            .where(CallNote.iss == iss, CallNote.claim_response_id.in_(sorted(claim_response_ids)))
+            .order_by(CallNote.created_at.desc())
+        )
+        for note in rows:
+            found.setdefault((note.patient_id, note.claim_response_id), []).append(note)
+    return found
+
+
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 

@@ -15,7 +15,7 @@ from smart_app.fhir.chart import build_chart
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.facts import display_name
 from smart_app.fhir.reader import missing_references
-from smart_app.practice.tracking import track_denial
+from smart_app.practice.tracking import Sighting, track_denials
 from smart_app.store.db import Database
 
 SYNC_REFERENCES = ("Claim", "Patient", "Coverage", "Organization", "Practitioner", "PractitionerRole")
@@ -78,6 +78,7 @@ def record_page(
     chart = build_chart(with_references(client, claim_responses))
     wanted = {str(r.get("id")) for r in claim_responses}
     current = [r for r in chart.of_type("ClaimResponse") if str(r.get("id")) in wanted]
+    sightings, summaries = [], []
     for denial in open_denials(current, chart.resolve):
         report.denials += 1
         claim_response = chart.index.get(f"ClaimResponse/{denial.claim_response_id}") or {}
@@ -86,9 +87,10 @@ def record_page(
             patient.get("id") or str((claim_response.get("patient") or {}).get("reference", "")).split("/")[-1]
         )
         summary = denial_summary(denial, patient=patient, clock=clock, practice_state=practice_state)
-        created = track_denial(
-            db, tenant=iss, patient_id=patient_id, denial=summary, patient_name=display_name(patient), source="sync"
-        )
+        sightings.append(Sighting(patient_id, summary, display_name(patient)))
+        summaries.append(summary)
+    for summary, created in zip(summaries, track_denials(db, tenant=iss, sightings=sightings, source="sync"),
+                                strict=True):  # fmt: skip
         if created:
             report.new_cases += 1
             window = summary.get("p2pWindow") or {}

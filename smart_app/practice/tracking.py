@@ -4,18 +4,69 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from smart_app.outcome.calls import call_records, current_call
-from smart_app.outcome.outbox import notes_for_denial
+from smart_app.outcome.outbox import notes_for_denial, notes_for_denials
+from smart_app.outcome.scheduling import SchedulingEvent
 from smart_app.practice.rates import CaseOutcome
 from smart_app.practice.worklist import case_status
-from smart_app.store.case_records import CaseKey, events_for
-from smart_app.store.cases import Organizations, cases_for, close_superseded, record_case
+from smart_app.store.case_records import CaseKey, events_for, events_for_denials
+from smart_app.store.cases import (
+    CaseSnapshot,
+    Organizations,
+    cases_for,
+    close_superseded,
+    record_case,
+    record_cases,
+)
 from smart_app.store.db import Database
 from smart_app.store.models import DenialCase
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One denial seen for one patient (a brief-JSON denial and the patient's name)."""
+
+    patient_id: str
+    denial: dict[str, Any]
+    patient_name: str | None
+    organization_if_unknown: str | None = None
+
+
+def _snapshot(sighting: Sighting, notes: list[Any], events: list[SchedulingEvent]) -> CaseSnapshot:
+    """The case row a sighting gives: snapshot for the worklist, deadline, status from the app's own records."""
+    denial = sighting.denial
+    current = current_call(call_records(notes))
+    window = denial.get("p2pWindow") or {}
+    deadline = window.get("deadline")
+    status = case_status(
+        events, current["record"].disposition if current else None, window_closed=bool(window.get("closed"))
+    )
+    summary = {
+        "patientName": sighting.patient_name,
+        "payer": (denial.get("payer") or {}).get("name"),
+        "service": denial.get("serviceText"),
+        "category": denial.get("category"),
+        "recommendation": denial.get("recommendation"),
+        "physician": (denial.get("orderingProvider") or {}).get("name"),
+        "decidedOn": denial.get("decidedOn"),
+        "claim": denial.get("claim"),
+    }
+    return CaseSnapshot(
+        patient_id=sighting.patient_id,
+        denial_id=str(denial["id"]),
+        summary=summary,
+        deadline=datetime.fromisoformat(deadline) if deadline else None,
+        status=status,
+        organization=(denial.get("orderingProvider") or {}).get("organization"),
+        organization_if_unknown=sighting.organization_if_unknown,
+    )
 
 
 def track_denial(
@@ -31,42 +82,60 @@ def track_denial(
     """Record (or refresh) one denial (a brief-JSON denial) as a case; True when the case is new. The case's
     practice is the one the request names; ``organization_if_unknown`` is used only while none is on file."""
     denial_id = str(denial["id"])
-    key = CaseKey(tenant, patient_id, denial_id)
-    current = current_call(
-        call_records(notes_for_denial(db, iss=tenant, patient_id=patient_id, claim_response_id=denial_id))
+    case = _snapshot(
+        Sighting(patient_id, denial, patient_name, organization_if_unknown),
+        notes_for_denial(db, iss=tenant, patient_id=patient_id, claim_response_id=denial_id),
+        events_for(db, CaseKey(tenant, patient_id, denial_id)),
     )
-    window = denial.get("p2pWindow") or {}
-    deadline = window.get("deadline")
-    status = case_status(
-        events_for(db, key),
-        current["record"].disposition if current else None,
-        window_closed=bool(window.get("closed")),
-    )
-    summary = {
-        "patientName": patient_name,
-        "payer": (denial.get("payer") or {}).get("name"),
-        "service": denial.get("serviceText"),
-        "category": denial.get("category"),
-        "recommendation": denial.get("recommendation"),
-        "physician": (denial.get("orderingProvider") or {}).get("name"),
-        "decidedOn": denial.get("decidedOn"),
-        "claim": denial.get("claim"),
-    }
     _, created = record_case(
         db,
         tenant=tenant,
         patient_id=patient_id,
         denial_id=denial_id,
-        summary=summary,
-        deadline=datetime.fromisoformat(deadline) if deadline else None,
-        status=status,
+        summary=case.summary,
+        deadline=case.deadline,
+        status=case.status,
         source=source,
-        organization=(denial.get("orderingProvider") or {}).get("organization"),
-        organization_if_unknown=organization_if_unknown,
+        organization=case.organization,
+        organization_if_unknown=case.organization_if_unknown,
     )
     if denial.get("claim"):  # a newer answer to the same request replaces the older one on the worklist
         close_superseded(db, tenant=tenant, patient_id=patient_id, claim=denial["claim"], keep=denial_id)
     return created
+
+
+def track_denials(db: Database, *, tenant: str, sightings: list[Sighting], source: str) -> list[bool]:
+    """Record a page of denials (``p2p-brief sync``) as ``track_denial`` would one by one, but with the page's
+    notes and scheduling logs read in two queries and every case written in one transaction; whether each is new.
+    When another process creates one of them meanwhile, the page is recorded one denial at a time instead."""
+    if not sightings:
+        return []
+    ids = {str(s.denial["id"]) for s in sightings}
+    notes = notes_for_denials(db, iss=tenant, claim_response_ids=ids)
+    events = events_for_denials(db, tenant, ids)
+    cases = [
+        _snapshot(
+            s,
+            notes.get((s.patient_id, str(s.denial["id"])), []),
+            events.get(CaseKey(tenant, s.patient_id, str(s.denial["id"])), []),
+        )
+        for s in sightings
+    ]
+    try:
+        return record_cases(db, tenant=tenant, cases=cases, source=source)
+    except IntegrityError:
+        return [
+            track_denial(
+                db,
+                tenant=tenant,
+                patient_id=s.patient_id,
+                denial=s.denial,
+                patient_name=s.patient_name,
+                source=source,
+                organization_if_unknown=s.organization_if_unknown,
+            )  # fmt: skip
+            for s in sightings
+        ]
 
 
 def case_outcomes(

@@ -4,6 +4,7 @@ one patient and one denial."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,6 +51,21 @@ def events_for(db: Database, case: CaseKey) -> list[SchedulingEvent]:
         ).all()
         events = [event_from_dict(json.loads(r.event_json)) for r in rows]
     return sorted(events, key=lambda e: e.at)
+
+
+def events_for_denials(db: Database, iss: str, denial_ids: Collection[str]) -> dict[CaseKey, list[SchedulingEvent]]:
+    """The scheduling logs of many cases in one query, each in the order the steps happened."""
+    found: dict[CaseKey, list[SchedulingEvent]] = {}
+    with db.session() as session:
+        rows = session.scalars(
+            select(SchedulingLogEntry).where(
+                SchedulingLogEntry.iss == iss, SchedulingLogEntry.denial_id.in_(sorted(denial_ids))
+            )
+        ).all()
+        for r in rows:
+            key = CaseKey(iss, r.patient_id, r.denial_id)
+            found.setdefault(key, []).append(event_from_dict(json.loads(r.event_json)))
+    return {key: sorted(events, key=lambda e: e.at) for key, events in found.items()}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,31 @@ from sqlalchemy.exc import IntegrityError
 from smart_app.practice.worklist import WorklistRow
 from smart_app.store.db import Database
 from smart_app.store.models import DenialCase
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """What one sighting of a denial says about its case."""
+
+    patient_id: str
+    denial_id: str
+    summary: dict[str, Any]
+    deadline: datetime | None
+    status: str
+    organization: str | None = None
+    organization_if_unknown: str | None = None
+
+
+def _apply(row: DenialCase, case: CaseSnapshot) -> None:
+    """Refresh a row from a sighting: a value the new read lacks is kept, a closed case stays closed, and a guessed
+    practice never replaces one on file."""
+    known = json.loads(row.summary_json) if row.summary_json else {}
+    merged = {**known, **{k: v for k, v in case.summary.items() if v is not None}}  # a lighter read adds, never erases
+    row.summary_json = json.dumps(merged, ensure_ascii=False)
+    row.deadline = case.deadline.astimezone(UTC) if case.deadline else None  # SQLite keeps no offset: store UTC
+    row.organization = case.organization or row.organization or case.organization_if_unknown
+    if row.status != "closed":
+        row.status = case.status
 
 
 def record_case(
@@ -32,9 +58,9 @@ def record_case(
     """Create the case, or refresh its snapshot (a value the new read lacks is kept), deadline and status; its
     first source and assignee stay. ``organization`` is the practice the request names (it is kept, and a later
     read without one never erases it); ``organization_if_unknown`` fills the gap only when no practice is on file,
-    so a guess never moves a case from one practice to another. Two
-    processes seeing the same denial at once still leave one row (the unique key decides, the loser updates).
-    Returns the case id and whether it was created."""
+    so a guess never moves a case from one practice to another. Two processes seeing the same denial at once still
+    leave one row (the unique key decides, the loser updates). Returns the case id and whether it was created."""
+    case = CaseSnapshot(patient_id, denial_id, summary, deadline, status, organization, organization_if_unknown)
     for _ in range(2):
         try:
             with db.session() as session:
@@ -49,21 +75,53 @@ def record_case(
                 if row is None:
                     row = DenialCase(tenant=tenant, patient_id=patient_id, denial_id=denial_id, source=source)
                     session.add(row)
-                known = json.loads(row.summary_json) if row.summary_json else {}
-                merged = {
-                    **known,
-                    **{k: v for k, v in summary.items() if v is not None},
-                }  # a lighter read adds, never erases
-                row.summary_json = json.dumps(merged, ensure_ascii=False)
-                row.organization = organization or row.organization or organization_if_unknown
-                row.deadline = deadline.astimezone(UTC) if deadline else None  # SQLite keeps no offset: store UTC
-                if row.status != "closed":
-                    row.status = status
+                _apply(row, case)
                 session.flush()
                 return int(row.id), created
         except IntegrityError:
             continue
     raise RuntimeError("the case could not be recorded")  # pragma: no cover - two lost races in a row
+
+
+def record_cases(db: Database, *, tenant: str, cases: list[CaseSnapshot], source: str) -> list[bool]:
+    """Record a page of sightings in one transaction (what ``record_case`` does for one, and
+    ``close_superseded`` for each with a claim); whether each case was new. Raises ``IntegrityError`` when another
+    process created one of them meanwhile: the caller then records them one at a time."""
+    ids = sorted({c.denial_id for c in cases})
+    patients = sorted({c.patient_id for c in cases})
+    with db.session() as session:
+        rows = {
+            (r.patient_id, r.denial_id): r
+            for r in session.scalars(
+                select(DenialCase).where(DenialCase.tenant == tenant, DenialCase.denial_id.in_(ids))
+            )
+        }
+        existing, created = set(rows), []
+        for case in cases:
+            row = rows.get((case.patient_id, case.denial_id))
+            created.append(row is None)
+            if row is None:
+                row = DenialCase(tenant=tenant, patient_id=case.patient_id, denial_id=case.denial_id, source=source)
+                session.add(row)
+                rows[(case.patient_id, case.denial_id)] = row
+            _apply(row, case)
+        session.flush()
+        open_rows = session.scalars(
+            select(DenialCase).where(
+                DenialCase.tenant == tenant, DenialCase.patient_id.in_(patients), DenialCase.status != "closed"
+            )
+        ).all()
+        order = {(c.patient_id, c.denial_id): i for i, c in enumerate(cases)}
+        for i, case in enumerate(cases):  # as if recorded one after another: the later answer to a request wins
+            if not case.summary.get("claim"):
+                continue
+            for row in open_rows:
+                key = (row.patient_id, row.denial_id)
+                later = key not in existing and order.get(key, -1) > i  # not yet recorded at step i
+                if (row.patient_id == case.patient_id and row.denial_id != case.denial_id and not later
+                        and json.loads(row.summary_json).get("claim") == case.summary["claim"]):  # fmt: skip
+                    row.status = "closed"
+    return created
 
 
 def _aware(when: datetime | None) -> datetime | None:

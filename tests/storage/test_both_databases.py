@@ -20,7 +20,16 @@ from sqlalchemy import create_engine, text
 
 from smart_app.outcome.outbox import flush, outbox_rows, save_note
 from smart_app.store.audit import audit_rows, audit_users, record_event
-from smart_app.store.cases import assign, case_row, cases_for, close, record_case, unattributed_count
+from smart_app.store.cases import (
+    CaseSnapshot,
+    assign,
+    case_row,
+    cases_for,
+    close,
+    record_case,
+    record_cases,
+    unattributed_count,
+)
 from smart_app.store.db import Database, alembic_config
 from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
 from smart_app.web import create_app
@@ -200,3 +209,25 @@ def test_the_audit_log_filters_before_it_cuts_and_shows_only_the_viewers_practic
     found = audit_rows(db, tenant, organizations=mine, user="Practitioner/y", by_user="Practitioner/x", limit=3)
     assert [r.resource for r in found] == ["old"]  # the filter reaches past the newest three
     assert audit_users(db, tenant, organizations=mine, user="Practitioner/y") == ["Practitioner/x", "Practitioner/y"]
+
+
+def test_a_page_recorded_at_once_ends_as_one_by_one_would(url: str) -> None:
+    db = _open(url)
+    db.upgrade()
+    tenant = "https://ehr/fhir"
+    record_case(db, tenant=tenant, patient_id="p1", denial_id="cr-old", summary={"claim": "Claim/c1"},
+                deadline=None, status="new", source="launch", organization="Organization/a")  # fmt: skip
+    page = [
+        CaseSnapshot("p1", "cr-mid", {"claim": "Claim/c1", "payer": "Aetna"}, None, "new", "Organization/a"),
+        CaseSnapshot("p1", "cr-new", {"claim": "Claim/c1", "payer": "Aetna"}, None, "new", "Organization/a"),
+        CaseSnapshot("p2", "cr-9", {"claim": "Claim/c9"}, None, "new", None, "Organization/b"),
+        CaseSnapshot("p1", "cr-old", {"payer": "Aetna"}, None, "new", None, "Organization/z"),
+    ]
+    assert record_cases(db, tenant=tenant, cases=page, source="sync") == [True, True, True, False]
+    rows = {r.denial_id: r for r in cases_for(db, tenant)}
+    # The newest answer to Claim/c1 is the one to work, as if the page were recorded one denial at a time.
+    assert {k: r.status for k, r in rows.items()} == {"cr-old": "closed", "cr-mid": "closed", "cr-new": "new",
+                                                      "cr-9": "new"}  # fmt: skip
+    assert {r.denial_id for r in cases_for(db, tenant, {"Organization/a"})} == {"cr-old", "cr-mid", "cr-new"}
+    assert [r.denial_id for r in cases_for(db, tenant, {"Organization/b"})] == ["cr-9"]  # a guess fills a gap only
+    assert rows["cr-old"].payer == "Aetna"
