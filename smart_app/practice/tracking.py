@@ -3,30 +3,24 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from smart_app.outcome.calls import call_records, current_call
-from smart_app.outcome.outbox import notes_for_denial, notes_for_denials
+from smart_app.outcome.outbox import notes_for_denials
 from smart_app.outcome.scheduling import SchedulingEvent
 from smart_app.practice.rates import CaseOutcome
 from smart_app.practice.worklist import case_status
-from smart_app.store.case_records import CaseKey, events_for, events_for_denials
+from smart_app.store.case_records import CaseKey, events_for_denials
 from smart_app.store.cases import (
     CaseSnapshot,
     Organizations,
     cases_for,
-    close_superseded,
-    record_case,
     record_cases,
 )
 from smart_app.store.db import Database
-from smart_app.store.models import DenialCase
 
 
 @dataclass(frozen=True)
@@ -81,33 +75,13 @@ def track_denial(
 ) -> bool:
     """Record (or refresh) one denial (a brief-JSON denial) as a case; True when the case is new. The case's
     practice is the one the request names; ``organization_if_unknown`` is used only while none is on file."""
-    denial_id = str(denial["id"])
-    case = _snapshot(
-        Sighting(patient_id, denial, patient_name, organization_if_unknown),
-        notes_for_denial(db, iss=tenant, patient_id=patient_id, claim_response_id=denial_id),
-        events_for(db, CaseKey(tenant, patient_id, denial_id)),
-    )
-    _, created = record_case(
-        db,
-        tenant=tenant,
-        patient_id=patient_id,
-        denial_id=denial_id,
-        summary=case.summary,
-        deadline=case.deadline,
-        status=case.status,
-        source=source,
-        organization=case.organization,
-        organization_if_unknown=case.organization_if_unknown,
-    )
-    if denial.get("claim"):  # a newer answer to the same request replaces the older one on the worklist
-        close_superseded(db, tenant=tenant, patient_id=patient_id, claim=denial["claim"], keep=denial_id)
-    return created
+    sighting = Sighting(patient_id, denial, patient_name, organization_if_unknown)
+    return track_denials(db, tenant=tenant, sightings=[sighting], source=source)[0]
 
 
 def track_denials(db: Database, *, tenant: str, sightings: list[Sighting], source: str) -> list[bool]:
-    """Record a page of denials (``p2p-brief sync``) as ``track_denial`` would one by one, but with the page's
-    notes and scheduling logs read in two queries and every case written in one transaction; whether each is new.
-    When another process creates one of them meanwhile, the page is recorded one denial at a time instead."""
+    """Record denials as cases (a page of them for ``p2p-brief sync``): their call notes and scheduling logs read
+    in two queries, every case written in one transaction; whether each is new."""
     if not sightings:
         return []
     ids = {str(s.denial["id"]) for s in sightings}
@@ -121,21 +95,7 @@ def track_denials(db: Database, *, tenant: str, sightings: list[Sighting], sourc
         )
         for s in sightings
     ]
-    try:
-        return record_cases(db, tenant=tenant, cases=cases, source=source)
-    except IntegrityError:
-        return [
-            track_denial(
-                db,
-                tenant=tenant,
-                patient_id=s.patient_id,
-                denial=s.denial,
-                patient_name=s.patient_name,
-                source=source,
-                organization_if_unknown=s.organization_if_unknown,
-            )  # fmt: skip
-            for s in sightings
-        ]
+    return [created for _, created in record_cases(db, tenant=tenant, cases=cases, source=source)]
 
 
 def case_outcomes(
@@ -144,17 +104,17 @@ def case_outcomes(
     """Every case of the tenant (and organisations, when given) as the rates read it: dates of denial, request
     and call, the disposition, the reviewer's specialty against the ordering physician's, whether the P2P window
     was missed, and how many of its notes are not yet in the chart."""
+    rows = cases_for(db, tenant, organizations)
+    ids = {row.denial_id for row in rows}
+    all_notes = notes_for_denials(db, iss=tenant, claim_response_ids=ids)  # three queries, whatever the case count
+    all_events = events_for_denials(db, tenant, ids)
     outcomes = []
-    for row in cases_for(db, tenant, organizations):
-        with db.session() as session:
-            case = session.get(DenialCase, row.case_id)
-            summary = json.loads(case.summary_json) if case else {}
-        events = events_for(db, CaseKey(tenant, row.patient_id, row.denial_id))
-        notes = notes_for_denial(db, iss=tenant, patient_id=row.patient_id, claim_response_id=row.denial_id)
+    for row in rows:
+        events = all_events.get(CaseKey(tenant, row.patient_id, row.denial_id), [])
+        notes = all_notes.get((row.patient_id, row.denial_id), [])
         current = current_call(call_records(notes))
         record = current["record"] if current else None
         requested_at = events[0].at if events else None
-        decided = summary.get("decidedOn")
         missed = row.deadline is not None and (
             (requested_at is None and record is None and now > row.deadline)
             or (requested_at is not None and requested_at > row.deadline)
@@ -164,7 +124,7 @@ def case_outcomes(
                 payer=row.payer,
                 service=row.service,
                 physician=row.physician,
-                decided_at=_instant(decided, zone),
+                decided_at=_instant(row.decided_on, zone),
                 requested_at=requested_at,
                 call_at=record.start(zone) if record else None,
                 disposition=record.disposition if record else None,

@@ -63,6 +63,7 @@ class WorklistRow:
     assignee: str
     status: str
     deadline: datetime | None
+    decided_on: str | None = None  # the payer's decision, as the denial gave it
     hours_left: float | None = None
     alert: bool = False
     missed: bool = False

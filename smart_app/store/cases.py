@@ -55,38 +55,26 @@ def record_case(
     organization: str | None = None,
     organization_if_unknown: str | None = None,
 ) -> tuple[int, bool]:
-    """Create the case, or refresh its snapshot (a value the new read lacks is kept), deadline and status; its
-    first source and assignee stay. ``organization`` is the practice the request names (it is kept, and a later
-    read without one never erases it); ``organization_if_unknown`` fills the gap only when no practice is on file,
-    so a guess never moves a case from one practice to another. Two processes seeing the same denial at once still
-    leave one row (the unique key decides, the loser updates). Returns the case id and whether it was created."""
+    """Record one sighting (``record_cases`` for a page of one); the case id and whether it was created."""
     case = CaseSnapshot(patient_id, denial_id, summary, deadline, status, organization, organization_if_unknown)
+    return record_cases(db, tenant=tenant, cases=[case], source=source)[0]
+
+
+def record_cases(db: Database, *, tenant: str, cases: list[CaseSnapshot], source: str) -> list[tuple[int, bool]]:
+    """Record sightings in one transaction, ending as if they were recorded one after another: a new case is
+    created, a known one refreshed (``_apply``: a value a lighter read lacks is kept, a closed case stays closed, a
+    guessed practice never replaces one on file; the first source and the assignee stay), and a newer answer to the
+    same request (``claim``) closes the patient's older case. Two processes seeing one denial at once still leave
+    one row: the unique key decides, and the loser's retry updates it. Each case's id, and whether it was new."""
     for _ in range(2):
         try:
-            with db.session() as session:
-                row = session.scalars(
-                    select(DenialCase).where(
-                        DenialCase.tenant == tenant,
-                        DenialCase.patient_id == patient_id,
-                        DenialCase.denial_id == denial_id,
-                    )
-                ).first()
-                created = row is None
-                if row is None:
-                    row = DenialCase(tenant=tenant, patient_id=patient_id, denial_id=denial_id, source=source)
-                    session.add(row)
-                _apply(row, case)
-                session.flush()
-                return int(row.id), created
+            return _record_cases(db, tenant, cases, source)
         except IntegrityError:
             continue
-    raise RuntimeError("the case could not be recorded")  # pragma: no cover - two lost races in a row
+    raise RuntimeError("the cases could not be recorded")  # pragma: no cover - two lost races in a row
 
 
-def record_cases(db: Database, *, tenant: str, cases: list[CaseSnapshot], source: str) -> list[bool]:
-    """Record a page of sightings in one transaction (what ``record_case`` does for one, and
-    ``close_superseded`` for each with a claim); whether each case was new. Raises ``IntegrityError`` when another
-    process created one of them meanwhile: the caller then records them one at a time."""
+def _record_cases(db: Database, tenant: str, cases: list[CaseSnapshot], source: str) -> list[tuple[int, bool]]:
     ids = sorted({c.denial_id for c in cases})
     patients = sorted({c.patient_id for c in cases})
     with db.session() as session:
@@ -112,7 +100,7 @@ def record_cases(db: Database, *, tenant: str, cases: list[CaseSnapshot], source
             )
         ).all()
         order = {(c.patient_id, c.denial_id): i for i, c in enumerate(cases)}
-        for i, case in enumerate(cases):  # as if recorded one after another: the later answer to a request wins
+        for i, case in enumerate(cases):
             if not case.summary.get("claim"):
                 continue
             for row in open_rows:
@@ -121,7 +109,7 @@ def record_cases(db: Database, *, tenant: str, cases: list[CaseSnapshot], source
                 if (row.patient_id == case.patient_id and row.denial_id != case.denial_id and not later
                         and json.loads(row.summary_json).get("claim") == case.summary["claim"]):  # fmt: skip
                     row.status = "closed"
-    return created
+        return [(int(rows[(c.patient_id, c.denial_id)].id), new) for c, new in zip(cases, created, strict=True)]
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -145,6 +133,7 @@ def _row(case: DenialCase) -> WorklistRow:
         assignee=case.assignee or "",
         status=case.status,
         deadline=_aware(case.deadline),
+        decided_on=summary.get("decidedOn"),
     )
 
 
@@ -202,23 +191,3 @@ def close(db: Database, tenant: str, case_id: int, organizations: Organizations 
             return False
         case.status = "closed"
         return True
-
-
-def close_superseded(db: Database, *, tenant: str, patient_id: str, claim: str, keep: str) -> int:
-    """Close the patient's other cases that answer the same request (``claim``): the payer's newer answer is the
-    one to work. Returns how many were closed."""
-    closed = 0
-    with db.session() as session:
-        rows = session.scalars(
-            select(DenialCase).where(
-                DenialCase.tenant == tenant,
-                DenialCase.patient_id == patient_id,
-                DenialCase.denial_id != keep,
-                DenialCase.status != "closed",
-            )
-        )
-        for row in rows:
-            if json.loads(row.summary_json).get("claim") == claim:
-                row.status = "closed"
-                closed += 1
-    return closed

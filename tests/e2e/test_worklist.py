@@ -135,6 +135,14 @@ def test_the_status_moves_with_the_case(practice: Practice) -> None:
                  "start_time": "10:00", "end_time": "10:10", "reviewer_name": "Dr. Ames", "disposition": "upheld"},
                  timeout=60)  # fmt: skip
     assert "Call done — upheld" in status()
+    page = _worklist(browser, practice, practice.ehr_a)
+    practice_ctx = re.search(r"ctx=([A-Za-z0-9_-]+)", page.url).group(1)  # type: ignore[union-attr]
+    rates = _text(browser.get(f"{practice.app}/rates", params={"ctx": practice_ctx}, timeout=30).text)
+    # The rates read the same records: one request (fax, 2026-11-20), one call held (upheld, 2026-11-23).
+    for figure in ("P2P requested 1", "Calls held 1", "Overturned 0 (0% of 1)", "Upheld 1",
+                   "Median, denial to request 1.0 days (of 1)", "Median, request to call 3.0 days (of 1)",
+                   "Aetna 1 1 0 1 0% (0 of 1)", "Dr. Samuel Okonkwo-Reyes 1 1 0 1 0% (0 of 1)"):  # fmt: skip
+        assert figure in rates, figure
 
 
 def test_rates_and_the_csv_export_read_the_same_records(practice: Practice) -> None:
