@@ -145,6 +145,13 @@ class FhirClient:
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
+    def _own_url(self, url: str) -> str:
+        """``url`` (or a path) on this server; ``FhirReadError`` for any other origin, so the token stays here."""
+        target = self._url(url)
+        if not self._same_origin(target):
+            raise FhirReadError(f"{urlsplit(target).netloc} is not this FHIR server; the token is not sent there")
+        return target
+
     def _same_origin(self, url: str) -> bool:
         return urlsplit(url)[:2] == self._origin
 
@@ -159,17 +166,11 @@ class FhirClient:
     ) -> requests.Response:
         """One authenticated ``GET`` (retries, errors as ``_send``) of a path or URL on this server's origin only:
         the token is never sent anywhere else."""
-        target = self._url(url)
-        if not self._same_origin(target):
-            raise FhirReadError(f"{urlsplit(target).netloc} is not this FHIR server; the token is not sent there")
-        return self._send("GET", target, headers=headers, params=params, stream=stream)
+        return self._send("GET", self._own_url(url), headers=headers, params=params, stream=stream)
 
     def delete(self, url: str) -> requests.Response:
         """One authenticated ``DELETE`` of a URL on this server's origin."""
-        target = self._url(url)
-        if not self._same_origin(target):
-            raise FhirReadError(f"{urlsplit(target).netloc} is not this FHIR server; the token is not sent there")
-        return self._send("DELETE", target)
+        return self._send("DELETE", self._own_url(url))
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """``GET [base]/Type/id``; raise ``FhirReadError`` unless the server answers 200 with that resource."""

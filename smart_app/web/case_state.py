@@ -4,19 +4,17 @@ practice worklist (kept current whenever the case moves)."""
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import current_app
 
 from smart_app.errors import P2PError
-from smart_app.fhir.membership import user_organizations
 from smart_app.outcome.calls import call_records
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.practice.tracking import track_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import CaseKey
-from smart_app.web.context import fhir_client, store_launch
+from smart_app.web.context import user_practices
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +55,10 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
 
 
 def _only_practice(context: LaunchContext) -> str | None:
-    """The user's one practice (asked of the EHR once per launch), or None when none, several or unknown."""
-    if context.organizations is None:
-        try:
-            context.organizations = user_organizations(fhir_client(context), context.fhir_user)
-            context.organizations_at = time.time()
-        except P2PError as exc:
-            log.info("the user's practices could not be read: %s", type(exc).__name__)
-            context.organizations = []
-        store_launch(context)
-    return context.organizations[0] if len(context.organizations) == 1 else None
+    """The user's one practice, or None when none, several or the EHR cannot say."""
+    try:
+        practices = user_practices(context)
+    except P2PError as exc:
+        log.info("the user's practices could not be read: %s", type(exc).__name__)
+        return None
+    return practices[0] if len(practices) == 1 else None

@@ -15,6 +15,7 @@ from flask import current_app, g, request, session
 
 from smart_app.errors import SessionExpired, StateMismatch
 from smart_app.fhir.client import FhirClient
+from smart_app.fhir.membership import user_organizations
 from smart_app.smart.launch import LaunchContext
 from smart_app.smart.tokens import refresh_if_needed
 
@@ -72,6 +73,20 @@ def fhir_client(context: LaunchContext) -> FhirClient:
         max_workers=s["FHIR_MAX_WORKERS"],
         page_limit=s["FHIR_PAGE_LIMIT"],
     )
+
+
+PRACTICES_FRESH_SECONDS = 300
+
+
+def user_practices(context: LaunchContext) -> list[str]:
+    """The practices the EHR links the user to (their PractitionerRoles' organizations), kept on the launch and
+    asked again once older than ``PRACTICES_FRESH_SECONDS``: a user the EHR removes from a practice loses its cases
+    within minutes. Raises ``FhirReadError`` when the EHR cannot be asked."""
+    if context.organizations is None or time.time() - context.organizations_at > PRACTICES_FRESH_SECONDS:
+        context.organizations = user_organizations(fhir_client(context), context.fhir_user)
+        context.organizations_at = time.time()
+        store_launch(context)
+    return context.organizations
 
 
 def check_csrf(context: LaunchContext) -> None:

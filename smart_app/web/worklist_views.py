@@ -14,19 +14,17 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from smart_app.errors import NotFound, PracticeSignInRequired
-from smart_app.fhir.membership import user_organizations
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import assign, case_row, cases_for, close, unattributed_count
 from smart_app.web.case_state import database
-from smart_app.web.context import check_csrf, current_launch, fhir_client, store_launch
+from smart_app.web.context import check_csrf, current_launch, store_launch, user_practices
 from smart_app.web.loading import clock
 
 bp = Blueprint("worklist", __name__)
 PRACTICE_SCOPES = ("user/",)
-PRACTICES_FRESH_SECONDS = 300
 
 
 def practice_launch() -> LaunchContext:
@@ -36,12 +34,7 @@ def practice_launch() -> LaunchContext:
     context = current_launch()
     if context.patient is not None or not any(s.startswith(PRACTICE_SCOPES) for s in context.scope.split()):
         raise PracticeSignInRequired("This page lists every patient's cases.")
-    if context.organizations is None or time.time() - context.organizations_at > PRACTICES_FRESH_SECONDS:
-        # asked again every few minutes: a user the EHR removes from a practice loses its cases within minutes
-        context.organizations = user_organizations(fhir_client(context), context.fhir_user)
-        context.organizations_at = time.time()
-        store_launch(context)
-    if not context.organizations:
+    if not user_practices(context):
         raise PracticeSignInRequired(
             "The EHR lists no practice for your account, so the app cannot tell whose cases you may see.",
             advice=(

@@ -121,7 +121,7 @@ def test_a_denial_entered_by_hand_belongs_to_the_users_one_practice(shared: Pair
 def test_a_user_removed_from_a_practice_loses_its_cases_within_minutes(
     shared: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smart_app.web import worklist_views
+    from smart_app.web import context as web_context
 
     browser, page, ctx = _worklist(shared, "demo-liaison-prairie")
     assert page.status_code == 200 and "Quillfeather" in page.text
@@ -131,7 +131,7 @@ def test_a_user_removed_from_a_practice_loses_its_cases_within_minutes(
     try:
         still = browser.get(f"{shared.app.url}/worklist", params={"ctx": ctx}, timeout=60)
         assert still.status_code == 200  # within the few minutes the app trusts what it last asked
-        monkeypatch.setattr(worklist_views, "PRACTICES_FRESH_SECONDS", 0)
+        monkeypatch.setattr(web_context, "PRACTICES_FRESH_SECONDS", 0)
         after = browser.get(f"{shared.app.url}/worklist", params={"ctx": ctx}, timeout=60)
         assert after.status_code == 403 and "lists no practice" in after.text and "Quillfeather" not in after.text
     finally:
