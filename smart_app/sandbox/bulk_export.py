@@ -20,7 +20,7 @@ from flask import Blueprint, Response, g, request
 from .ehr_state import current_ehr
 from .fhir_api import serve_as_fhir
 from .outcomes import error_response, fhir_response
-from .search import last_updated
+from .search import last_updated, parse_instant
 
 bp = Blueprint("ehr_bulk", __name__, url_prefix="/fhir")
 bp.before_request(serve_as_fhir)
@@ -48,11 +48,8 @@ def _jobs() -> dict[str, ExportJob]:
 def _since(value: str | None) -> tuple[datetime | None, str | None]:
     if not value:
         return None, None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None, f"_since is not a FHIR instant: {value[:40]}"
-    return (moment, None) if moment.tzinfo else (None, "_since needs a time zone")
+    moment = parse_instant(value)
+    return (moment, None) if moment else (None, f"_since is not a FHIR instant with a time zone: {value[:40]}")
 
 
 @bp.get("/$export")

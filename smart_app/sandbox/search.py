@@ -124,10 +124,11 @@ DATE_PREFIXES = ("gt", "ge", "lt", "le", "eq")
 def last_updated(resource: dict[str, Any]) -> datetime | None:
     """``meta.lastUpdated`` as an aware instant, or None."""
     value = as_dict(resource.get("meta")).get("lastUpdated")
-    return _instant(value) if isinstance(value, str) else None
+    return parse_instant(value) if isinstance(value, str) else None
 
 
-def _instant(value: str) -> datetime | None:
+def parse_instant(value: str) -> datetime | None:
+    """A FHIR instant (with its zone; ``Z`` allowed) as an aware datetime, or None."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -137,7 +138,7 @@ def _instant(value: str) -> datetime | None:
 
 def _instant_matches(moment: datetime | None, wanted: str) -> bool:
     prefix = wanted[:2] if wanted[:2] in DATE_PREFIXES else "eq"
-    bound = _instant(wanted[2:] if wanted[:2] in DATE_PREFIXES else wanted)
+    bound = parse_instant(wanted[2:] if wanted[:2] in DATE_PREFIXES else wanted)
     if moment is None or bound is None:
         return False
     return {
