@@ -20,7 +20,6 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "case.letter": ("letter.opened", "call-note/{note_id}"),
     "case.letter_pdf": ("letter.pdf", "call-note/{note_id}"),
     "hand_entry.save_denial": ("denial.entered", None),
-    "outcome.record_call": ("note.recorded", "ClaimResponse/{claim_response_id}"),
     "worklist.export_csv": ("worklist.csv", None),
     "worklist.export_fhir": ("worklist.fhir", None),
     "audit.index": ("audit.viewed", None),
@@ -33,8 +32,6 @@ def _record(response: Response) -> Response:
     if audited is None or context is None or response.status_code >= 400:
         return response
     action, template = audited
-    if request.endpoint == "outcome.record_call" and response.status_code != 303:
-        return response  # the form came back for correction: nothing was recorded
     resource = g.get("audit_resource") or (template.format(**(request.view_args or {})) if template else None)
     record_event(
         current_app.extensions["p2p_db"],

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.brief.render import DoesNotFit, render_pdf, render_text
@@ -20,6 +20,7 @@ from smart_app.fhir.writeback import build_document_reference
 from smart_app.outcome.call_note import NoteContext, call_note_text, form_values, parse_call_form
 from smart_app.outcome.outbox import note_placeholder, save_note
 from smart_app.smart.launch import LaunchContext
+from smart_app.store.audit import record_event
 from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.case_state import track_case
@@ -190,7 +191,9 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         resources=resources,
         replaces_note_id=original.id if original else None,
     )
-    g.audit_resource = f"call-note/{note_id}"
+    # Logged here, not after the response: the write to the chart below logs its own event, which must come after.
+    record_event(current_app.extensions["p2p_db"], tenant=context.iss, user=context.fhir_user,
+                 action="note.recorded", patient_id=context.patient, resource=f"call-note/{note_id}")  # fmt: skip
     deliver_note(context, note_id)
     if brief is not None:
         track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")

@@ -59,6 +59,8 @@ def test_each_access_is_recorded_and_shown_to_the_practice(site: Pair) -> None:
                   "ClaimResponse/cr-lumbar-mri-1", "DocumentReference/"):  # fmt: skip
         assert shown in log, shown
     assert log.count("call-note/") == 1  # the refused form was not counted
+    rows = log.split("Filter", 1)[1]  # the table, newest first (the filter's options name every action too)
+    assert rows.index("Call note written to the chart") < rows.index("Recorded a call note")  # recorded, then written
     for clinical in ("Quillfeather", "Conservative care", "radiculopathy", "1974", "Dr. Audit"):
         assert clinical not in log
 
