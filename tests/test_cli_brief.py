@@ -12,7 +12,7 @@ from smart_app.cli import main
 from smart_app.content import content_dir
 
 DEMO = content_dir("fhir") / "demo"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pas"
+FIXTURES = Path(__file__).resolve().parent / "data" / "pas"
 CONTRACT_KEYS = {
     "claimResponse", "claim", "payer", "service", "diagnoses", "decidedOn", "preAuthRef", "reason", "category",
     "recommendation", "p2pWindow", "reviewerRights", "policy", "policyResult", "criteria", "priorTreatments",

@@ -13,7 +13,7 @@ from smart_app.denials.codes import review_action_table
 from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
 from smart_app.fhir.chart import as_collection, chart_from_bundle
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pas"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "pas"
 
 
 def _answers(name: str) -> list:
