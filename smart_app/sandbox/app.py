@@ -42,9 +42,10 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
     write_profile = profile(settings.profile)
     app = Flask("smart_app.sandbox", template_folder=str(content_dir("templates")), static_folder=None)
     store = FhirStore()
-    store.load_bundles(settings.data_dir)
+    now = settings.now or datetime.now(UTC)
+    store.load_bundles(settings.data_dir, today=now.date())
     if settings.sample_cases:
-        store.add_all(sample_denials(store, settings.sample_cases, now=datetime.now(UTC)))
+        store.add_all(sample_denials(store, settings.sample_cases, now=now))
     registry = OAuthRegistry()
     key = generate_signing_key()
     ehr = DemoEhr(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from smart_app.content import content_dir
@@ -50,6 +51,7 @@ class EhrSettings:
     latency_ms: int = 0
     signed_in_user: str = "demo-clinician"  # the Practitioner id the EHR's user is signed in as
     sample_cases: int = 0  # copies of the demo charts with new patients, payers and decision times
+    now: datetime | None = None  # the moment the demo charts are dated for (aware); None: when the EHR starts
 
     @property
     def origin(self) -> str:

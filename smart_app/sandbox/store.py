@@ -8,11 +8,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from . import search
+from .demo_dates import dated_for
 
 log = logging.getLogger("smart_app.sandbox")
 
@@ -28,8 +29,9 @@ class FhirStore:
         self._lock = threading.RLock()
         self._resources: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def load_bundles(self, folder: Path) -> int:
-        """Add every entry of every ``*.json`` Bundle in ``folder``; return how many resources were loaded."""
+    def load_bundles(self, folder: Path, *, today: date | None = None) -> int:
+        """Add every entry of every ``*.json`` Bundle in ``folder``; return how many resources were loaded. With
+        ``today``, each Bundle's dates are moved from its ``timestamp`` to that day (``demo_dates``)."""
         loaded = 0
         for path in sorted(folder.glob("*.json")):
             try:
@@ -40,6 +42,8 @@ class FhirStore:
             if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
                 log.warning("skipped %s: not a FHIR Bundle", path.name)
                 continue
+            if today is not None:
+                bundle = dated_for(bundle, today)
             loaded += self.add_all(
                 entry.get("resource") for entry in bundle.get("entry") or [] if isinstance(entry, dict)
             )

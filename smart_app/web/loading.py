@@ -3,6 +3,8 @@ hand), one denial, and the clock and state the brief is built with."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app
 
 from smart_app.denials.assess import Clock
@@ -23,8 +25,13 @@ def _patient_id(context: LaunchContext) -> str:
 
 
 def clock() -> Clock:
-    """The practice's time zone (``P2P_TIMEZONE``) and now."""
-    return Clock.now_in(settings()["TIMEZONE"])
+    """The practice's time zone (``P2P_TIMEZONE``) and now: the machine's, or the moment a test pins through the
+    app's ``CLOCK`` setting (a callable returning an aware datetime). Every page reads the time here."""
+    pinned = settings().get("CLOCK")
+    if pinned is None:
+        return Clock.now_in(settings()["TIMEZONE"])
+    zone = ZoneInfo(settings()["TIMEZONE"])
+    return Clock(zone, pinned().astimezone(zone))
 
 
 def practice_state() -> str | None:

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pairs import DEMO_NOW
 
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.web import create_app
 
 INSPECTOR = "e2e-inspector-token"
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,6 +51,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             base_url=ehr_server.url,
             clients=[RegisteredClient("p2p-e2e", [f"{app_server.url}/callback"], f"{app_server.url}/launch")],
             inspector_token=INSPECTOR,
+            now=DEMO_NOW,
         )
     )
     db = Path(tmp_path_factory.mktemp("e2e")) / "app.sqlite3"
@@ -59,6 +62,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "EHR_ORIGINS": [ehr_server.url],
             "INSECURE_COOKIES": True,
             "DATABASE_URL": f"sqlite:///{db}",
+            "CLOCK": lambda: DEMO_NOW,
         }
     )
     ehr_server.mount(ehr_app)

@@ -7,8 +7,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -16,6 +18,11 @@ from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.sandbox.oauth_models import DemoUser
 from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.web import create_app
+
+#: The moment a test that reads dates off the demo charts pins the demo EHR (``EhrSettings.now``) and the app
+#: (``CLOCK``) to: the day the charts were written for (their Bundle.timestamp), so the brief shows the dates in
+#: fhir/demo. Pairs not pinned run on today's date, with the charts moved to it.
+DEMO_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
+from pairs import DEMO_NOW
 
 from smart_app.denials.assess import Clock
 from smart_app.fhir.client import FhirClient
@@ -36,7 +37,7 @@ def ehr() -> Iterator[tuple[RunningServer, Any]]:
     client = RegisteredClient(
         "p2p-sync", [f"{server.url}/cb"], f"{server.url}/launch", "private_key_jwt", jwks=public_jwks(KEY, "RS384")
     )
-    app = create_ehr_app(EhrSettings(base_url=server.url, clients=[client], inspector_token="x"))
+    app = create_ehr_app(EhrSettings(base_url=server.url, clients=[client], inspector_token="x", now=DEMO_NOW))
     server.mount(app)
     wait_until_ready(f"{server.url}/fhir/.well-known/smart-configuration")
     yield server, app

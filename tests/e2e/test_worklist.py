@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pairs import DEMO_NOW
 
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import RunningServer, bind, wait_until_ready
@@ -33,10 +34,11 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
     for ehr in ehrs:
         client = RegisteredClient("p2p-worklist", [f"{app.url}/callback"], f"{app.url}/launch")
         ehr.mount(create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client], inspector_token="x",
-                                             require_consent=False)))  # fmt: skip
+                                             require_consent=False, now=DEMO_NOW)))  # fmt: skip
     db = Path(tmp_path_factory.mktemp("worklist")) / "app.sqlite3"
     app.mount(create_app({"CLIENT_ID": "p2p-worklist", "ALLOWED_ISS": [f"{e.url}/fhir" for e in ehrs],
-                          "INSECURE_COOKIES": True, "DATABASE_URL": f"sqlite:///{db}"}))  # fmt: skip
+                          "INSECURE_COOKIES": True, "DATABASE_URL": f"sqlite:///{db}",
+                          "CLOCK": lambda: DEMO_NOW}))  # fmt: skip
     wait_until_ready(f"{app.url}/health")
     yield Practice(app.url, *ehrs)
     app.stop()
