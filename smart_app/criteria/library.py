@@ -86,7 +86,7 @@ class Library:
         matching = [p for p in self.policies if p.services & keys]
         own = [p for p in matching if payer_key and payer_key in p.payers]
         default = [p for p in matching if "*" in p.payers]
-        return (own or default or [None])[0]
+        return next(iter(own or default), None)
 
 
 def _key(entry: dict[str, Any]) -> str:

@@ -74,7 +74,9 @@ def rates_by(cases: Iterable[CaseOutcome], key: Callable[[CaseOutcome], str]) ->
 
 def specialty_group(case: CaseOutcome) -> str:
     """The reviewer's specialty against the ordering physician's, in words."""
-    return {True: "same specialty", False: "different specialty"}.get(case.same_specialty, "not established")
+    if case.same_specialty is None:
+        return "not established"
+    return "same specialty" if case.same_specialty else "different specialty"
 
 
 def median_days(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> tuple[float | None, int]:

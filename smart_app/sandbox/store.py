@@ -60,7 +60,7 @@ class FhirStore:
                     continue
                 resource = copy.deepcopy(resource)
                 resource.setdefault("id", uuid.uuid4().hex)
-                meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+                meta = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
                 if not meta.get("lastUpdated"):  # loaded now: that is when this server last changed it
                     resource["meta"] = {**meta, "lastUpdated": _now_instant()}
                 self._resources.setdefault(resource["resourceType"], {})[str(resource["id"])] = resource

@@ -9,13 +9,13 @@ without listing ``offline_access``: smart-on-fhir/client-js#138), and a new refr
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import requests
 from authlib.integrations.base_client import OAuthError
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from smart_app.errors import IdTokenInvalid, SessionExpired, TokenError
 from smart_app.smart.client_auth import oauth_session
@@ -54,7 +54,7 @@ def verify_id_token(
 ) -> dict[str, Any]:
     """Verify the id_token's signature, issuer, audience and expiry; return its claims or raise ``IdTokenInvalid``."""
     issuer = config.issuer or config.iss
-    keys = KeySet.import_key_set(_fetch_json(_jwks_uri(config, issuer, timeout), timeout))
+    keys = KeySet.import_key_set(cast(KeySetSerialization, _fetch_json(_jwks_uri(config, issuer, timeout), timeout)))
     try:
         token = jwt.decode(id_token, keys, algorithms=ID_TOKEN_ALGS)
     except (JoseError, ValueError) as exc:

@@ -75,4 +75,4 @@ def init_app(app: Flask) -> None:
         save_session(flask_app, session, response)
         _partition_session_cookie(response, cookie_name)
 
-    interface.save_session = save_and_partition  # type: ignore[method-assign]
+    interface.save_session = save_and_partition  # type: ignore[method-assign,assignment]
