@@ -59,3 +59,52 @@ def test_brief_reads_at_ehr_and_phone_widths(browser: Any, demo: Any, tmp_path: 
         assert block in body
     page.screenshot(path=str(_shots(tmp_path) / f"brief-{width}px.png"), full_page=True)
     context.close()
+
+
+#: For each element, the number of lines each of its words is laid out on; a word on two lines was cut mid-word.
+WORDS_ON_LINES = """(selector) => [...document.querySelectorAll(selector)].flatMap((element) => {
+  const text = element.firstChild && element.firstChild.nodeType === 3 ? element.firstChild : null;
+  if (!text) return [];
+  const found = [];
+  for (const match of text.data.matchAll(/\\S+/g)) {
+    const range = document.createRange();
+    range.setStart(text, match.index);
+    range.setEnd(text, match.index + match[0].length);
+    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    found.push([match[0], tops.size]);
+  }
+  return found;
+})"""
+
+
+@pytest.mark.parametrize("patient", ["pat-ra-tnf", "pat-glp1-t2dm"])
+def test_table_headers_and_badges_keep_their_words_whole(browser: Any, demo: Any, patient: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{demo.ehr.url}/launch?patient={patient}")
+    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
+    if page.get_by_role("button", name="Allow").count():
+        page.get_by_role("button", name="Allow").click()
+    page.get_by_role("link", name="Open brief").first.click()
+    page.get_by_role("heading", name="Call script").wait_for()
+    page.wait_for_load_state("networkidle")
+    words = page.evaluate(WORDS_ON_LINES, ".criteria-table th, .criteria-table .badge")
+    assert ["Status", 1] in words and any(w[0] in ("met", "not-met", "not") for w in words), words
+    assert [w for w in words if w[1] > 1] == [], "cut mid-word"
+    context.close()
+
+
+def test_at_390_px_the_criterion_takes_the_whole_row(browser: Any, demo: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.goto(f"{demo.ehr.url}/launch?patient=pat-ra-tnf")
+    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
+    if page.get_by_role("button", name="Allow").count():
+        page.get_by_role("button", name="Allow").click()
+    page.get_by_role("link", name="Open brief").first.click()
+    page.get_by_role("heading", name="Call script").wait_for()
+    page.wait_for_load_state("networkidle")
+    widths = page.evaluate("""[...document.querySelectorAll('.criteria-table tbody tr')].map(
+        (row) => [row.firstElementChild.getBoundingClientRect().width, row.getBoundingClientRect().width])""")
+    assert widths and all(cell >= 0.9 * row for cell, row in widths), widths
+    context.close()
