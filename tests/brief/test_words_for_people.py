@@ -1,0 +1,24 @@
+"""What the physician reads names nothing of ours: no issue number, test or source file, in the brief, its printed
+page or the call script, for every demo chart."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from smart_app.brief.render import render_print_html, render_script_html
+from smart_app.cli import brief_clock, brief_from_bundle
+from smart_app.content import content_dir
+
+DEMO = content_dir("fhir") / "demo"
+OURS = re.compile(r"issue #?\d|p2p-brief issue|\btests?/|\w+\.py\b|\bpytest\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("bundle", ["lumbar-mri.json", "ra-tnf.json", "knee-tka.json", "glp1-t2dm.json"])
+def test_nothing_a_user_reads_names_an_issue_a_test_or_a_file(bundle: str) -> None:
+    brief = brief_from_bundle(DEMO / bundle, clock=brief_clock("2026-11-23", "America/New_York"))
+    brief["asOf"] = "2026-11-23 09:00"
+    for shown in (json.dumps(brief, ensure_ascii=False), render_print_html(brief), render_script_html(brief)):
+        assert OURS.findall(shown) == []
