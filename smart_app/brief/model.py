@@ -15,6 +15,7 @@ from smart_app.brief.script import bottom_line, call_script, next_route
 from smart_app.config import DEFAULTS
 from smart_app.criteria.apply import criteria_for
 from smart_app.denials.assess import Clock, assess
+from smart_app.denials.codes import code_set_name
 from smart_app.denials.pas import Denial, service_text
 from smart_app.denials.triage import reason_text
 from smart_app.fhir.chart import Chart
@@ -99,7 +100,7 @@ def denial_summary(
     assessment = assess(denial, patient, clock, practice_state)
     service = next((i.service for i in denial.items if i.service), None)
     reason_codes = [
-        {"system": c.system, "code": c.code, "display": c.display}
+        {"system": c.system, "code": c.code, "display": c.display, "codeSet": code_set_name(c.system)}
         for item in denial.items
         for c in ([item.review_action] if item.review_action else []) + item.reason_codes
     ]

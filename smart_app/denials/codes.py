@@ -54,6 +54,12 @@ def reason_entry(system: str | None, code: str | None) -> tuple[dict[str, Any], 
     return None
 
 
+def code_set_name(system: str | None) -> str | None:
+    """The short name of the shipped table for a code system (``"X12 886"``, ``"CARC"``), or None when none is."""
+    wanted = _normalised(system)
+    return next((t["short"] for t in reason_tables() if wanted in {_normalised(s) for s in t["systems"]}), None)
+
+
 def reason_display(system: str | None, code: str | None) -> str | None:
     """The words for a reason code from the shipped tables, or None."""
     found = reason_entry(system, code)

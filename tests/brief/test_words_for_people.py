@@ -22,3 +22,12 @@ def test_nothing_a_user_reads_names_an_issue_a_test_or_a_file(bundle: str) -> No
     brief["asOf"] = "2026-11-23 09:00"
     for shown in (json.dumps(brief, ensure_ascii=False), render_print_html(brief), render_script_html(brief)):
         assert OURS.findall(shown) == []
+
+
+def test_a_reason_code_without_words_says_where_its_words_are() -> None:
+    brief = brief_from_bundle(DEMO / "ra-tnf.json", clock=brief_clock("2026-11-23", "America/New_York"))
+    brief["asOf"] = "2026-11-23 09:00"
+    (denial,) = brief["denials"]
+    assert {"code": "0J", "display": None, "codeSet": "X12 886"}.items() <= denial["reason"]["codes"][1].items()
+    printed = " ".join(render_print_html(brief).split())
+    assert "A3 Not Certified · 0J (X12 886: words on the letter)" in printed
