@@ -23,6 +23,23 @@ def _first_clause(text: str | None, limit: int = 60) -> str | None:
     return clause if len(clause) <= limit else clause[: limit - 1].rstrip() + "…"
 
 
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def span_in_words(since: date, until: date) -> str:
+    """How long from ``since`` to ``until`` as a person says it: "3 years 6 months", "5 months", "3 weeks",
+    "4 days" (whole units, rounded down)."""
+    months = (until.year - since.year) * 12 + until.month - since.month - (until.day < since.day)
+    if months >= 12:
+        years, rest = divmod(months, 12)
+        return _plural(years, "year") + (f" {_plural(rest, 'month')}" if rest else "")
+    if months >= 2:
+        return _plural(months, "month")
+    days = (until - since).days
+    return _plural(days // 7, "week") if days >= 14 else _plural(days, "day")
+
+
 def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date | None) -> str:
     """The request's first diagnosis that the chart dates (the request lists the primary diagnosis first)."""
     conditions = [c for c in brief.get("conditions") or [] if c.get("onset")]
@@ -32,8 +49,8 @@ def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date
         if matches:
             first = min(matches, key=lambda c: c["onset"])
             since = date.fromisoformat(first["onset"])
-            weeks = f", {(request - since).days // 7} weeks before the request" if request and request >= since else ""
-            return f"{first['name']} documented since {first['onset']}{weeks}."
+            span = f", {span_in_words(since, request)} before the request" if request and request >= since else ""
+            return f"{first['name']} documented since {first['onset']}{span}."
     if denial.get("diagnoses"):
         dx = denial["diagnoses"][0]
         return (

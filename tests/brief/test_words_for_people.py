@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 
 from smart_app.brief.render import render_print_html, render_script_html
+from smart_app.brief.script import span_in_words
 from smart_app.cli import brief_clock, brief_from_bundle
 from smart_app.content import content_dir
 
@@ -31,3 +33,20 @@ def test_a_reason_code_without_words_says_where_its_words_are() -> None:
     assert {"code": "0J", "display": None, "codeSet": "X12 886"}.items() <= denial["reason"]["codes"][1].items()
     printed = " ".join(render_print_html(brief).split())
     assert "A3 Not Certified · 0J (X12 886: words on the letter)" in printed
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "words"),
+    [
+        ("2023-05-20", "2026-11-20", "3 years 6 months"),  # was "183 weeks"
+        ("2025-11-20", "2026-11-20", "1 year"),
+        ("2025-11-21", "2026-11-20", "11 months"),
+        ("2026-06-30", "2026-09-29", "2 months"),
+        ("2026-09-01", "2026-10-30", "8 weeks"),
+        ("2026-11-06", "2026-11-20", "2 weeks"),
+        ("2026-11-19", "2026-11-20", "1 day"),
+        ("2024-02-29", "2025-02-28", "11 months"),
+    ],
+)
+def test_spans_read_as_a_person_says_them(since: str, until: str, words: str) -> None:
+    assert span_in_words(date.fromisoformat(since), date.fromisoformat(until)) == words
