@@ -21,6 +21,7 @@ from fhirpathpy import compile as compile_fhirpath
 
 from smart_app.criteria.index import ChartIndex, Fact
 from smart_app.criteria.library import Library, Policy, ValueSet
+from smart_app.fhir.quantities import quantity_words
 
 MET, NOT_MET, NOT_DOCUMENTED = "met", "not-met", "not-documented"
 TEXT_MATCH = " — matched by its text, not a code: confirm"
@@ -82,7 +83,7 @@ def _env(fact: Fact, request: date, *, latest: bool = False) -> dict[str, Any]:
 
 def _say(fact: Fact, request: date) -> str:
     if fact.kind == "observation":
-        value = f"{fact.value:g} {fact.unit or ''}".strip() if fact.value is not None else (fact.value_text or "")
+        value = quantity_words(fact.value, fact.unit, fact.name) if fact.value is not None else (fact.value_text or "")
         return f"{fact.name} {value}, {fact.start}".replace("  ", " ")
     if fact.kind == "condition":
         return f"{fact.name}, since {fact.start}"

@@ -13,6 +13,7 @@ from smart_app.brief.render import render_print_html, render_script_html
 from smart_app.brief.script import span_in_words
 from smart_app.cli import brief_clock, brief_from_bundle
 from smart_app.content import content_dir
+from smart_app.fhir.quantities import quantity_words
 
 DEMO = content_dir("fhir") / "demo"
 OURS = re.compile(r"issue #?\d|p2p-brief issue|\btests?/|\w+\.py\b|\bpytest\b", re.IGNORECASE)
@@ -50,3 +51,25 @@ def test_a_reason_code_without_words_says_where_its_words_are() -> None:
 )
 def test_spans_read_as_a_person_says_them(since: str, until: str, words: str) -> None:
     assert span_in_words(date.fromisoformat(since), date.fromisoformat(until)) == words
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "name", "words"),
+    [
+        (8, "{score}", "Pain severity - 0-10 verbal numeric rating [Score] - Reported", "8 on a 0–10 scale"),
+        (42, "{score}", "KOOS, JR. interval score (0–100)", "42 (score)"),
+        (130, "mm[Hg]", "Systolic blood pressure", "130 mmHg"),
+        (36.4, "kg/m2", "Body mass index", "36.4 kg/m2"),
+        (7.9, "%", "Hemoglobin A1c", "7.9 %"),
+        (3, None, "Swollen joint count", "3"),
+    ],
+)
+def test_a_measured_value_reads_as_a_person_says_it(value: float, unit: str | None, name: str, words: str) -> None:
+    assert quantity_words(value, unit, name) == words
+
+
+def test_the_knee_brief_says_the_pain_scale_not_the_ucum_annotation() -> None:
+    brief = brief_from_bundle(DEMO / "knee-tka.json", clock=brief_clock("2026-11-23", "America/New_York"))
+    shown = json.dumps(brief, ensure_ascii=False)
+    assert "{score}" not in shown
+    assert "Reported 8 on a 0–10 scale, 2026-11-04" in shown
