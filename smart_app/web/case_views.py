@@ -22,7 +22,7 @@ from smart_app.outcome.call_note import (
 from smart_app.outcome.calls import current_call, held_on
 from smart_app.outcome.letter import letter_of_medical_necessity, render_letter_html, render_letter_pdf
 from smart_app.outcome.next_steps import NextStep, next_steps
-from smart_app.outcome.render import render_draft_pdf
+from smart_app.outcome.render import render_draft_pdf, split_placeholders
 from smart_app.outcome.scheduling import CHANNELS, EVENT_KINDS, parse_event_form, scheduling_status
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import add_event, draft, drafts_for, events_for, mark_sent, save_draft
@@ -227,7 +227,8 @@ def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft: its text to copy into a portal, its PDF, and whether it was sent."""
     context = current_launch()
     found = _draft_or_404(context, denial_id, draft_id)
-    return render_template("draft.html", launch=context, draft=found, denial_id=denial_id, kinds=DRAFT_KINDS)
+    return render_template("draft.html", launch=context, draft=found, denial_id=denial_id, kinds=DRAFT_KINDS,
+                           parts=split_placeholders(found.text))  # fmt: skip
 
 
 @bp.get("/case/<denial_id>/drafts/<int:draft_id>.pdf")
@@ -245,7 +246,7 @@ def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
 def draft_text(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft as plain text, to paste into a payer portal."""
     found = _draft_or_404(current_launch(), denial_id, draft_id)
-    return Response(found.text, mimetype="text/plain; charset=utf-8")
+    return Response(found.text, content_type="text/plain; charset=utf-8")
 
 
 @bp.post("/case/<denial_id>/drafts/<int:draft_id>/sent")

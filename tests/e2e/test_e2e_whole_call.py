@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Pa
     text = frame.locator("pre.draft-text").inner_text()
     assert "72148" in text and "M54.16" in text and "+1-217-555-0142" in text
     assert "215 ILCS 200/35" in text  # the reviewer-rights rule on file, quoted rather than invented
+    blanks = frame.locator("pre.draft-text mark.placeholder")  # highlighted on the page, as in the PDF
+    assert blanks.count() > 0 and all(b.startswith("[") for b in blanks.all_inner_texts())
+    assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T by ", frame.locator("p.signal").inner_text())
+    portal = page.context.request.get(
+        demo.app.url + frame.get_by_role("link", name="Plain text (portal)").get_attribute("href")
+    )
+    assert portal.headers["content-type"] == "text/plain; charset=utf-8" and "72148" in portal.text()
     frame.get_by_role("button", name="Mark as sent").click()
     expect(frame.locator("p.signal")).to_contain_text("Marked sent")
     frame.get_by_role("link", name="Back to the case").click()
