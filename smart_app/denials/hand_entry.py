@@ -90,8 +90,11 @@ def _clean(form: Mapping[str, str], name: str) -> str:
     return (form.get(name) or "").strip()
 
 
-def parse_hand_entry(form: Mapping[str, str], zone: ZoneInfo) -> tuple[HandEntry | None, dict[str, str]]:
-    """Check the hand-entry form: ``(entry, {})`` or ``(None, {field: what is wrong})``."""
+def parse_hand_entry(
+    form: Mapping[str, str], zone: ZoneInfo, *, now: datetime | None = None
+) -> tuple[HandEntry | None, dict[str, str]]:
+    """Check the hand-entry form: ``(entry, {})`` or ``(None, {field: what is wrong})``. A decision after ``now``
+    (default: the clock) is refused: a letter is not dated in the future, and a brief would count down from it."""
     errors: dict[str, str] = {}
     values = {name: _clean(form, name) for name in FIELDS}
     for name, limit in LIMITS.items():
@@ -109,6 +112,13 @@ def parse_hand_entry(form: Mapping[str, str], zone: ZoneInfo) -> tuple[HandEntry
     elif not re.fullmatch(CODE_PATTERNS[system], values["service_code"].upper()):
         errors["service_code"] = f"Enter the {system} code from the letter (e.g. 72148, J0135 or 0169-4181-13)."
     decided_at = _decision_time(values, zone, errors)
+    now = now or datetime.now(zone)
+    if decided_at is not None and decided_at > now:
+        errors["decided_date"] = (
+            f"The decision date {decided_at:%Y-%m-%d %H:%M} is after today ({now:%Y-%m-%d %H:%M}): "
+            "enter the date and time printed on the letter."
+        )
+        decided_at = None
     if not values["reason_text"]:
         errors["reason_text"] = "Copy the reason exactly as the letter words it."
     if errors or decided_at is None:
@@ -146,9 +156,8 @@ def _decision_time(values: Mapping[str, str], zone: ZoneInfo, errors: dict[str, 
     except ValueError:
         errors["decided_date"] = "That is not a real date and time."
         return None
-    latest = datetime.now(zone).year + 1
-    if not EARLIEST_YEAR <= local.year <= latest:
-        errors["decided_date"] = f"The decision year must be between {EARLIEST_YEAR} and {latest}."
+    if local.year < EARLIEST_YEAR:
+        errors["decided_date"] = f"The decision year must be {EARLIEST_YEAR} or later."
         return None
     return local.replace(tzinfo=ZoneInfo(values["decided_zone"]) if values["decided_zone"] else zone)
 

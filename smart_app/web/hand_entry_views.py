@@ -43,7 +43,8 @@ def save_denial() -> ResponseReturnValue:
     """Check and store the entry, then open its brief; a bad form comes back with every field as typed."""
     context = current_launch()
     check_csrf(context)
-    entry, errors = parse_hand_entry(request.form, clock().zone)
+    now = clock()
+    entry, errors = parse_hand_entry(request.form, now.zone, now=now.now)
     if entry is None:
         return _form_page(dict(request.form), errors, status=400)
     entry_id = save_hand_entry(

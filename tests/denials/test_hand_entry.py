@@ -10,6 +10,7 @@ import pytest
 from smart_app.denials.hand_entry import denial_from_hand_entry, parse_hand_entry
 
 ZONE = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZONE)
 GOOD = {
     "payer": "Cigna",
     "plan_type": "commercial",
@@ -24,11 +25,11 @@ GOOD = {
 
 
 def test_a_good_entry_in_the_practice_zone_and_in_the_letter_zone() -> None:
-    entry, errors = parse_hand_entry(GOOD, ZONE)
+    entry, errors = parse_hand_entry(GOOD, ZONE, now=NOW)
     assert errors == {} and entry is not None
     assert entry.decided_at == datetime(2026, 11, 20, 10, 0, tzinfo=ZONE)
     assert entry.state == "CA"
-    eastern, _ = parse_hand_entry({**GOOD, "decided_zone": "America/New_York"}, ZONE)
+    eastern, _ = parse_hand_entry({**GOOD, "decided_zone": "America/New_York"}, ZONE, now=NOW)
     assert eastern.decided_at.utcoffset().total_seconds() == -5 * 3600  # 10:00 Eastern, not 10:00 Pacific
 
 
@@ -36,7 +37,8 @@ def test_a_good_entry_in_the_practice_zone_and_in_the_letter_zone() -> None:
     ("field", "value", "message"),
     [
         ("decided_time", "10:00+00:00", "Enter the time as HH:MM"),
-        ("decided_date", "9999-12-31", "The decision year must be between 2000"),
+        ("decided_date", "1999-12-31", "The decision year must be 2000 or later"),
+        ("decided_date", "2027-06-01", "The decision date 2027-06-01 10:00 is after today (2026-11-23 09:00)"),
         ("decided_date", "2026-02-30", "That is not a real date"),
         ("decided_zone", "Mars/Olympus", "Choose the time zone"),
         ("service_code", "7214", "Enter the CPT code"),
@@ -47,13 +49,13 @@ def test_a_good_entry_in_the_practice_zone_and_in_the_letter_zone() -> None:
     ],
 )
 def test_each_bad_field_gets_its_own_message(field: str, value: str, message: str) -> None:
-    entry, errors = parse_hand_entry({**GOOD, field: value}, ZONE)
+    entry, errors = parse_hand_entry({**GOOD, field: value}, ZONE, now=NOW)
     assert entry is None
     assert message in errors[field]
 
 
 def test_an_entry_becomes_a_denial_marked_entered_by_hand() -> None:
-    entry, _ = parse_hand_entry({**GOOD, "reference_number": "R-1", "ordering_physician": "Dr. A"}, ZONE)
+    entry, _ = parse_hand_entry({**GOOD, "reference_number": "R-1", "ordering_physician": "Dr. A"}, ZONE, now=NOW)
     denial = denial_from_hand_entry(7, entry.as_fields(), "p1")  # type: ignore[union-attr]
     assert denial.claim_response_id == "hand-7" and denial.claim_response_ref is None
     assert denial.entered_by_hand and denial.decision == "denied"
@@ -61,3 +63,10 @@ def test_an_entry_becomes_a_denial_marked_entered_by_hand() -> None:
     assert denial.reference_number == "R-1" and denial.ordering_provider.name == "Dr. A"
     assert (denial.plan_type_hint, denial.state_hint) == ("commercial", "CA")
     assert any("Entered by hand" in w for w in denial.warnings)
+
+
+def test_a_decision_later_today_than_now_is_refused_and_one_earlier_taken() -> None:
+    later, errors = parse_hand_entry({**GOOD, "decided_date": "2026-11-23", "decided_time": "09:30"}, ZONE, now=NOW)
+    assert later is None and "after today" in errors["decided_date"]
+    earlier, errors = parse_hand_entry({**GOOD, "decided_date": "2026-11-23", "decided_time": "08:30"}, ZONE, now=NOW)
+    assert errors == {} and earlier is not None
