@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup test-setup
+.PHONY: demo test lint setup test-setup
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,9 @@ demo: setup
 # with sudo) and prints its URL; where it cannot, those tests say why and skip.
 test: test-setup
 	P2P_TEST_POSTGRES_URL="$$(bash tests/setup_postgres.sh)" $(BIN)/pytest
+
+# What CI checks beside the suite: lint, formatting and types (the tools come with the test extras).
+lint: test-setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
