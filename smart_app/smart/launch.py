@@ -59,6 +59,7 @@ class LaunchContext:
     missing: list[str] = field(default_factory=list)
     organizations: list[str] | None = None  # the user's practices (PractitionerRole organisations), once asked
     organizations_at: float = 0.0  # when they were asked (time.time())
+    practice_wide: bool = False  # a sign-in with no patient (the worklist's), or a patient opened from it
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -157,4 +158,5 @@ def _launch_context(
         smart_style_url=token.get("smart_style_url"),
         fhir_context=list(token.get("fhirContext") or []),
         missing=missing_permissions(granted),
+        practice_wide=patient is None,
     )

@@ -15,6 +15,7 @@ from smart_app.errors import InputError
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.brief_edits import edits_for, save_edit
+from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import track_case
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.delivery import retry_due_notes
@@ -75,6 +76,7 @@ def brief_page(
 def brief(claim_response_id: str) -> ResponseReturnValue:
     """The brief for one denial of the launched patient (due outbox notes of this patient are retried first)."""
     context = current_launch()
+    require_case_access(context, claim_response_id)
     retry_due_notes(context)
     brief = edited_brief(context, claim_response_id)
     track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
@@ -84,8 +86,10 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>.pdf")
 def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The brief as a PDF (WeasyPrint), for printing and for the record."""
+    context = current_launch()
+    require_case_access(context, claim_response_id)
     try:
-        pdf = render_pdf(edited_brief(current_launch(), claim_response_id))
+        pdf = render_pdf(edited_brief(context, claim_response_id))
     except DoesNotFit as exc:
         raise InputError(
             "The printed brief does not fit on one page.",
@@ -97,13 +101,17 @@ def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>/script")
 def script(claim_response_id: str) -> ResponseReturnValue:
     """The call script as its own printable page."""
-    return render_script_html(edited_brief(current_launch(), claim_response_id))
+    context = current_launch()
+    require_case_access(context, claim_response_id)
+    return render_script_html(edited_brief(context, claim_response_id))
 
 
 @bp.get("/brief/<claim_response_id>/script.pdf")
 def script_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The call script as a PDF page."""
-    pdf = render_script_pdf(edited_brief(current_launch(), claim_response_id))
+    context = current_launch()
+    require_case_access(context, claim_response_id)
+    pdf = render_script_pdf(edited_brief(context, claim_response_id))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=script.pdf"})
 
 
@@ -112,6 +120,7 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     """Store one edit the practice makes before printing; a bad form comes back with what was typed."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, claim_response_id)
     brief = edited_brief(context, claim_response_id)
     ids = {c["id"] for c in brief["denials"][0]["criteria"]}
     edit, errors = parse_edit(request.form, ids)
