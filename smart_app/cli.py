@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
-from smart_app.config import WRITE_PROFILE_NAMES, load_settings
+from smart_app.config import WRITE_PROFILE_NAMES, load_settings, tenant_of
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
 from smart_app.errors import InputError, P2PError
@@ -279,7 +279,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     key_file = settings.get("BACKEND_KEY_FILE") or settings.get("PRIVATE_KEY_FILE")
     if not key_file:
         raise InputError("sync needs P2P_BACKEND_KEY_FILE (the backend client's PEM private key)")
-    servers = [args.iss.rstrip("/")] if args.iss else settings["ALLOWED_ISS"]
+    addresses = [args.iss.rstrip("/")] if args.iss else settings["ALLOWED_ISS"]
+    # One EHR reached under several addresses is read once, under its tenant's (P2P_TENANT_ALIASES).
+    servers = list(dict.fromkeys(tenant_of(a, settings["TENANT_ALIASES"]) for a in addresses))
     if not servers:
         raise InputError("sync needs --iss or P2P_ALLOWED_ISS (the FHIR servers to read)")
     db = Database(settings["DATABASE_URL"])

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_ORIGINS": [],  # other origins an EHR's sign-in may live on (e.g. Oracle's authorization.cerner.com)
     "WRITE_PROFILES": {},  # iss -> us-core | epic | oracle-health
     "PUBLIC_URL": None,  # the app's external base URL; redirect_uri = PUBLIC_URL + /callback
+    "TENANT_ALIASES": {},  # other FHIR base URL -> the tenant's: one EHR reached under several addresses
     # HTTP to the EHR
     "FHIR_TIMEOUT": 15.0,
     "FHIR_MAX_WORKERS": 8,
@@ -68,6 +69,26 @@ def _parse_profiles(value: Any) -> dict[str, str]:
     return profiles
 
 
+def _parse_aliases(value: Any) -> dict[str, str]:
+    """``P2P_TENANT_ALIASES="https://launcher/v/r4/fhir=https://ehr/fhir,..."`` -> {alias: tenant}. A tenant is
+    the one FHIR base URL the app keys one EHR's records by; it may not itself be an alias of another."""
+    if isinstance(value, Mapping):
+        aliases = {str(k).strip().rstrip("/"): str(v).strip().rstrip("/") for k, v in value.items()}
+    else:
+        pairs = (item.split("=", 1) for item in str(value).split(",") if "=" in item)
+        aliases = {alias.strip().rstrip("/"): tenant.strip().rstrip("/") for alias, tenant in pairs}
+    chained = sorted(t for t in set(aliases.values()) if t in aliases)
+    if chained:
+        raise ValueError(f"P2P_TENANT_ALIASES: {', '.join(chained)} is both a tenant and an alias of another")
+    return {alias: tenant for alias, tenant in aliases.items() if alias != tenant}
+
+
+def tenant_of(iss: str, aliases: Mapping[str, str]) -> str:
+    """The tenant (the EHR's one FHIR base URL its records are kept under) of a launch's ``iss``."""
+    iss = iss.rstrip("/")
+    return aliases.get(iss, iss)
+
+
 def _parse_blocks(value: Any) -> list[tuple[time, time]]:
     """``"12:15-12:45,17:00-17:30"`` -> [(12:15, 12:45), (17:00, 17:30)]; a malformed block stops the app at start."""
     if isinstance(value, list):
@@ -97,7 +118,12 @@ def load_settings(
     settings.update(overrides or {})
     for key in _LIST_KEYS:
         settings[key] = _parse_list(settings[key])
-    settings["WRITE_PROFILES"] = _parse_profiles(settings["WRITE_PROFILES"])
+    settings["TENANT_ALIASES"] = _parse_aliases(settings["TENANT_ALIASES"])
+    profiles = _parse_profiles(settings["WRITE_PROFILES"])
+    for alias, tenant in settings["TENANT_ALIASES"].items():  # an alias writes as its tenant does
+        if tenant in profiles:
+            profiles.setdefault(alias, profiles[tenant])
+    settings["WRITE_PROFILES"] = profiles
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
     for key in ("FHIR_TIMEOUT", "BRIEF_BUDGET_SECONDS"):

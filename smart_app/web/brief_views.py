@@ -31,7 +31,10 @@ def edited_brief(context: LaunchContext, claim_response_id: str) -> dict[str, An
     brief = build_brief(chart, [denial], clock=now, practice_state=practice_state())
     brief["asOf"] = now.now.strftime("%Y-%m-%d %H:%M %Z")
     edits = edits_for(
-        current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "", denial_id=claim_response_id
+        current_app.extensions["p2p_db"],
+        iss=context.tenant,
+        patient_id=context.patient or "",
+        denial_id=claim_response_id,
     )
     if edits:
         edited = apply_edits(brief["denials"][0], edits, now.zone)
@@ -55,7 +58,7 @@ def brief_page(
     brief = brief or edited_brief(context, claim_response_id)
     notes = notes_for_denial(
         current_app.extensions["p2p_db"],
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         claim_response_id=claim_response_id,
     )
@@ -131,7 +134,7 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     kind, payload = edit
     save_edit(
         current_app.extensions["p2p_db"],
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         denial_id=claim_response_id,
         kind=kind,

@@ -44,10 +44,10 @@ def reachable_denials(context: LaunchContext, denial_ids: Collection[str]) -> se
     if not context.patient:
         return set()
     practices = set(user_practices(context))
-    on_file = case_practices(database(), context.iss, context.patient, denial_ids)
+    on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
     for unseen in set(denial_ids) - set(on_file):
         _record_from_chart(context, unseen)
-    on_file = case_practices(database(), context.iss, context.patient, denial_ids)
+    on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
     return {
         d
         for d in denial_ids
@@ -68,5 +68,5 @@ def _typed_by_user(context: LaunchContext, denial_id: str) -> bool:
     if not is_hand_denial_id(denial_id) or not context.fhir_user:
         return False
     entry_id = int(denial_id[len(HAND_PREFIX) :])
-    author = hand_entry_author(database(), iss=context.iss, patient_id=context.patient or "", entry_id=entry_id)
+    author = hand_entry_author(database(), iss=context.tenant, patient_id=context.patient or "", entry_id=entry_id)
     return author == context.fhir_user

@@ -100,7 +100,7 @@ def _own_note(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
         note = session.get(CallNote, note_id)
     if (
         note is None
-        or note.iss != context.iss
+        or note.iss != context.tenant
         or note.patient_id != context.patient
         or note.claim_response_id != denial_id
     ):
@@ -185,7 +185,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     save_note(
         current_app.extensions["p2p_db"],
         note_id=note_id,
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         claim_response_id=claim_response_id,
         form=record.as_form(),
@@ -194,7 +194,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         replaces_note_id=original.id if original else None,
     )
     # Logged here, not after the response: the write to the chart below logs its own event, which must come after.
-    record_event(current_app.extensions["p2p_db"], tenant=context.iss, user=context.fhir_user,
+    record_event(current_app.extensions["p2p_db"], tenant=context.tenant, user=context.fhir_user,
                  action="note.recorded", patient_id=context.patient, resource=f"call-note/{note_id}")  # fmt: skip
     deliver_note(context, note_id)
     if brief is not None:

@@ -52,7 +52,7 @@ def index() -> ResponseReturnValue:
     now = clock().now
     local = [
         replace(r, deadline=r.deadline.astimezone(now.tzinfo) if r.deadline else None)
-        for r in cases_for(database(), context.iss, context.organizations)
+        for r in cases_for(database(), context.tenant, context.organizations)
     ]
     every = on_the_clock(local, now)
     criteria = {k: request.args.get(k, "") for k in ("payer", "physician", "status", "due_before")}
@@ -66,12 +66,12 @@ def index() -> ResponseReturnValue:
         physicians=sorted({r.physician for r in every if r.physician}),
         statuses=STATUSES,
         now=now,
-        unattributed=unattributed_count(database(), context.iss),
+        unattributed=unattributed_count(database(), context.tenant),
     )
 
 
 def _case_or_404(context: LaunchContext, case_id: int):  # noqa: ANN202 - a WorklistRow
-    row = case_row(database(), context.iss, case_id, context.organizations)
+    row = case_row(database(), context.tenant, case_id, context.organizations)
     if row is None:
         raise NotFound("That case is not on this practice's worklist.")
     return row
@@ -92,7 +92,7 @@ def export_csv() -> ResponseReturnValue:
     """The whole tracking log of this EHR's cases as CSV (the same rows as the worklist, unfiltered)."""
     context = practice_launch()
     now = clock().now
-    rows = on_the_clock(cases_for(database(), context.iss, context.organizations), now)
+    rows = on_the_clock(cases_for(database(), context.tenant, context.organizations), now)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -115,8 +115,8 @@ def export_fhir() -> ResponseReturnValue:
     """The tracking log as a FHIR Bundle: a Task per case and the call notes written to the chart."""
     context = practice_launch()
     now = clock().now
-    rows = cases_for(database(), context.iss, context.organizations)
-    notes = written_documents(database(), context.iss, {(r.patient_id, r.denial_id) for r in rows})
+    rows = cases_for(database(), context.tenant, context.organizations)
+    notes = written_documents(database(), context.tenant, {(r.patient_id, r.denial_id) for r in rows})
     bundle = export_bundle(rows, notes, now=now)
     return Response(
         json.dumps(bundle, ensure_ascii=False),
@@ -150,7 +150,7 @@ def assign_case(case_id: int) -> ResponseReturnValue:
     context = practice_launch()
     check_csrf(context)
     _case_or_404(context, case_id)
-    assign(database(), context.iss, case_id, request.form.get("assignee"), context.organizations)
+    assign(database(), context.tenant, case_id, request.form.get("assignee"), context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle) + f"#case-{case_id}", code=303)
 
 
@@ -160,5 +160,5 @@ def close_case(case_id: int) -> ResponseReturnValue:
     context = practice_launch()
     check_csrf(context)
     _case_or_404(context, case_id)
-    close(database(), context.iss, case_id, context.organizations)
+    close(database(), context.tenant, case_id, context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle), code=303)
