@@ -15,6 +15,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
@@ -214,6 +215,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from smart_app.production import serve_with_gunicorn
     from smart_app.web import create_app
 
+    public_url = load_settings().get("PUBLIC_URL") or ""
+    if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+        raise InputError(
+            "serve needs P2P_PUBLIC_URL, the app's address as the EHR reaches it (e.g. https://p2p.example.org): "
+            "the sign-in's redirect_uri is built from it, never from a request's Host header"
+        )
     # Workers must share one secret; without P2P_SECRET_KEY the parent makes one for this run (workers inherit it).
     os.environ.setdefault("P2P_SECRET_KEY", secrets.token_hex(32))
     create_app()  # once, before the workers start: migrations and the session table, never racing in the workers

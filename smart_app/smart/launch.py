@@ -64,6 +64,7 @@ class LaunchContext:
     tenant: str = ""  # the EHR the app keeps this launch's records under (``iss``, or the tenant it is an alias of)
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
+    signed_in_at: float = field(default_factory=time.time)  # the sign-in (kept by the launches opened from it)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def __post_init__(self) -> None:

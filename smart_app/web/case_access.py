@@ -15,17 +15,20 @@ chart and recorded first, as a chart launch would, so its practice is known befo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 
 from smart_app.brief.model import denial_summary, patient_header
 from smart_app.denials.hand_entry import HAND_PREFIX, is_hand_denial_id
-from smart_app.errors import NotFound
+from smart_app.errors import FhirError, NotFound
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import case_practices
 from smart_app.store.hand_entries import hand_entry_author
 from smart_app.web.case_state import database, track_case
 from smart_app.web.context import user_practices
 from smart_app.web.loading import clock, load_denial, practice_state
+
+log = logging.getLogger(__name__)
 
 
 def require_case_access(context: LaunchContext, denial_id: str) -> None:
@@ -43,7 +46,7 @@ def reachable_denials(context: LaunchContext, denial_ids: Collection[str]) -> se
         return set(denial_ids)
     if not context.patient:
         return set()
-    practices = set(user_practices(context))
+    practices = _practices(context)
     on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
     for unseen in set(denial_ids) - set(on_file):
         _record_from_chart(context, unseen)
@@ -53,6 +56,18 @@ def reachable_denials(context: LaunchContext, denial_ids: Collection[str]) -> se
         for d in denial_ids
         if d in on_file and (on_file[d] in practices or (on_file[d] is None and _typed_by_user(context, d)))
     }
+
+
+def _practices(context: LaunchContext) -> set[str]:
+    """The user's practices; the ones last asked when the EHR cannot be asked now (a call note being recorded
+    while the EHR is down is still saved: it does not wait on the EHR)."""
+    try:
+        return set(user_practices(context))
+    except FhirError as exc:
+        if context.organizations is None:
+            raise
+        log.warning("the user's practices could not be asked again, the last answer is used: %s", type(exc).__name__)
+        return set(context.organizations)
 
 
 def _record_from_chart(context: LaunchContext, denial_id: str) -> None:

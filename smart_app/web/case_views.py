@@ -227,7 +227,7 @@ def _draft_or_404(context: LaunchContext, denial_id: str, draft_id: int) -> Any:
     return found
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>")
 def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft: its text to copy into a portal, its PDF, and whether it was sent."""
     context = current_launch()
@@ -235,7 +235,7 @@ def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
     return render_template("draft.html", launch=context, draft=found, denial_id=denial_id, kinds=DRAFT_KINDS)
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>.pdf")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>.pdf")
 def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft as a PDF, to fax or print."""
     found = _draft_or_404(current_launch(), denial_id, draft_id)
@@ -246,14 +246,14 @@ def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>.txt")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>.txt")
 def draft_text(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft as plain text, to paste into a payer portal."""
     found = _draft_or_404(current_launch(), denial_id, draft_id)
     return Response(found.text, mimetype="text/plain; charset=utf-8")
 
 
-@bp.post("/case/<denial_id>/drafts/<int:draft_id>/sent")
+@bp.post("/case/<denial_id>/drafts/<row_id:draft_id>/sent")
 def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """Record that a person sent the draft."""
     context = current_launch()

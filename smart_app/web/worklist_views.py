@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from smart_app.errors import NotFound, PracticeSignInRequired
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
+from smart_app.practice.spreadsheet import spreadsheet_safe
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import assign, case_row, cases_for, close, unattributed_count
@@ -81,12 +82,6 @@ CSV_COLUMNS = ("case", "patient_id", "patient", "payer", "service", "category", 
                "assignee", "status", "p2p_deadline", "hours_left", "due_within_24h", "missed")  # fmt: skip
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/worklist.csv")
 def export_csv() -> ResponseReturnValue:
     """The whole tracking log of this EHR's cases as CSV (the same rows as the worklist, unfiltered)."""
@@ -97,7 +92,7 @@ def export_csv() -> ResponseReturnValue:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_safe(v) for v in (
             r.case_id, r.patient_id, r.patient_name, r.payer, r.service, r.category, r.recommendation, r.physician,
             r.assignee, r.status, r.deadline.astimezone(now.tzinfo).isoformat() if r.deadline else "",
             f"{r.hours_left:.1f}" if r.hours_left is not None else "", "yes" if r.alert else "no",
@@ -125,7 +120,7 @@ def export_fhir() -> ResponseReturnValue:
     )
 
 
-@bp.get("/worklist/<int:case_id>/open")
+@bp.get("/worklist/<row_id:case_id>/open")
 def open_case(case_id: int) -> ResponseReturnValue:
     """Open one case's brief: a launch for that patient under the same sign-in (the EHR still checks the token
     allows that patient's chart on every read)."""
@@ -144,7 +139,7 @@ def open_case(case_id: int) -> ResponseReturnValue:
     return redirect(url_for("brief.brief", claim_response_id=row.denial_id, ctx=patient_launch.handle), code=303)
 
 
-@bp.post("/worklist/<int:case_id>/assign")
+@bp.post("/worklist/<row_id:case_id>/assign")
 def assign_case(case_id: int) -> ResponseReturnValue:
     """Set who works the case."""
     context = practice_launch()
@@ -154,7 +149,7 @@ def assign_case(case_id: int) -> ResponseReturnValue:
     return redirect(url_for("worklist.index", ctx=context.handle) + f"#case-{case_id}", code=303)
 
 
-@bp.post("/worklist/<int:case_id>/close")
+@bp.post("/worklist/<row_id:case_id>/close")
 def close_case(case_id: int) -> ResponseReturnValue:
     """Close the case (it leaves the alerts and stays closed if the denial is seen again)."""
     context = practice_launch()

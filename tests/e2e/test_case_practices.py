@@ -147,3 +147,22 @@ def test_a_chart_launch_still_shows_every_denial_of_the_patient(seen: Seen) -> N
     assert f"/brief/{OWN}" in listing.text and f"/brief/{OTHER}" in listing.text
     for path in (f"/case/{OTHER}", f"/brief/{OTHER}", seen.draft):
         assert browser.get(seen.pair.app.url + path, params={"ctx": ctx}, timeout=60).status_code == 200, path
+
+
+def test_when_the_ehr_cannot_say_the_users_practices_again_the_last_answer_holds(
+    seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call note is never refused for want of the EHR: the practices last asked still open the user's own case
+    (and still keep the other practice's closed) while the PractitionerRole search fails."""
+    from smart_app.errors import FhirUnreachable
+    from smart_app.web import context as web_context
+
+    browser, ctx, _ = _liaison_from_worklist(seen.pair)
+
+    def unreachable(*args: object) -> list[str]:
+        raise FhirUnreachable("the EHR did not answer")
+
+    monkeypatch.setattr(web_context, "PRACTICES_FRESH_SECONDS", 0)
+    monkeypatch.setattr(web_context, "user_organizations", unreachable)
+    assert browser.get(f"{seen.pair.app.url}/case/{OWN}", params={"ctx": ctx}, timeout=60).status_code == 200
+    assert browser.get(f"{seen.pair.app.url}/case/{OTHER}", params={"ctx": ctx}, timeout=60).status_code == 404
