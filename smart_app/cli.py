@@ -15,10 +15,11 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
-from smart_app.config import WRITE_PROFILE_NAMES, load_settings
+from smart_app.config import WRITE_PROFILE_NAMES, load_settings, tenant_of
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
 from smart_app.errors import InputError, P2PError
@@ -214,6 +215,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from smart_app.production import serve_with_gunicorn
     from smart_app.web import create_app
 
+    public_url = load_settings().get("PUBLIC_URL") or ""
+    if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+        raise InputError(
+            "serve needs P2P_PUBLIC_URL, the app's address as the EHR reaches it (e.g. https://p2p.example.org): "
+            "the sign-in's redirect_uri is built from it, never from a request's Host header"
+        )
     # Workers must share one secret; without P2P_SECRET_KEY the parent makes one for this run (workers inherit it).
     os.environ.setdefault("P2P_SECRET_KEY", secrets.token_hex(32))
     create_app()  # once, before the workers start: migrations and the session table, never racing in the workers
@@ -279,7 +286,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     key_file = settings.get("BACKEND_KEY_FILE") or settings.get("PRIVATE_KEY_FILE")
     if not key_file:
         raise InputError("sync needs P2P_BACKEND_KEY_FILE (the backend client's PEM private key)")
-    servers = [args.iss.rstrip("/")] if args.iss else settings["ALLOWED_ISS"]
+    addresses = [args.iss.rstrip("/")] if args.iss else settings["ALLOWED_ISS"]
+    # One EHR reached under several addresses is read once, under its tenant's (P2P_TENANT_ALIASES).
+    servers = list(dict.fromkeys(tenant_of(a, settings["TENANT_ALIASES"]) for a in addresses))
     if not servers:
         raise InputError("sync needs --iss or P2P_ALLOWED_ISS (the FHIR servers to read)")
     db = Database(settings["DATABASE_URL"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
@@ -21,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_ORIGINS": [],  # other origins an EHR's sign-in may live on (e.g. Oracle's authorization.cerner.com)
     "WRITE_PROFILES": {},  # iss -> us-core | epic | oracle-health
     "PUBLIC_URL": None,  # the app's external base URL; redirect_uri = PUBLIC_URL + /callback
+    "TENANT_ALIASES": {},  # other FHIR base URL -> the tenant's: one EHR reached under several addresses
     # HTTP to the EHR
     "FHIR_TIMEOUT": 15.0,
     "FHIR_MAX_WORKERS": 8,
@@ -29,8 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "BRIEF_BUDGET_SECONDS": 10.0,  # a brief shows what the EHR sent within this time and names what it did not
     # Storage and sessions
     "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
-    "DATABASE_URL": "sqlite:///p2p-brief.sqlite3",
-    "SESSION_MINUTES": 30,
+    "DATABASE_URL": None,  # default: a SQLite file in the user's data folder (default_database_url)
+    "SESSION_MINUTES": 30,  # a launch ends after this long without activity
+    "SESSION_MAX_HOURS": 12.0,  # and this long after its sign-in, however active
     "INSECURE_COOKIES": False,  # the localhost demo only: cookies without Secure (and so SameSite=Lax)
     "TIMEZONE": "America/New_York",
     "PRACTICE_STATE": None,  # two-letter state for reviewer-rights rules when the patient's address has none
@@ -68,6 +71,34 @@ def _parse_profiles(value: Any) -> dict[str, str]:
     return profiles
 
 
+def _parse_aliases(value: Any) -> dict[str, str]:
+    """``P2P_TENANT_ALIASES="https://launcher/v/r4/fhir=https://ehr/fhir,..."`` -> {alias: tenant}. A tenant is
+    the one FHIR base URL the app keys one EHR's records by; it may not itself be an alias of another."""
+    if isinstance(value, Mapping):
+        aliases = {str(k).strip().rstrip("/"): str(v).strip().rstrip("/") for k, v in value.items()}
+    else:
+        pairs = (item.split("=", 1) for item in str(value).split(",") if "=" in item)
+        aliases = {alias.strip().rstrip("/"): tenant.strip().rstrip("/") for alias, tenant in pairs}
+    chained = sorted(t for t in set(aliases.values()) if t in aliases)
+    if chained:
+        raise ValueError(f"P2P_TENANT_ALIASES: {', '.join(chained)} is both a tenant and an alias of another")
+    return {alias: tenant for alias, tenant in aliases.items() if alias != tenant}
+
+
+def tenant_of(iss: str, aliases: Mapping[str, str]) -> str:
+    """The tenant (the EHR's one FHIR base URL its records are kept under) of a launch's ``iss``."""
+    iss = iss.rstrip("/")
+    return aliases.get(iss, iss)
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The app's own SQLite file when ``P2P_DATABASE_URL`` is unset: under ``$XDG_DATA_HOME/p2p-brief`` (by
+    default ``~/.local/share/p2p-brief``), a folder only the app's user can open, never the package's folder."""
+    environ = os.environ if environ is None else environ
+    data_home = Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{data_home / 'p2p-brief' / 'p2p-brief.sqlite3'}"
+
+
 def _parse_blocks(value: Any) -> list[tuple[time, time]]:
     """``"12:15-12:45,17:00-17:30"`` -> [(12:15, 12:45), (17:00, 17:30)]; a malformed block stops the app at start."""
     if isinstance(value, list):
@@ -95,12 +126,18 @@ def load_settings(
         if f"P2P_{key}" in environ:
             settings[key] = environ[f"P2P_{key}"]
     settings.update(overrides or {})
+    settings["DATABASE_URL"] = settings["DATABASE_URL"] or default_database_url(environ)
     for key in _LIST_KEYS:
         settings[key] = _parse_list(settings[key])
-    settings["WRITE_PROFILES"] = _parse_profiles(settings["WRITE_PROFILES"])
+    settings["TENANT_ALIASES"] = _parse_aliases(settings["TENANT_ALIASES"])
+    profiles = _parse_profiles(settings["WRITE_PROFILES"])
+    for alias, tenant in settings["TENANT_ALIASES"].items():  # an alias writes as its tenant does
+        if tenant in profiles:
+            profiles.setdefault(alias, profiles[tenant])
+    settings["WRITE_PROFILES"] = profiles
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
-    for key in ("FHIR_TIMEOUT", "BRIEF_BUDGET_SECONDS"):
+    for key in ("FHIR_TIMEOUT", "BRIEF_BUDGET_SECONDS", "SESSION_MAX_HOURS"):
         settings[key] = float(settings[key])
     for key in ("FHIR_MAX_WORKERS", "FHIR_MAX_RETRIES", "FHIR_PAGE_LIMIT", "SESSION_MINUTES"):
         settings[key] = int(settings[key])

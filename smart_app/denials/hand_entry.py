@@ -16,6 +16,7 @@ from smart_app.fhir.facts import Code
 from smart_app.fhir.systems import SYSTEMS
 
 HAND_PREFIX = "hand-"
+MAX_HAND_ID, HAND_ID_DIGITS = 2**31 - 1, 10  # the stored entry's id (an Integer column): larger names no entry
 SERVICE_SYSTEMS = {"CPT": SYSTEMS["cpt"], "HCPCS": SYSTEMS["hcpcs"], "NDC": SYSTEMS["ndc"]}
 PLAN_TYPE_CHOICES = {
     "": "Not known",
@@ -169,7 +170,14 @@ def hand_denial_id(entry_id: int) -> str:
 
 def is_hand_denial_id(denial_id: str) -> bool:
     """Whether ``denial_id`` names a hand-entered denial rather than a ClaimResponse."""
-    return denial_id.startswith(HAND_PREFIX) and denial_id[len(HAND_PREFIX) :].isdigit()
+    number = denial_id[len(HAND_PREFIX) :]
+    return (
+        denial_id.startswith(HAND_PREFIX)
+        and number.isascii()
+        and number.isdigit()
+        and len(number) <= HAND_ID_DIGITS
+        and 0 < int(number) <= MAX_HAND_ID
+    )
 
 
 def denial_from_hand_entry(entry_id: int, fields: Mapping[str, Any], patient_id: str) -> Denial:

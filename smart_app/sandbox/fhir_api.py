@@ -65,7 +65,7 @@ def search_type(resource_type: str) -> Response:
     found = search.sort_found(
         query, [r for r in ehr.store.find(resource_type, query.criteria, copies=False) if access.permits("s", r)]
     )
-    return fhir_response(search.searchset(query, found, ehr.settings.fhir_base))
+    return fhir_response(search.searchset(query, found, ehr.settings.base_for(request.root_url)))
 
 
 @bp.get("/<resource_type>/<resource_id>")
@@ -136,7 +136,8 @@ def _store_document(ehr: DemoEhr, document: dict[str, Any]) -> Response:
 
 
 def _write_response(ehr: DemoEhr, stored: dict[str, Any], created: bool) -> Response:
-    location = f"{ehr.settings.fhir_base}/{stored['resourceType']}/{stored['id']}/_history/{_version(stored)}"
+    base = ehr.settings.base_for(request.root_url)
+    location = f"{base}/{stored['resourceType']}/{stored['id']}/_history/{_version(stored)}"
     headers = {"Location": location, "ETag": f'W/"{_version(stored)}"'}
     if isinstance(stored.get("meta"), dict) and stored["meta"].get("lastUpdated"):
         headers["Last-Modified"] = str(stored["meta"]["lastUpdated"])

@@ -34,7 +34,7 @@ class SmartLaunchRequest:
         data = request.payload.data
         if not data.get("state"):
             raise InvalidRequestError("Missing 'state'", redirect_uri=redirect_uri)
-        if data.get("aud") != self.server.settings.fhir_base:
+        if data.get("aud") not in self.server.settings.fhir_bases:
             raise InvalidRequestError("'aud' must be this EHR's FHIR base URL", redirect_uri=redirect_uri)
         granted = scopes.grantable(request.scope, self.server.served_types(), ["patient", "user"])
         if not granted:

@@ -52,6 +52,7 @@ class EhrSettings:
     signed_in_user: str = "demo-clinician"  # the Practitioner id the EHR's user is signed in as
     sample_cases: int = 0  # copies of the demo charts with new patients, payers and decision times
     now: datetime | None = None  # the moment the demo charts are dated for (aware); None: when the EHR starts
+    also_served_at: tuple[str, ...] = ()  # other origins that reach this EHR (as the SMART launcher, or Epic)
 
     @property
     def origin(self) -> str:
@@ -62,6 +63,17 @@ class EhrSettings:
     def fhir_base(self) -> str:
         """The FHIR base URL: the ``iss`` of every launch and the only ``aud`` the EHR accepts."""
         return self.origin + "/fhir"
+
+    @property
+    def fhir_bases(self) -> list[str]:
+        """Every FHIR base URL this EHR answers under (its own first): each is accepted as ``aud``, and links
+        in an answer name the base the request came in on."""
+        return [self.fhir_base, *(o.rstrip("/") + "/fhir" for o in self.also_served_at)]
+
+    def base_for(self, request_root: str) -> str:
+        """The FHIR base a request arrived under (``request.root_url``), or the EHR's own when it is not one."""
+        asked = request_root.rstrip("/") + "/fhir"
+        return asked if asked in self.fhir_bases else self.fhir_base
 
     @property
     def data_dir(self) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 
+from smart_app.config import tenant_of
 from smart_app.errors import DiscoveryError, MissingLaunchContext, TokenError
 from smart_app.smart.client_auth import oauth_session
 from smart_app.smart.discovery import SmartConfiguration
@@ -59,9 +60,15 @@ class LaunchContext:
     missing: list[str] = field(default_factory=list)
     organizations: list[str] | None = None  # the user's practices (PractitionerRole organisations), once asked
     organizations_at: float = 0.0  # when they were asked (time.time())
+    practice_wide: bool = False  # a sign-in with no patient (the worklist's), or a patient opened from it
+    tenant: str = ""  # the EHR the app keeps this launch's records under (``iss``, or the tenant it is an alias of)
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
+    signed_in_at: float = field(default_factory=time.time)  # the sign-in (kept by the launches opened from it)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    def __post_init__(self) -> None:
+        self.tenant = self.tenant or self.iss
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the server-side session."""
@@ -145,6 +152,7 @@ def _launch_context(
     return LaunchContext(
         handle=secrets.token_urlsafe(16),
         iss=pending.iss,
+        tenant=tenant_of(pending.iss, settings.get("TENANT_ALIASES") or {}),
         patient=patient,
         encounter=token.get("encounter"),
         access_token=token["access_token"],
@@ -157,4 +165,5 @@ def _launch_context(
         smart_style_url=token.get("smart_style_url"),
         fhir_context=list(token.get("fhirContext") or []),
         missing=missing_permissions(granted),
+        practice_wide=patient is None,
     )

@@ -166,6 +166,16 @@ def unattributed_count(db: Database, tenant: str) -> int:
         return int(session.scalar(query) or 0)
 
 
+def case_practices(db: Database, tenant: str, patient_id: str, denial_ids: Collection[str]) -> dict[str, str | None]:
+    """The practice on file (``Organization/<id>``, or None when the request named none) of each of the patient's
+    cases the app has recorded; a denial the app has not recorded yet is absent from the answer."""
+    query = select(DenialCase.denial_id, DenialCase.organization).where(
+        DenialCase.tenant == tenant, DenialCase.patient_id == patient_id, DenialCase.denial_id.in_(sorted(denial_ids))
+    )
+    with db.session() as session:
+        return {denial_id: organization for denial_id, organization in session.execute(query)}
+
+
 def case_row(db: Database, tenant: str, case_id: int, organizations: Organizations = None) -> WorklistRow | None:
     """One case of the tenant and organisations, or None (another tenant's or practice's id reads as absent)."""
     with db.session() as session:

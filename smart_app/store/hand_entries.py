@@ -40,3 +40,13 @@ def hand_entry(db: Database, *, iss: str, patient_id: str, entry_id: int) -> dic
         if row is None or row.iss != iss or row.patient_id != patient_id:
             return None
         return dict(json.loads(row.fields_json))
+
+
+def hand_entry_author(db: Database, *, iss: str, patient_id: str, entry_id: int) -> str | None:
+    """Who typed one hand-entered denial of this patient (their ``fhirUser``), or None when unknown or not
+    this patient's."""
+    with db.session() as session:
+        row = session.get(HandEnteredDenial, entry_id)
+        if row is None or row.iss != iss or row.patient_id != patient_id:
+            return None
+        return row.entered_by

@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds in every database the app runs on (PostgreSQL's ``integer``):
+a larger number in a URL names no row, and is answered as absent before it reaches the database."""
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""

@@ -15,12 +15,14 @@ from smart_app.config import load_settings
 from smart_app.content import content_dir
 from smart_app.log_safety import cap_secret_bearing_loggers
 from smart_app.smart.discovery import DiscoveryCache
+from smart_app.smart.token_vault import TokenVault
 from smart_app.store.db import Database
 from smart_app.web import (
     audit_trail,
     audit_views,
     brief_views,
     case_views,
+    converters,
     denial_views,
     ehr_style,
     errors,
@@ -37,16 +39,17 @@ from smart_app.web import (
 log = logging.getLogger(__name__)
 
 
-def _configure_sessions(app: Flask, settings: dict[str, Any]) -> None:
-    """Flask-Session in the app's database: the cookie carries only a random session id."""
+def _configure_sessions(app: Flask, settings: dict[str, Any], database_url: str) -> None:
+    """Flask-Session in the app's database (the same file: a relative SQLite path would otherwise land in the
+    package's ``instance/`` folder): the cookie carries only a random session id."""
     secure = not settings["INSECURE_COOKIES"]
     app.config.update(
-        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_TRACK_MODIFICATIONS=False,
         SESSION_TYPE="sqlalchemy",
         SESSION_PERMANENT=False,
         SESSION_SQLALCHEMY_TABLE="web_sessions",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_MAX_HOURS"]),
         SESSION_COOKIE_NAME="p2p_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=secure,
@@ -73,7 +76,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.upgrade()
     app.extensions["p2p_db"] = db
     app.extensions["p2p_discovery"] = DiscoveryCache()
-    _configure_sessions(app, settings)
+    app.extensions["p2p_token_vault"] = TokenVault(app.config["SECRET_KEY"])
+    _configure_sessions(app, settings, db.url)
+    converters.init_app(app)
     for blueprint in (
         launch_views.bp,
         denial_views.bp,

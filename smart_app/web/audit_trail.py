@@ -35,7 +35,7 @@ def _record(response: Response) -> Response:
     resource = g.get("audit_resource") or (template.format(**(request.view_args or {})) if template else None)
     record_event(
         current_app.extensions["p2p_db"],
-        tenant=context.iss,
+        tenant=context.tenant,
         user=context.fhir_user,
         action=action,
         patient_id=context.patient,

@@ -21,10 +21,10 @@ def index() -> ResponseReturnValue:
     zone = clock().zone
     wanted = {k: request.args.get(k, "").strip() for k in ("patient", "user", "action")}
     rows = audit_rows(
-        database(), context.iss, organizations=context.organizations or [], user=context.fhir_user,
+        database(), context.tenant, organizations=context.organizations or [], user=context.fhir_user,
         patient=wanted["patient"] or None, by_user=wanted["user"] or None, action=wanted["action"] or None,
     )  # fmt: skip
+    users = audit_users(database(), context.tenant, organizations=context.organizations or [], user=context.fhir_user)
     return render_template(
-        "audit.html", launch=context, rows=rows, wanted=wanted, actions=ACTIONS, zone=zone,
-        users=audit_users(database(), context.iss, organizations=context.organizations or [], user=context.fhir_user),
+        "audit.html", launch=context, rows=rows, wanted=wanted, actions=ACTIONS, zone=zone, users=users
     )  # fmt: skip

@@ -15,6 +15,7 @@ from smart_app.errors import InputError
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.brief_edits import edits_for, save_edit
+from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import track_case
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.delivery import retry_due_notes
@@ -30,7 +31,10 @@ def edited_brief(context: LaunchContext, claim_response_id: str) -> dict[str, An
     brief = build_brief(chart, [denial], clock=now, practice_state=practice_state())
     brief["asOf"] = now.now.strftime("%Y-%m-%d %H:%M %Z")
     edits = edits_for(
-        current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "", denial_id=claim_response_id
+        current_app.extensions["p2p_db"],
+        iss=context.tenant,
+        patient_id=context.patient or "",
+        denial_id=claim_response_id,
     )
     if edits:
         edited = apply_edits(brief["denials"][0], edits, now.zone)
@@ -54,7 +58,7 @@ def brief_page(
     brief = brief or edited_brief(context, claim_response_id)
     notes = notes_for_denial(
         current_app.extensions["p2p_db"],
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         claim_response_id=claim_response_id,
     )
@@ -75,6 +79,7 @@ def brief_page(
 def brief(claim_response_id: str) -> ResponseReturnValue:
     """The brief for one denial of the launched patient (due outbox notes of this patient are retried first)."""
     context = current_launch()
+    require_case_access(context, claim_response_id)
     retry_due_notes(context)
     brief = edited_brief(context, claim_response_id)
     track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
@@ -84,8 +89,10 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>.pdf")
 def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The brief as a PDF (WeasyPrint), for printing and for the record."""
+    context = current_launch()
+    require_case_access(context, claim_response_id)
     try:
-        pdf = render_pdf(edited_brief(current_launch(), claim_response_id))
+        pdf = render_pdf(edited_brief(context, claim_response_id))
     except DoesNotFit as exc:
         raise InputError(
             "The printed brief does not fit on one page.",
@@ -97,13 +104,17 @@ def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
 @bp.get("/brief/<claim_response_id>/script")
 def script(claim_response_id: str) -> ResponseReturnValue:
     """The call script as its own printable page."""
-    return render_script_html(edited_brief(current_launch(), claim_response_id))
+    context = current_launch()
+    require_case_access(context, claim_response_id)
+    return render_script_html(edited_brief(context, claim_response_id))
 
 
 @bp.get("/brief/<claim_response_id>/script.pdf")
 def script_pdf(claim_response_id: str) -> ResponseReturnValue:
     """The call script as a PDF page."""
-    pdf = render_script_pdf(edited_brief(current_launch(), claim_response_id))
+    context = current_launch()
+    require_case_access(context, claim_response_id)
+    pdf = render_script_pdf(edited_brief(context, claim_response_id))
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=script.pdf"})
 
 
@@ -112,6 +123,7 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     """Store one edit the practice makes before printing; a bad form comes back with what was typed."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, claim_response_id)
     brief = edited_brief(context, claim_response_id)
     ids = {c["id"] for c in brief["denials"][0]["criteria"]}
     edit, errors = parse_edit(request.form, ids)
@@ -122,7 +134,7 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     kind, payload = edit
     save_edit(
         current_app.extensions["p2p_db"],
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         denial_id=claim_response_id,
         kind=kind,

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def case_key(context: LaunchContext, denial_id: str) -> CaseKey:
     """The case of one denial of the launched patient."""
-    return CaseKey(context.iss, context.patient or "", denial_id)
+    return CaseKey(context.tenant, context.patient or "", denial_id)
 
 
 def database() -> Any:
@@ -45,7 +45,7 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
     typed = bool(denial.get("enteredByHand"))
     track_denial(
         database(),
-        tenant=context.iss,
+        tenant=context.tenant,
         patient_id=context.patient or "",
         denial=denial,
         patient_name=patient_name,

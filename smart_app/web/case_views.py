@@ -27,6 +27,7 @@ from smart_app.outcome.scheduling import CHANNELS, EVENT_KINDS, parse_event_form
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import add_event, draft, drafts_for, events_for, mark_sent, save_draft
 from smart_app.web.brief_views import edited_brief
+from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import calls, case_key, database, track_case
 from smart_app.web.context import check_csrf, current_launch, settings
 from smart_app.web.delivery import retry_due_notes
@@ -138,6 +139,7 @@ def case(denial_id: str) -> ResponseReturnValue:
     """The case of one denial: scheduling, drafts, the call record and what comes next (notes waiting in the
     outbox whose backoff has passed are retried first)."""
     context = current_launch()
+    require_case_access(context, denial_id)
     retry_due_notes(context)
     return case_page(context, denial_id)
 
@@ -147,6 +149,7 @@ def log_event(denial_id: str) -> ResponseReturnValue:
     """Add one entry to the scheduling log."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, denial_id)
     event, errors = parse_event_form(request.form, clock().now)
     if event is None:
         return case_page(context, denial_id, log_form=dict(request.form), log_errors=errors, status=400)
@@ -196,6 +199,7 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
     """Draft one written request from the case and keep it; the page says why when it cannot be drafted yet."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, denial_id)
     kind = request.form.get("kind", "")
     if kind not in DRAFT_KINDS:
         raise InputError("Choose which letter to draft.")
@@ -216,13 +220,14 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
 
 
 def _draft_or_404(context: LaunchContext, denial_id: str, draft_id: int) -> Any:
+    require_case_access(context, denial_id)
     found = draft(database(), case_key(context, denial_id), draft_id)
     if found is None:
         raise NotFound("That draft is not one of this denial's.")
     return found
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>")
 def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft: its text to copy into a portal, its PDF, and whether it was sent."""
     context = current_launch()
@@ -231,7 +236,7 @@ def show_draft(denial_id: str, draft_id: int) -> ResponseReturnValue:
                            parts=split_placeholders(found.text))  # fmt: skip
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>.pdf")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>.pdf")
 def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft as a PDF, to fax or print."""
     found = _draft_or_404(current_launch(), denial_id, draft_id)
@@ -242,24 +247,26 @@ def draft_pdf(denial_id: str, draft_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/case/<denial_id>/drafts/<int:draft_id>.txt")
+@bp.get("/case/<denial_id>/drafts/<row_id:draft_id>.txt")
 def draft_text(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """One draft as plain text, to paste into a payer portal."""
     found = _draft_or_404(current_launch(), denial_id, draft_id)
     return Response(found.text, content_type="text/plain; charset=utf-8")
 
 
-@bp.post("/case/<denial_id>/drafts/<int:draft_id>/sent")
+@bp.post("/case/<denial_id>/drafts/<row_id:draft_id>/sent")
 def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
     """Record that a person sent the draft."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, denial_id)
     if mark_sent(database(), case_key(context, denial_id), draft_id, context.fhir_user) is None:
         raise NotFound("That draft is not one of this denial's.")
     return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=draft_id, ctx=context.handle), code=303)
 
 
 def _upheld_record(context: LaunchContext, denial_id: str, note_id: str) -> CallRecord:
+    require_case_access(context, denial_id)
     rows = calls(context, denial_id)
     row = next((r for r in rows if r["note"].id == note_id and r["record"] is not None), None)
     if row is None:

@@ -3,6 +3,8 @@
 Launches live in the server-side session under ``launches``, keyed by a random handle that every page carries
 as ``?ctx=``. Two tabs of one browser share the session cookie but not the handle, so each tab keeps its own
 patient; a request without a live handle gets "relaunch from the chart", never another launch's patient.
+A launch ends after ``P2P_SESSION_MINUTES`` without activity, and ``P2P_SESSION_MAX_HOURS`` after its sign-in
+whatever the activity; its tokens are stored sealed (``smart.token_vault``), never in plaintext.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from smart_app.errors import SessionExpired, StateMismatch
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.membership import user_organizations
 from smart_app.smart.launch import LaunchContext
+from smart_app.smart.token_vault import InvalidToken, TokenVault
 from smart_app.smart.tokens import refresh_if_needed
 
 MAX_LAUNCHES = 10
@@ -27,11 +30,23 @@ def settings() -> dict[str, Any]:
     return current_app.config["P2P"]
 
 
+def session_clock() -> float:
+    """Now, as the session's idle and absolute limits read it (tests move it)."""
+    return time.time()
+
+
+def _vault() -> TokenVault:
+    return current_app.extensions["p2p_token_vault"]
+
+
 def store_launch(context: LaunchContext) -> None:
-    """Keep (or update) a launch in the session, dropping the least recently used beyond ``MAX_LAUNCHES`` (the
-    worklist's own sign-in, used at every row opened, outlives the briefs opened from it)."""
+    """Keep (or update) a launch in the session, its tokens sealed, dropping the least recently used beyond
+    ``MAX_LAUNCHES`` (the worklist's own sign-in, used at every row opened, outlives the briefs opened from it)."""
     launches = dict(session.get("launches") or {})
-    launches[context.handle] = context.to_dict()
+    data = context.to_dict()
+    data["access_token"] = _vault().seal(context.access_token)
+    data["refresh_token"] = _vault().seal(context.refresh_token)
+    launches[context.handle] = data
     while len(launches) > MAX_LAUNCHES:
         stalest = min(
             (h for h in launches if h != context.handle),
@@ -49,17 +64,30 @@ def current_launch() -> LaunchContext:
     data = (session.get("launches") or {}).get(handle)
     if not handle or data is None:
         raise SessionExpired("This page does not belong to a live launch.")
-    context = LaunchContext.from_dict(data)
-    if time.time() - context.last_seen > settings()["SESSION_MINUTES"] * 60:
-        launches = dict(session["launches"])
-        launches.pop(handle, None)
-        session["launches"] = launches
+    try:
+        tokens = {k: _vault().open(data[k]) for k in ("access_token", "refresh_token")}
+    except InvalidToken:
+        _forget(handle)
+        raise SessionExpired("This launch's sign-in can no longer be read (the app's secret changed).") from None
+    context = LaunchContext.from_dict({**data, **tokens})
+    now, max_hours = session_clock(), settings()["SESSION_MAX_HOURS"]
+    if now - context.signed_in_at > max_hours * 3600:
+        _forget(handle)
+        raise SessionExpired(f"You were signed out: a sign-in lasts at most {max_hours:g} hours, however active.")
+    if now - context.last_seen > settings()["SESSION_MINUTES"] * 60:
+        _forget(handle)
         raise SessionExpired(f"You were signed out after {settings()['SESSION_MINUTES']} minutes without activity.")
     refresh_if_needed(context, settings())
-    context.last_seen = time.time()
+    context.last_seen = now
     store_launch(context)
     g.launch_context = context
     return context
+
+
+def _forget(handle: str) -> None:
+    launches = dict(session.get("launches") or {})
+    launches.pop(handle, None)
+    session["launches"] = launches
 
 
 def fhir_client(context: LaunchContext) -> FhirClient:
@@ -91,7 +119,22 @@ def user_practices(context: LaunchContext) -> list[str]:
 
 def check_csrf(context: LaunchContext) -> None:
     """Refuse a POST whose ``csrf`` field is not this launch's token."""
-    if not hmac.compare_digest(request.form.get("csrf", ""), context.csrf):
+    _require_form_token(context.csrf)
+
+
+def _require_form_token(expected: str) -> None:
+    if not hmac.compare_digest(request.form.get("csrf", ""), expected):
         raise StateMismatch(
             "The form did not come from this launch's page.", advice="Reload the page and submit it again."
         )
+
+
+def end_session() -> None:
+    """Sign out (a POST carrying a live launch's ``ctx`` and its CSRF token): every launch of this browser ends,
+    the server-side session with its sealed tokens is deleted and its cookie cleared. Nothing is asked of the EHR,
+    so a sign-out works even when the EHR or its token endpoint does not answer."""
+    data = (session.get("launches") or {}).get(request.form.get("ctx", ""))
+    if data is None:
+        raise SessionExpired("This page does not belong to a live launch.")
+    _require_form_token(data["csrf"])
+    session.clear()

@@ -30,7 +30,7 @@ def retry_due_notes(context: LaunchContext) -> int:
     """Retry this patient's pending notes whose backoff has passed (the user's next action); how many were tried.
 
     A failure here never stops the page: the note stays in the outbox with its reason."""
-    due = due_notes(current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "")
+    due = due_notes(current_app.extensions["p2p_db"], iss=context.tenant, patient_id=context.patient or "")
     for note in due:
         try:
             deliver_note(context, note.id)

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from smart_app.brief.model import denial_summary, patient_header
+from smart_app.web.case_access import reachable_denials
 from smart_app.web.case_state import track_case
 from smart_app.web.context import current_launch
 from smart_app.web.loading import clock, load_open_denials, practice_state
@@ -15,7 +16,7 @@ bp = Blueprint("denials", __name__)
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """List the open denials for the patient in context."""
+    """List the open denials for the patient in context (opened from the worklist: only the user's practices')."""
     context = current_launch()
     chart, denials = load_open_denials(context)
     now = clock()
@@ -24,4 +25,7 @@ def index() -> ResponseReturnValue:
     for summary in summaries:  # every denial seen at a chart launch goes on the practice's worklist
         source = "hand" if summary["enteredByHand"] else "launch"
         track_case(context, summary, patient_name=patient["name"], source=source)
-    return render_template("denials.html", launch=context, patient=patient, denials=summaries, warnings=chart.warnings)
+    reachable = reachable_denials(context, [s["id"] for s in summaries])
+    shown = [s for s in summaries if s["id"] in reachable]
+    return render_template("denials.html", launch=context, patient=patient, denials=shown,
+                           other_practices=len(summaries) - len(shown), warnings=chart.warnings)  # fmt: skip

@@ -49,7 +49,7 @@ def save_denial() -> ResponseReturnValue:
         return _form_page(dict(request.form), errors, status=400)
     entry_id = save_hand_entry(
         current_app.extensions["p2p_db"],
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         fields=entry.as_fields(),
         entered_by=context.fhir_user,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from smart_app.errors import AuthorizationDenied, IssuerNotAllowed, LaunchError, StateMismatch
 from smart_app.smart.client_auth import load_private_key, public_jwks
 from smart_app.smart.launch import PendingAuthorization, begin_authorization, complete_authorization
-from smart_app.web.context import settings, store_launch
+from smart_app.web.context import end_session, settings, store_launch
 
 log = logging.getLogger(__name__)
 bp = Blueprint("launch", __name__)
@@ -81,6 +81,14 @@ def callback() -> ResponseReturnValue:
     if context.patient is None:  # a standalone sign-in with no patient: the practice's worklist
         return redirect(url_for("worklist.index", ctx=context.handle), code=302)
     return redirect(url_for("denials.index", ctx=context.handle), code=302)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out: every launch of this browser ends (``end_session``), and the page says so."""
+    end_session()
+    log.info("signed out")
+    return render_template("signed_out.html", launch=None)
 
 
 @bp.get("/.well-known/jwks.json")

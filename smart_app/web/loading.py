@@ -43,7 +43,7 @@ def _hand_denials(context: LaunchContext, patient_id: str) -> list[Denial]:
     db = current_app.extensions["p2p_db"]
     return [
         denial_from_hand_entry(entry_id, fields, patient_id)
-        for entry_id, fields in hand_entries_for(db, iss=context.iss, patient_id=patient_id)
+        for entry_id, fields in hand_entries_for(db, iss=context.tenant, patient_id=patient_id)
     ]
 
 
@@ -65,7 +65,9 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
     chart = fetch_chart(fhir_client(context), patient_id, budget=_budget())
     if is_hand_denial_id(denial_id):
         entry_id = int(denial_id[len(HAND_PREFIX) :])
-        fields = hand_entry(current_app.extensions["p2p_db"], iss=context.iss, patient_id=patient_id, entry_id=entry_id)
+        fields = hand_entry(
+            current_app.extensions["p2p_db"], iss=context.tenant, patient_id=patient_id, entry_id=entry_id
+        )
         if fields is None:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)

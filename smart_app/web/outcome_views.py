@@ -23,6 +23,7 @@ from smart_app.smart.launch import LaunchContext
 from smart_app.store.audit import record_event
 from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
+from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import track_case
 from smart_app.web.case_views import case_page
 from smart_app.web.context import check_csrf, current_launch, settings
@@ -99,7 +100,7 @@ def _own_note(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
         note = session.get(CallNote, note_id)
     if (
         note is None
-        or note.iss != context.iss
+        or note.iss != context.tenant
         or note.patient_id != context.patient
         or note.claim_response_id != denial_id
     ):
@@ -128,6 +129,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     except SessionExpired as exc:
         return _expired_with_typed_text(exc)
     check_csrf(context)
+    require_case_access(context, claim_response_id)
     brief = _brief_or_none(context, claim_response_id)
     denial = brief["denials"][0] if brief else None
     replaces = (request.form.get("replaces") or "").strip() or None
@@ -183,7 +185,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     save_note(
         current_app.extensions["p2p_db"],
         note_id=note_id,
-        iss=context.iss,
+        iss=context.tenant,
         patient_id=context.patient or "",
         claim_response_id=claim_response_id,
         form=record.as_form(),
@@ -192,7 +194,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
         replaces_note_id=original.id if original else None,
     )
     # Logged here, not after the response: the write to the chart below logs its own event, which must come after.
-    record_event(current_app.extensions["p2p_db"], tenant=context.iss, user=context.fhir_user,
+    record_event(current_app.extensions["p2p_db"], tenant=context.tenant, user=context.fhir_user,
                  action="note.recorded", patient_id=context.patient, resource=f"call-note/{note_id}")  # fmt: skip
     deliver_note(context, note_id)
     if brief is not None:
@@ -205,6 +207,7 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
     """Send a saved note that has not reached the chart yet."""
     context = current_launch()
     check_csrf(context)
+    require_case_access(context, claim_response_id)
     _own_note(context, claim_response_id, note_id)
     deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

@@ -26,7 +26,7 @@ def index() -> ResponseReturnValue:
     """Requested, held, overturned and upheld per payer, service, physician and reviewer specialty."""
     context = practice_launch()
     now = clock()
-    cases = case_outcomes(database(), context.iss, zone=now.zone, now=now.now, organizations=context.organizations)
+    cases = case_outcomes(database(), context.tenant, zone=now.zone, now=now.now, organizations=context.organizations)
     tables = []
     for title, key in GROUPINGS:
         rates = rates_by(cases, key)

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from smart_app.errors import NotFound, PracticeSignInRequired
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
+from smart_app.practice.spreadsheet import spreadsheet_safe
 from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import assign, case_row, cases_for, close, unattributed_count
@@ -52,7 +53,7 @@ def index() -> ResponseReturnValue:
     now = clock().now
     local = [
         replace(r, deadline=r.deadline.astimezone(now.tzinfo) if r.deadline else None)
-        for r in cases_for(database(), context.iss, context.organizations)
+        for r in cases_for(database(), context.tenant, context.organizations)
     ]
     every = on_the_clock(local, now)
     criteria = {k: request.args.get(k, "") for k in ("payer", "physician", "status", "due_before")}
@@ -66,12 +67,12 @@ def index() -> ResponseReturnValue:
         physicians=sorted({r.physician for r in every if r.physician}),
         statuses=STATUSES,
         now=now,
-        unattributed=unattributed_count(database(), context.iss),
+        unattributed=unattributed_count(database(), context.tenant),
     )
 
 
 def _case_or_404(context: LaunchContext, case_id: int):  # noqa: ANN202 - a WorklistRow
-    row = case_row(database(), context.iss, case_id, context.organizations)
+    row = case_row(database(), context.tenant, case_id, context.organizations)
     if row is None:
         raise NotFound("That case is not on this practice's worklist.")
     return row
@@ -81,23 +82,17 @@ CSV_COLUMNS = ("case", "patient_id", "patient", "payer", "service", "category", 
                "assignee", "status", "p2p_deadline", "hours_left", "due_within_24h", "missed")  # fmt: skip
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/worklist.csv")
 def export_csv() -> ResponseReturnValue:
     """The whole tracking log of this EHR's cases as CSV (the same rows as the worklist, unfiltered)."""
     context = practice_launch()
     now = clock().now
-    rows = on_the_clock(cases_for(database(), context.iss, context.organizations), now)
+    rows = on_the_clock(cases_for(database(), context.tenant, context.organizations), now)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_safe(v) for v in (
             r.case_id, r.patient_id, r.patient_name, r.payer, r.service, r.category, r.recommendation, r.physician,
             r.assignee, r.status, r.deadline.astimezone(now.tzinfo).isoformat() if r.deadline else "",
             f"{r.hours_left:.1f}" if r.hours_left is not None else "", "yes" if r.alert else "no",
@@ -115,8 +110,8 @@ def export_fhir() -> ResponseReturnValue:
     """The tracking log as a FHIR Bundle: a Task per case and the call notes written to the chart."""
     context = practice_launch()
     now = clock().now
-    rows = cases_for(database(), context.iss, context.organizations)
-    notes = written_documents(database(), context.iss, {(r.patient_id, r.denial_id) for r in rows})
+    rows = cases_for(database(), context.tenant, context.organizations)
+    notes = written_documents(database(), context.tenant, {(r.patient_id, r.denial_id) for r in rows})
     bundle = export_bundle(rows, notes, now=now)
     return Response(
         json.dumps(bundle, ensure_ascii=False),
@@ -125,7 +120,7 @@ def export_fhir() -> ResponseReturnValue:
     )
 
 
-@bp.get("/worklist/<int:case_id>/open")
+@bp.get("/worklist/<row_id:case_id>/open")
 def open_case(case_id: int) -> ResponseReturnValue:
     """Open one case's brief: a launch for that patient under the same sign-in (the EHR still checks the token
     allows that patient's chart on every read)."""
@@ -144,21 +139,21 @@ def open_case(case_id: int) -> ResponseReturnValue:
     return redirect(url_for("brief.brief", claim_response_id=row.denial_id, ctx=patient_launch.handle), code=303)
 
 
-@bp.post("/worklist/<int:case_id>/assign")
+@bp.post("/worklist/<row_id:case_id>/assign")
 def assign_case(case_id: int) -> ResponseReturnValue:
     """Set who works the case."""
     context = practice_launch()
     check_csrf(context)
     _case_or_404(context, case_id)
-    assign(database(), context.iss, case_id, request.form.get("assignee"), context.organizations)
+    assign(database(), context.tenant, case_id, request.form.get("assignee"), context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle) + f"#case-{case_id}", code=303)
 
 
-@bp.post("/worklist/<int:case_id>/close")
+@bp.post("/worklist/<row_id:case_id>/close")
 def close_case(case_id: int) -> ResponseReturnValue:
     """Close the case (it leaves the alerts and stays closed if the denial is seen again)."""
     context = practice_launch()
     check_csrf(context)
     _case_or_404(context, case_id)
-    close(database(), context.iss, case_id, context.organizations)
+    close(database(), context.tenant, case_id, context.organizations)
     return redirect(url_for("worklist.index", ctx=context.handle), code=303)
