@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -141,7 +141,7 @@ Organizations = Collection[str] | None
 """The organisations a user may see (``Organization/<id>``); None only for the app's own jobs (sync, tracking)."""
 
 
-def _visible(case: DenialCase | None, tenant: str, organizations: Organizations) -> bool:
+def _visible(case: DenialCase | None, tenant: str, organizations: Organizations) -> TypeGuard[DenialCase]:
     if case is None or case.tenant != tenant:
         return False
     return organizations is None or case.organization in organizations

@@ -75,7 +75,7 @@ def callback() -> ResponseReturnValue:
         pending.iss, timeout=settings()["FHIR_TIMEOUT"], trusted_origins=settings()["AUTH_ORIGINS"]
     )
     context = complete_authorization(pending, code, config, settings=settings())
-    current_app.session_interface.regenerate(session)
+    current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]  # Flask-Session's interface
     store_launch(context)
     log.info("launch completed for iss %s", pending.iss)
     if context.patient is None:  # a standalone sign-in with no patient: the practice's worklist
