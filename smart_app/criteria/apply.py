@@ -30,6 +30,17 @@ def request_date(denial: Denial, today: date) -> date:
     return today
 
 
+def stand_in_text(payer: str | None, publisher: str) -> str:
+    """Why another publisher's criteria sit where the denying payer's should: said plainly, so nobody quotes them
+    to the reviewer as the payer's own."""
+    payer = payer or "The payer"
+    return (
+        f"{payer}'s own policy for this service is not on file. The criteria below stand in for it, from another "
+        f"published policy, the one on file for this service: {publisher}. Ask the reviewer which {payer} "
+        "criterion the denial applies, and answer it from the chart."
+    )
+
+
 def _service(denial: Denial) -> Code | None:
     return next((i.service for i in denial.items if i.service), None)
 
@@ -54,6 +65,7 @@ def criteria_for(
         }
     index: ChartIndex = index_chart(chart, lib.ingredients)
     on = request_date(denial, today)
+    own = payer_key in policy.payers
     result = evaluate_policy(policy, lib, index, on)
     return {
         "policy": {
@@ -63,8 +75,9 @@ def criteria_for(
             "publisher": policy.publisher,
             "version": policy.version,
             "follows": policy.follows,
-            "appliesTo": "this payer" if payer_key in policy.payers else "any payer (guideline-based default)",
+            "appliesTo": "this payer" if own else "any payer (guideline-based default)",
             "combine": policy.combine,
+            "standIn": None if own else stand_in_text(denial.payer_name, policy.publisher),
         },
         "policyResult": result["policyResult"],
         "criteria": result["criteria"],

@@ -73,3 +73,14 @@ def test_the_knee_brief_says_the_pain_scale_not_the_ucum_annotation() -> None:
     shown = json.dumps(brief, ensure_ascii=False)
     assert "{score}" not in shown
     assert "Reported 8 on a 0–10 scale, 2026-11-04" in shown
+
+
+def test_another_payers_policy_is_named_as_a_stand_in() -> None:
+    brief = brief_from_bundle(DEMO / "lumbar-mri.json", clock=brief_clock("2026-11-23", "America/New_York"))
+    brief["asOf"] = "2026-11-23 09:00"
+    (denial,) = brief["denials"]
+    assert denial["payer"]["name"] == "UnitedHealthcare" and "Aetna" in denial["policy"]["publisher"]
+    assert denial["policy"]["standIn"].startswith("UnitedHealthcare's own policy for this service is not on file.")
+    assert "Aetna (Clinical Policy Bulletin 0236)" in denial["policy"]["standIn"]
+    printed = " ".join(render_print_html(brief).split())
+    assert "Stand-in criteria (not UnitedHealthcare's own)" in printed and "3 · Payer criteria" not in printed

@@ -51,7 +51,7 @@ def test_brief_reads_at_ehr_and_phone_widths(browser: Any, demo: Any, tmp_path: 
     body = page.locator("main").inner_text()
     for block in (
         "Clinical bottom line",
-        "Payer criteria",
+        "Criteria standing in for the payer's",  # neither demo payer's own policy is on file
         "Prior treatments on record",
         "The reviewer",
         "Call script",
