@@ -55,7 +55,10 @@ FIT_LEVELS: tuple[dict[str, Any], ...] = (
         "hide_notes": True,
     },
 )
-COMMON = {"basis": 160, "line": 330, "outcome": 70, "citation": 190, "say": 260}
+#: Cuts of the lines every level past 0 shortens; level 0 prints everything whole, so nothing is cut while the page
+#: still has room.
+COMMON = {"basis": 160, "line": 330, "outcome": 70, "citation": 190, "say": 260, "dose": 50, "schedule": 110}
+WHOLE = dict.fromkeys(COMMON)
 
 
 @cache
@@ -71,7 +74,8 @@ def print_css() -> str:
 
 def fit_settings(level: int) -> dict[str, Any]:
     """The shortening settings of one fit level (0 = nothing shortened)."""
-    return {"level": level, "dense": False, "denser": False, "hide_notes": False, **COMMON, **FIT_LEVELS[level]}
+    common = WHOLE if level == 0 else COMMON
+    return {"level": level, "dense": False, "denser": False, "hide_notes": False, **common, **FIT_LEVELS[level]}
 
 
 def render_print_html(brief: dict[str, Any], denial_index: int = 0, *, level: int = 0) -> str:

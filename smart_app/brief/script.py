@@ -20,7 +20,10 @@ def _first_clause(text: str | None, limit: int = 60) -> str | None:
     if not text:
         return None
     clause = text.split(";")[0].strip().rstrip(".")
-    return clause if len(clause) <= limit else clause[: limit - 1].rstrip() + "…"
+    if len(clause) <= limit:
+        return clause
+    cut = clause[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,:(")  # at a word, never inside one ("prolo…")
+    return cut + "…"
 
 
 def _plural(count: int, unit: str) -> str:

@@ -84,3 +84,14 @@ def test_another_payers_policy_is_named_as_a_stand_in() -> None:
     assert "Aetna (Clinical Policy Bulletin 0236)" in denial["policy"]["standIn"]
     printed = " ".join(render_print_html(brief).split())
     assert "Stand-in criteria (not UnitedHealthcare's own)" in printed and "3 · Payer criteria" not in printed
+
+
+def test_text_is_cut_at_a_word_and_only_when_the_page_needs_the_room() -> None:
+    brief = brief_from_bundle(DEMO / "lumbar-mri.json", clock=brief_clock("2026-11-23", "America/New_York"))
+    brief["asOf"] = "2026-11-23 09:00"
+    tried = brief["denials"][0]["bottomLine"][1]
+    assert "persistent left leg symptoms with…" in tried and "prolo" not in tried  # was "…with prolo…"
+    whole = " ".join(render_print_html(brief, level=0).split())  # level 0: the page has room, nothing is cut
+    doses = [t["dose"] for t in brief["denials"][0]["priorTreatments"] if t.get("dose") and len(t["dose"]) > 50]
+    assert doses and all(dose in whole for dose in doses)
+    assert brief["denials"][0]["p2pWindow"]["schedule"]["text"] in whole
