@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from smart_app.brief.edits import apply_edits, parse_edit
 from smart_app.brief.model import build_brief
-from smart_app.brief.render import DoesNotFit, render_pdf, render_script_html, render_script_pdf
+from smart_app.brief.render import DoesNotFit, render_pdf, render_script_pdf
 from smart_app.brief.script import call_script
 from smart_app.errors import InputError
 from smart_app.outcome.outbox import notes_for_denial
@@ -103,10 +103,12 @@ def brief_pdf(claim_response_id: str) -> ResponseReturnValue:
 
 @bp.get("/brief/<claim_response_id>/script")
 def script(claim_response_id: str) -> ResponseReturnValue:
-    """The call script as its own printable page."""
+    """The call script as a page of the app (its PDF one click away), to read during the call."""
     context = current_launch()
     require_case_access(context, claim_response_id)
-    return render_script_html(edited_brief(context, claim_response_id))
+    brief = edited_brief(context, claim_response_id)
+    return render_template("script.html", launch=context, brief=brief, patient=brief["patient"],
+                           denial=brief["denials"][0])  # fmt: skip
 
 
 @bp.get("/brief/<claim_response_id>/script.pdf")

@@ -110,3 +110,28 @@ def test_at_390_px_the_criterion_takes_the_whole_row(browser: Any, demo: Any) ->
         (row) => [row.firstElementChild.getBoundingClientRect().width, row.getBoundingClientRect().width])""")
     assert widths and all(cell >= 0.9 * row for cell, row in widths), widths
     context.close()
+
+
+def test_the_call_script_is_a_page_of_the_app_with_its_pdf_and_a_way_back(browser: Any, demo: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{demo.ehr.url}/launch?patient=pat-lumbar-mri")
+    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
+    if page.get_by_role("button", name="Allow").count():
+        page.get_by_role("button", name="Allow").click()
+    page.get_by_role("link", name="Open brief").first.click()
+    page.locator(".appnav").get_by_role("link", name="Call script").click()
+    page.get_by_role("heading", name="Call script — CPT 72148 MRI lumbar spine").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".appbar").count() == 1  # the app's own page, styled, not a bare print page
+    pdf = page.context.request.get(demo.app.url + page.get_by_role("link", name="Script PDF").get_attribute("href"))
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    # "Walk the criteria": each highlighted answer sits below its criterion, not over its last line
+    overlaps = page.evaluate("""[...document.querySelectorAll('.script li strong')].map((strong) => {
+        const say = strong.parentElement.querySelector('.say');
+        return say ? say.getBoundingClientRect().top - strong.getBoundingClientRect().bottom : 0; })""")
+    assert overlaps and min(overlaps) >= 0, overlaps
+    page.get_by_role("link", name="Back to the brief").click()
+    page.get_by_role("heading", name="Call script").wait_for()
+    assert "/brief/" in page.url and "/script" not in page.url
+    context.close()
