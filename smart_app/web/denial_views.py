@@ -8,14 +8,15 @@ from flask.typing import ResponseReturnValue
 from smart_app.brief.model import denial_summary, patient_header
 from smart_app.web.case_state import track_case
 from smart_app.web.context import current_launch
-from smart_app.web.loading import clock, load_open_denials, practice_state
+from smart_app.web.loading import clock, denials_unread, load_open_denials, practice_state
 
 bp = Blueprint("denials", __name__)
 
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """List the open denials for the patient in context."""
+    """List the open denials for the patient in context (when the EHR's answers could not be read, the page says so
+    rather than that there are none)."""
     context = current_launch()
     chart, denials = load_open_denials(context)
     now = clock()
@@ -24,4 +25,11 @@ def index() -> ResponseReturnValue:
     for summary in summaries:  # every denial seen at a chart launch goes on the practice's worklist
         source = "hand" if summary["enteredByHand"] else "launch"
         track_case(context, summary, patient_name=patient["name"], source=source)
-    return render_template("denials.html", launch=context, patient=patient, denials=summaries, warnings=chart.warnings)
+    return render_template(
+        "denials.html",
+        launch=context,
+        patient=patient,
+        denials=summaries,
+        unread=denials_unread(chart),
+        warnings=chart.warnings,
+    )
