@@ -79,6 +79,15 @@ def note_for_key(db: Database, *, iss: str, patient_id: str, form_key: str | Non
         )
 
 
+def own_note(db: Database, *, iss: str, patient_id: str, claim_response_id: str, note_id: str) -> CallNote | None:
+    """The saved note, if it is one of this EHR's, patient's and denial's notes; else None."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+    if note is None or (note.iss, note.patient_id, note.claim_response_id) != (iss, patient_id, claim_response_id):
+        return None
+    return note
+
+
 def complete_note(db: Database, note_id: str, owner: str, *, note_text: str, resources: list[dict[str, Any]]) -> bool:
     """Replace a saved note's text and resources (built again once the chart could be read), only while ``owner``
     holds its lease and nothing of it has been sent; whether it was replaced."""

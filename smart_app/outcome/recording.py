@@ -32,6 +32,7 @@ from smart_app.outcome.outbox import (
     discard_note,
     note_for_key,
     note_placeholder,
+    own_note,
     save_note,
 )
 from smart_app.store.audit import record_event
@@ -119,14 +120,9 @@ def record_call(
 
 
 def _own_note(db: Database, call: CallSubmission, note_id: str) -> CallNote:
-    """The saved note, if it belongs to this EHR, patient and denial; else ``NotFound``."""
-    with db.session() as session:
-        note = session.get(CallNote, note_id)
-    if note is None or (note.iss, note.patient_id, note.claim_response_id) != (
-        call.iss,
-        call.patient_id,
-        call.denial_id,
-    ):
+    """The note being corrected, if it is one of this denial's; else ``NotFound``."""
+    note = own_note(db, iss=call.iss, patient_id=call.patient_id, claim_response_id=call.denial_id, note_id=note_id)
+    if note is None:
         raise NotFound("That call note is not one of this denial's.")
     return note
 

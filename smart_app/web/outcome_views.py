@@ -14,8 +14,8 @@ from smart_app.errors import ChartUnavailable, FhirError, NotFound, SessionExpir
 from smart_app.fhir.write_profiles import profile_for
 from smart_app.outcome import recording
 from smart_app.outcome.call_note import form_values
+from smart_app.outcome.outbox import own_note
 from smart_app.smart.launch import LaunchContext
-from smart_app.store.models import CallNote
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.case_state import track_case
 from smart_app.web.case_views import case_page
@@ -52,20 +52,6 @@ def _expired_with_typed_text(error: SessionExpired) -> tuple[str, int]:
         "Copy the text below, relaunch the app from the patient's chart, and record the call again.",
         error.status,
     )
-
-
-def _own_note(context: LaunchContext, denial_id: str, note_id: str) -> CallNote:
-    """The saved note, if it belongs to this launch's EHR, patient and denial; else ``NotFound``."""
-    with current_app.extensions["p2p_db"].session() as session:
-        note = session.get(CallNote, note_id)
-    if (
-        note is None
-        or note.iss != context.iss
-        or note.patient_id != context.patient
-        or note.claim_response_id != denial_id
-    ):
-        raise NotFound("That call note is not one of this denial's.")
-    return note
 
 
 def _submission(context: LaunchContext, denial_id: str) -> recording.CallSubmission:
@@ -139,6 +125,9 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
     """Send a saved note that has not reached the chart yet."""
     context = current_launch()
     check_csrf(context)
-    _own_note(context, claim_response_id, note_id)
+    mine = own_note(current_app.extensions["p2p_db"], iss=context.iss, patient_id=context.patient or "",
+                    claim_response_id=claim_response_id, note_id=note_id)  # fmt: skip
+    if mine is None:
+        raise NotFound("That call note is not one of this denial's.")
     deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
