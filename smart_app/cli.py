@@ -1,6 +1,7 @@
 """``p2p-brief``: run the demo (app + demo EHR), serve the app, or build a brief from a FHIR Bundle file.
 
-Exit codes: 0 success, 1 the input is wrong (stderr names the file and what is wrong), 2 usage.
+Exit codes: 0 success, 1 the input is wrong (stderr names the file and what is wrong) or the EHR could not be
+reached or refused the app (stderr says which, in one line), 2 usage.
 """
 
 from __future__ import annotations
@@ -271,7 +272,10 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     print(f"written {report.written}, still pending {report.pending}, parked {report.parked}")  # noqa: T201
     for line in report.errors:
         print(f"parked: {line}")  # noqa: T201
-    return 0
+    for iss, reason in report.unavailable.items():  # one line per EHR the app could not reach or was refused by
+        line = f"p2p-brief: outbox flush: {iss}: {reason.rstrip('.')}. Its notes stay in the outbox."
+        print(line, file=sys.stderr)  # noqa: T201
+    return 1 if report.unavailable else 0
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
@@ -412,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except InputError as exc:
         print(f"p2p-brief: {exc.message}", file=sys.stderr)  # noqa: T201
+        return 1
+    except P2PError as exc:  # the EHR could not be reached or refused the app: one line, never a traceback
+        print(f"p2p-brief: {exc.title}: {exc.message}", file=sys.stderr)  # noqa: T201
         return 1
 
 

@@ -14,6 +14,7 @@ P2PError
 │   ├── FhirUnreachable         network failure or timeout talking to the FHIR server
 │   ├── FhirAuthError           401/403 from the FHIR server
 │   └── FhirReadError           any other failed read
+│       └── ChartUnavailable        the records a page needs could not be read: never "not found"
 ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
 ├── NotFound                a denial that is not in this patient's chart
 └── InputError              a file or form the user gave is wrong (CLI exit 1)
@@ -122,6 +123,18 @@ class FhirAuthError(FhirError):
 
 class FhirReadError(FhirError):
     pass
+
+
+class ChartUnavailable(FhirReadError):
+    """The search that would have found the record failed (an error answer, no answer in time): the app cannot
+    say the record is absent, only that the EHR could not be read."""
+
+    title = "The EHR could not be reached"
+    status = 503
+    advice = (
+        "Nothing you saved in the app was lost. Try again in a minute; if the EHR stays unreachable, "
+        "tell your EHR administrator."
+    )
 
 
 class WriteBackError(P2PError):

@@ -27,6 +27,7 @@ class Chart:
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     index: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unread_types: set[str] = field(default_factory=set)  # types whose search failed or stopped: absence proves nothing
 
     @property
     def patient(self) -> dict[str, Any] | None:

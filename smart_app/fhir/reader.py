@@ -60,22 +60,26 @@ def fetch_chart(
     client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None, budget: float | None = None
 ) -> Chart:
     """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference.
-    Within ``budget`` seconds when given: what has not arrived by then is left out and named in the warnings."""
+    Within ``budget`` seconds when given: what has not arrived by then is left out and named in the warnings.
+    The types whose search failed or stopped short are in ``chart.unread_types``."""
     deadline = None if budget is None else time.monotonic() + budget
     wanted_types = list(types or PATIENT_SEARCHES)
     queries = {rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types}
     results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
     warnings = [f"{result.error}." for result in results.values() if result.error]
+    unread = {rtype for rtype, result in results.items() if result.error}
     for _ in range(FOLLOW_LEVELS):  # e.g. Claim -> PractitionerRole, then PractitionerRole -> Practitioner
         missing = missing_references(resources, client.base_url)
         if not missing:
             break
         follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
-        for result in client.search_all(follow_up, deadline=deadline).values():
+        for rtype, result in client.search_all(follow_up, deadline=deadline).items():
             resources.extend(result.resources)
             if result.error:
                 warnings.append(f"{result.error}.")
+                unread.add(rtype)
     chart = build_chart(resources, patient_id=patient_id)
     chart.warnings[:0] = warnings
+    chart.unread_types = unread
     return chart

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from smart_app.errors import WriteBackError
+from smart_app.errors import FhirAuthError, FhirUnreachable, LaunchError, WriteBackError
 from smart_app.store.audit import record_event
 from smart_app.store.db import Database
 from smart_app.store.models import CallNote
@@ -35,11 +35,17 @@ def save_note(
     note_text: str,
     resources: list[dict[str, Any]],
     replaces_note_id: str | None = None,
+    form_key: str | None = None,
+    lease_owner: str | None = None,
 ) -> CallNote:
     """Keep the note locally, as ``pending``, before anything is sent.
 
     ``resources`` are created in order; a ``relatesTo`` target written as ``note_placeholder(id, i)`` is filled
-    in with the reference the ``i``-th resource of note ``id`` got (this note's own, or the one it corrects)."""
+    in with the reference the ``i``-th resource of note ``id`` got (this note's own, or the one it corrects).
+    ``form_key`` is the one-time key of the form it came from (a second note with the same key for this patient is
+    refused by the database: ``IntegrityError``). With ``lease_owner`` the note is saved already leased to that
+    owner, so no other process sends it before the owner has finished it and tried it itself."""
+    leased_until = datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS) if lease_owner else None
     note = CallNote(
         id=note_id,
         iss=iss,
@@ -52,10 +58,55 @@ def save_note(
         replaces_note_id=replaces_note_id,
         status="pending",
         attempts=0,
+        form_key=form_key,
+        claimed_by=lease_owner,
+        claimed_until=leased_until,
     )
     with db.session() as session:
         session.add(note)
     return note
+
+
+def note_for_key(db: Database, *, iss: str, patient_id: str, form_key: str | None) -> CallNote | None:
+    """The patient's note created by the form with this one-time key, if any."""
+    if not form_key:
+        return None
+    with db.session() as session:
+        return session.scalar(
+            select(CallNote).where(
+                CallNote.iss == iss, CallNote.patient_id == patient_id, CallNote.form_key == form_key
+            )
+        )
+
+
+def own_note(db: Database, *, iss: str, patient_id: str, claim_response_id: str, note_id: str) -> CallNote | None:
+    """The saved note, if it is one of this EHR's, patient's and denial's notes; else None."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+    if note is None or (note.iss, note.patient_id, note.claim_response_id) != (iss, patient_id, claim_response_id):
+        return None
+    return note
+
+
+def complete_note(db: Database, note_id: str, owner: str, *, note_text: str, resources: list[dict[str, Any]]) -> bool:
+    """Replace a saved note's text and resources (built again once the chart could be read), only while ``owner``
+    holds its lease and nothing of it has been sent; whether it was replaced."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+        if note is None or note.claimed_by != owner or any(_written(note)):
+            return False
+        note.note_text = note_text
+        note.resource_json = json.dumps(resources)
+        note.written_json = json.dumps([None] * len(resources))
+        return True
+
+
+def discard_note(db: Database, note_id: str) -> None:
+    """Delete a saved note that was never sent (its denial turned out not to be the patient's)."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+        if note is not None and not any(_written(note)):
+            session.delete(note)
 
 
 PLACEHOLDER_PREFIX = "urn:p2p-brief:note:"
@@ -112,15 +163,16 @@ CLAIM_SECONDS = 120
 
 
 def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None) -> bool:
-    """Take the note for ``owner`` for ``CLAIM_SECONDS`` unless another process holds it: one conditional UPDATE,
-    atomic in SQLite and PostgreSQL alike, so of two flushers only one ever writes a given note."""
+    """Take the note for ``owner`` for ``CLAIM_SECONDS`` unless another process holds it or it is in the chart
+    already: one conditional UPDATE, atomic in SQLite and PostgreSQL alike, so of two writers only one ever writes
+    a given note. A parked note can be taken (a person pressed Retry); the flush only asks for pending ones."""
     now = now or datetime.now(UTC)
     with db.session() as session:
         taken = session.execute(
             update(CallNote)
             .where(
                 CallNote.id == note_id,
-                CallNote.status == "pending",
+                CallNote.status != "written",
                 or_(
                     CallNote.claimed_until.is_(None),
                     CallNote.claimed_until < now,
@@ -133,15 +185,28 @@ def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None
         return bool(taken.rowcount)
 
 
-def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
-    """Write what of one saved note is not in the chart yet; record the outcome (written, pending with the reason,
-    or parked). Each resource that lands is recorded at once, so a retry never sends it again."""
+@dataclass
+class Delivery:
+    """One delivery attempt: the note as it stands after it (None when another process holds the note's lease and
+    is sending it, or it is already in the chart), and whether the EHR could not be reached or refused the app's
+    credentials (then no other note for that EHR will get through now either)."""
+
+    note: CallNote | None
+    unavailable: bool = False
+
+
+def deliver(db: Database, note_id: str, write: Writer, *, owner: str | None = None) -> Delivery:
+    """The one way a note reaches the chart (the note just recorded, Retry, the next page's retry, the flush): take
+    its lease (or keep the one ``owner`` holds), write what of it is not in the chart yet, record the outcome
+    (written, pending with the reason, or parked) and release the lease. Each resource that lands is recorded at
+    once, so a retry never sends it again; a note whose lease another process holds is left to that process."""
+    owner = owner or uuid.uuid4().hex
+    if not claim(db, note_id, owner):
+        return Delivery(None)
     with db.session() as session:
         note = session.get(CallNote, note_id)
         if note is None:
             raise KeyError(note_id)
-        if note.status == "written":
-            return note
         resources, written = _resources(note), _written(note)
         iss, patient_id = note.iss, note.patient_id
     for index, resource in enumerate(resources):
@@ -150,10 +215,16 @@ def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
         try:
             written[index] = write(_resolve(db, resource, written, note_id))
         except WaitingFor as exc:
-            return _update(db, note_id, status="pending", last_error=str(exc), written_json=json.dumps(written))
+            waiting = _update(db, note_id, status="pending", last_error=str(exc), written_json=json.dumps(written))
+            return Delivery(waiting)
         except WriteBackError as exc:
             status = "pending" if exc.retryable else "parked"
-            return _update(db, note_id, status=status, last_error=exc.message, written_json=json.dumps(written))
+            updated = _update(db, note_id, status=status, last_error=exc.message, written_json=json.dumps(written))
+            return Delivery(updated, unavailable=_unavailable(exc))
+        except Exception as exc:  # never leave the note leased: record that the attempt broke, then let it surface
+            _update(db, note_id, status="pending", last_error=f"The attempt failed unexpectedly ({type(exc).__name__})",
+                    written_json=json.dumps(written))  # fmt: skip
+            raise
         _record_progress(db, note_id, written)
     done = _update(
         db, note_id, status="written", last_error=None, document_reference=written[0], written_json=json.dumps(written)
@@ -164,7 +235,22 @@ def deliver(db: Database, note_id: str, write: Writer) -> CallNote:
     )
     record_event(db, tenant=iss, user=author or "the app (outbox)", action="note.written", patient_id=patient_id,
                  resource=written[0])  # fmt: skip
-    return done
+    return Delivery(done)
+
+
+def _unavailable(exc: WriteBackError) -> bool:
+    """Whether the write failed because the EHR could not be reached or would not let the app in (network, token,
+    401/403), rather than because it refused this one note."""
+    return isinstance(exc.__cause__, (FhirUnreachable, FhirAuthError, LaunchError)) or exc.status_code in (401, 403)
+
+
+def keep_pending(db: Database, note_id: str, owner: str, reason: str) -> None:
+    """Record why a leased note was not tried (its EHR is unavailable) and release the lease."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+        if note is not None and note.claimed_by == owner:
+            note.last_error = reason
+            note.claimed_by, note.claimed_until = None, None
 
 
 def _record_progress(db: Database, note_id: str, written: list[str | None]) -> None:
@@ -248,13 +334,15 @@ def due_notes(
 
 @dataclass
 class FlushReport:
-    """What one flush did: notes written, still pending, and parked for a person."""
+    """What one flush did: notes written, still pending, and parked for a person; and each EHR that could not be
+    reached or refused the app, with the reason (its remaining notes were not tried)."""
 
     written: int = 0
     pending: int = 0
     parked: int = 0
     busy: int = 0  # being written by another process
     errors: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def flush(
@@ -264,24 +352,31 @@ def flush(
     now: datetime | None = None,
     ignore_backoff: bool = False,
 ) -> FlushReport:
-    """Try every due note once, each EHR through its own writer (``writer_for(iss)``)."""
+    """Try every due note once, each EHR through its own writer (``writer_for(iss)``). Once an EHR cannot be
+    reached or refuses the app's credentials, its other notes are not tried: each keeps that reason."""
     report = FlushReport()
     writers: dict[str, Writer] = {}
     owner = uuid.uuid4().hex
     for note in due_notes(db, now=now, ignore_backoff=ignore_backoff):
-        if not claim(db, note.id, owner):
-            report.busy += 1  # another flusher has it now
+        if note.iss in report.unavailable:
+            if claim(db, note.id, owner):
+                keep_pending(db, note.id, owner, report.unavailable[note.iss])
+                report.pending += 1
             continue
         if note.iss not in writers:
             writers[note.iss] = writer_for(note.iss)
-        result = deliver(db, note.id, writers[note.iss])
-        if result.status == "written":
+        result = deliver(db, note.id, writers[note.iss], owner=owner)
+        if result.note is None:
+            report.busy += 1  # another process is sending it now
+        elif result.note.status == "written":
             report.written += 1
-        elif result.status == "parked":
+        elif result.note.status == "parked":
             report.parked += 1
-            report.errors.append(f"{note.id}: {result.last_error}")
+            report.errors.append(f"{note.id}: {result.note.last_error}")
         else:
             report.pending += 1
+            if result.unavailable:
+                report.unavailable[note.iss] = result.note.last_error or "the EHR could not be reached"
     return report
 
 

@@ -1,5 +1,5 @@
-"""Fault injection for tests: make the next DocumentReference creates fail, or some types' reads slow, as a busy or
-broken EHR would."""
+"""Fault injection for tests: make the next DocumentReference creates fail, some types' reads slow, or the whole FHIR
+API answer errors, as a busy, broken or down EHR would."""
 
 from __future__ import annotations
 
@@ -74,3 +74,28 @@ class ReadDelays:
         """The delay to add for one request of ``resource_type``."""
         with self._lock:
             return self._delays.get(resource_type, 0.0)
+
+
+class Outage:
+    """The whole FHIR API down: while on, every FHIR request (reads, searches, creates; not the OAuth endpoints)
+    answers ``status``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: int | None = None
+
+    def begin(self, status: int = 500) -> None:
+        """From now on, answer every FHIR request with ``status``."""
+        with self._lock:
+            self._status = status
+
+    def end(self) -> None:
+        """Serve again."""
+        with self._lock:
+            self._status = None
+
+    @property
+    def status(self) -> int | None:
+        """The status every FHIR request gets now, or None when the API serves."""
+        with self._lock:
+            return self._status

@@ -32,6 +32,8 @@ def serve_as_fhir() -> Response | None:
     ehr.count_request()
     if ehr.settings.latency_ms:
         time.sleep(ehr.settings.latency_ms / 1000)
+    if ehr.outage.status is not None:
+        return error_response(ehr.outage.status, "The FHIR server is down (injected outage)")
     resource_type = (request.view_args or {}).get("resource_type")
     if resource_type and request.method == "GET" and ehr.read_delays.delay_for(resource_type):
         time.sleep(ehr.read_delays.delay_for(resource_type))

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.oauth2 import OAuth2Error
 from joserfc.jwk import ECKey, RSAKey
 from requests import RequestException
 
@@ -61,12 +61,23 @@ class BackendAuth:
         session.register_client_auth_method(SmartPrivateKeyJWT(self.key, self.alg))
         try:
             answer: dict[str, Any] = session.fetch_token(endpoint, grant_type="client_credentials", scope=self.scope)
-        except (OAuth2Error, RequestException, ValueError) as exc:
-            raise TokenError(f"The EHR refused the backend token request ({exc.__class__.__name__}).") from exc
-        token = BackendToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in") or 300))
+            token = BackendToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in") or 300))
+        except AuthlibBaseError as exc:  # an OAuth error answer (Authlib's OAuthError, OAuth2Error, ...)
+            raise TokenError(f"The EHR refused the app's backend token request: {_oauth_error(exc)}.") from exc
+        except RequestException as exc:
+            raise TokenError(f"The EHR's token endpoint could not be reached ({type(exc).__name__}).") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenError(f"The EHR's token endpoint gave no usable token ({type(exc).__name__}).") from exc
         self._tokens[iss] = token
         return token.access_token
 
     def forget(self, iss: str) -> None:
         """Drop the cached token (after a 401), so the next call fetches a new one."""
         self._tokens.pop(iss, None)
+
+
+def _oauth_error(exc: AuthlibBaseError) -> str:
+    """The OAuth error code and the server's description, e.g. ``invalid_client (the assertion's signature ...)``."""
+    code = str(getattr(exc, "error", "") or type(exc).__name__)
+    description = " ".join(str(getattr(exc, "description", "") or "").split())[:200].rstrip(".")
+    return f"{code} ({description})" if description else code

@@ -6,20 +6,53 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from smart_app.store.db import Database
 from smart_app.store.models import HandEnteredDenial
 
 
-def save_hand_entry(db: Database, *, iss: str, patient_id: str, fields: dict[str, Any], entered_by: str | None) -> int:
-    """Store one hand-entered denial and return its id."""
+def save_hand_entry(
+    db: Database,
+    *,
+    iss: str,
+    patient_id: str,
+    fields: dict[str, Any],
+    entered_by: str | None,
+    form_key: str | None = None,
+) -> tuple[int, bool]:
+    """Store one hand-entered denial; its id and True. A form whose one-time ``form_key`` already created an entry
+    for this patient stores nothing: that entry's id and False (a second submit of the same form)."""
+    earlier = entry_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
+    if earlier is not None:
+        return earlier, False
+    try:
+        with db.session() as session:
+            row = HandEnteredDenial(iss=iss, patient_id=patient_id, fields_json=json.dumps(fields, ensure_ascii=False),
+                                    entered_by=entered_by, form_key=form_key)  # fmt: skip
+            session.add(row)
+            session.flush()
+            return int(row.id), True
+    except IntegrityError:  # the same form submitted twice at once: the other request stored it first
+        raced = entry_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
+        if raced is None:
+            raise
+        return raced, False
+
+
+def entry_for_key(db: Database, *, iss: str, patient_id: str, form_key: str | None) -> int | None:
+    """The id of the patient's entry created by the form with this one-time key, if any."""
+    if not form_key:
+        return None
     with db.session() as session:
-        row = HandEnteredDenial(
-            iss=iss, patient_id=patient_id, fields_json=json.dumps(fields, ensure_ascii=False), entered_by=entered_by
+        found = session.scalar(
+            select(HandEnteredDenial.id).where(
+                HandEnteredDenial.iss == iss,
+                HandEnteredDenial.patient_id == patient_id,
+                HandEnteredDenial.form_key == form_key,
+            )
         )
-        session.add(row)
-        session.flush()
-        return int(row.id)
+        return None if found is None else int(found)
 
 
 def hand_entries_for(db: Database, *, iss: str, patient_id: str) -> list[tuple[int, dict[str, Any]]]:

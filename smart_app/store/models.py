@@ -29,9 +29,11 @@ class CallNote(Base):
     ``resource_json`` holds the resources to create, in order (the note first, then the printed brief where the
     EHR takes it as a second DocumentReference); ``written_json`` the reference each got, so a retry resumes
     where the last attempt stopped. ``replaces_note_id`` names the note this one corrects (``relatesTo``).
+    ``form_key`` is the one-time key of the form that created it: a second submit of that form finds this note.
     """
 
     __tablename__ = "call_notes"
+    __table_args__ = (UniqueConstraint("iss", "patient_id", "form_key", name="uq_call_notes_form_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     iss: Mapped[str] = mapped_column(String(500), index=True)
@@ -48,6 +50,7 @@ class CallNote(Base):
     replaces_note_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    form_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -57,15 +60,18 @@ class HandEnteredDenial(Base):
 
     ``fields_json`` holds the form as entered (payer, plan type, state, service, decision time, reason text
     as written, reference number, ordering physician); it flows through the same pipeline as a FHIR denial.
+    ``form_key`` is the one-time key of the form that created it (a second submit finds this entry).
     """
 
     __tablename__ = "hand_entered_denials"
+    __table_args__ = (UniqueConstraint("iss", "patient_id", "form_key", name="uq_hand_entered_denials_form_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     iss: Mapped[str] = mapped_column(String(500), index=True)
     patient_id: Mapped[str] = mapped_column(String(128), index=True)
     fields_json: Mapped[str] = mapped_column(Text)
     entered_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    form_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

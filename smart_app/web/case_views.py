@@ -31,6 +31,7 @@ from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import calls, case_key, database, track_case
 from smart_app.web.context import check_csrf, current_launch, settings
 from smart_app.web.delivery import retry_due_notes
+from smart_app.web.form_keys import form_key_for
 from smart_app.web.loading import clock
 
 bp = Blueprint("case", __name__)
@@ -99,6 +100,7 @@ def case_page(
         if original is None:
             raise NotFound("That call note is not one of this denial's.")
         form = {**original["record"].as_form(), "replaces": correcting}
+    form = {**(form or {}), "form_key": form_key_for(form)}  # one key per rendered call form
     return render_template(
         "case.html",
         launch=context,
@@ -119,7 +121,7 @@ def case_page(
         current=current,
         steps=steps_for(current["record"], denial, zone) if current else [],
         just_saved=request.args.get("note"),
-        form=form or {},
+        form=form,
         errors=errors or {},
         log_form=log_form or {},
         log_errors=log_errors or {},

@@ -14,6 +14,7 @@ from smart_app.denials.hand_entry import (
 )
 from smart_app.store.hand_entries import save_hand_entry
 from smart_app.web.context import check_csrf, current_launch
+from smart_app.web.form_keys import form_key_for, submitted_form_key
 from smart_app.web.loading import clock
 
 bp = Blueprint("hand_entry", __name__)
@@ -28,6 +29,7 @@ def _form_page(form: dict[str, str], errors: dict[str, str], status: int = 200) 
         plan_types=PLAN_TYPE_CHOICES,
         zones=LETTER_ZONES,
         service_systems=list(SERVICE_SYSTEMS),
+        form_key=form_key_for(form),
     )
     return html, status
 
@@ -40,19 +42,21 @@ def new_denial() -> ResponseReturnValue:
 
 @bp.post("/denials/new")
 def save_denial() -> ResponseReturnValue:
-    """Check and store the entry, then open its brief; a bad form comes back with every field as typed."""
+    """Check and store the entry, then open its brief; a bad form comes back with every field as typed. A second
+    submit of the same form (its one-time key) stores nothing and opens the entry the first one stored."""
     context = current_launch()
     check_csrf(context)
     now = clock()
     entry, errors = parse_hand_entry(request.form, now.zone, now=now.now)
     if entry is None:
         return _form_page(dict(request.form), errors, status=400)
-    entry_id = save_hand_entry(
+    entry_id, _ = save_hand_entry(
         current_app.extensions["p2p_db"],
         iss=context.tenant,
         patient_id=context.patient or "",
         fields=entry.as_fields(),
         entered_by=context.fhir_user,
+        form_key=submitted_form_key(),
     )
     g.audit_resource = f"hand-entered/{hand_denial_id(entry_id)}"
     return redirect(url_for("brief.brief", claim_response_id=hand_denial_id(entry_id), ctx=context.handle), code=303)

@@ -10,7 +10,7 @@ from flask import current_app
 from smart_app.denials.assess import Clock
 from smart_app.denials.hand_entry import HAND_PREFIX, denial_from_hand_entry, is_hand_denial_id
 from smart_app.denials.pas import Denial, open_denials, read_denial
-from smart_app.errors import MissingLaunchContext, NotFound
+from smart_app.errors import ChartUnavailable, MissingLaunchContext, NotFound
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
 from smart_app.smart.launch import LaunchContext
@@ -60,7 +60,8 @@ def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
 
 
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
-    """The whole chart and one denial in it (a ClaimResponse or a hand entry); ``NotFound`` if not this patient's."""
+    """The whole chart and one denial in it (a ClaimResponse or a hand entry); ``NotFound`` if not this patient's,
+    ``ChartUnavailable`` when the ClaimResponse search failed (a failed read is never "not found")."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, budget=_budget())
     if is_hand_denial_id(denial_id):
@@ -72,7 +73,19 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
     claim_response = chart.index.get(f"ClaimResponse/{denial_id}")
+    unread = denials_unread(chart)
+    if claim_response is None and unread:
+        raise ChartUnavailable(unread)
     subject = (claim_response or {}).get("patient", {}).get("reference", "")
     if claim_response is None or subject.split("/")[-1] != patient_id:
         raise NotFound("This denial is not in the launched patient's chart.")
     return chart, read_denial(claim_response, chart.resolve)
+
+
+def denials_unread(chart: Chart) -> str | None:
+    """What to tell the user when the patient's prior-authorization answers could not be read (the search failed
+    or stopped short), or None when they were read: then an absent denial is really absent."""
+    if "ClaimResponse" not in chart.unread_types:
+        return None
+    reason = next((w for w in chart.warnings if w.startswith("ClaimResponse")), "")
+    return f"The EHR could not be read, so the patient's prior-authorization answers are not known. {reason}".strip()

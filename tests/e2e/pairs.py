@@ -53,12 +53,15 @@ def start_pair(
     *,
     app_settings: dict[str, Any] | None = None,
     more_clients: list[RegisteredClient] | None = None,
+    ehr_profile: str = "us-core",
 ) -> Pair:
-    """Start the demo EHR and the app on free loopback ports, the app's database in ``folder``."""
+    """Start the demo EHR (``ehr_profile``: how it takes writes) and the app on free loopback ports, the app's
+    database in ``folder``."""
     app, ehr = bind(), bind()
     client = RegisteredClient(client_id, [f"{app.url}/callback"], f"{app.url}/launch")
     ehr_flask = create_ehr_app(EhrSettings(base_url=ehr.url, clients=[client, *(more_clients or [])],
-                                           inspector_token="x", require_consent=False))  # fmt: skip
+                                           inspector_token="x", require_consent=False,
+                                           profile=ehr_profile))  # fmt: skip
     ehr.mount(ehr_flask)
     settings = {"CLIENT_ID": client_id, "ALLOWED_ISS": [f"{ehr.url}/fhir"], "INSECURE_COOKIES": True,
                 "DATABASE_URL": f"sqlite:///{folder / 'app.sqlite3'}", **(app_settings or {})}  # fmt: skip

@@ -15,6 +15,7 @@ import pytest
 import requests
 from joserfc.jwk import RSAKey
 
+from smart_app.cli import main
 from smart_app.config import load_settings
 from smart_app.fhir.outbox_writer import backend_writer
 from smart_app.fhir.writeback import IDENTIFIER_SYSTEM, build_document_reference
@@ -207,3 +208,60 @@ def test_a_429_past_the_retries_stays_pending_then_lands(ehr: tuple[RunningServe
     assert first.pending == 1 and "429" in row["error"]
     assert _flush(db, auth).written == 1
     assert _landed(server)[f"urn:uuid:{note_id}"] == 1
+
+
+def test_a_token_endpoint_that_refuses_the_app_is_one_line_a_failed_exit_and_the_reason_on_each_note(
+    ehr: tuple[RunningServer, Any], db_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """`p2p-brief outbox flush` signs its assertion with a key the EHR does not know: the token endpoint answers
+    invalid_client. Before: Authlib's OAuthError escaped as a traceback and the note stayed leased for two minutes."""
+    server, _ = ehr
+    iss = f"{server.url}/fhir"
+    db = Database(db_path)
+    ids = _save(db, iss, 2)
+    unknown_key = tmp_path / "not-registered.pem"
+    unknown_key.write_bytes(RSAKey.generate_key(2048).as_pem(private=True))
+    for name, value in {"DATABASE_URL": db_path, "BACKEND_CLIENT_ID": "p2p-backend",
+                        "BACKEND_KEY_FILE": str(unknown_key)}.items():  # fmt: skip
+        monkeypatch.setenv(f"P2P_{name}", value)
+    code = main(["outbox", "flush", "--now"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    own = [line for line in err.splitlines() if "werkzeug" not in line]  # the in-process demo EHR logs its requests
+    assert len(own) == 1, err
+    assert own[0].startswith(f"p2p-brief: outbox flush: {iss}: The EHR refused the app's backend token request: ")
+    assert "invalid_client" in own[0]
+    assert sum('"POST /oauth/token"' in line for line in err.splitlines()) <= 2  # not one token request per note
+    with db.session() as session:
+        notes = [session.get(CallNote, note_id) for note_id in ids]
+    for note in notes:
+        assert note is not None and note.status == "pending"
+        assert note.claimed_by is None and note.claimed_until is None  # no lease left behind
+        assert note.last_error and "refused the app's backend token request" in note.last_error
+    assert _landed(server)[f"urn:uuid:{ids[0]}"] == 0
+
+
+def test_an_ehr_that_cannot_be_reached_is_one_line_and_a_failed_exit(
+    db_path: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    down = bind()
+    iss = f"{down.url}/fhir"
+    down.stop()
+    db = Database(db_path)
+    ids = _save(db, iss, 2)
+    key = Path(db_path.removeprefix("sqlite:///")).with_name("key.pem")
+    key.write_bytes(KEY.as_pem(private=True))
+    for name, value in {"DATABASE_URL": db_path, "BACKEND_CLIENT_ID": "p2p-backend", "BACKEND_KEY_FILE": str(key),
+                        "FHIR_TIMEOUT": "2", "FHIR_MAX_RETRIES": "0"}.items():  # fmt: skip
+        monkeypatch.setenv(f"P2P_{name}", value)
+    code = main(["outbox", "flush", "--now"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"p2p-brief: outbox flush: {iss}: ") and "could not reach" in line
+    for row in outbox_rows(db):
+        assert row["status"] == "pending" and row["error"]
+    with db.session() as session:
+        assert all(session.get(CallNote, i).claimed_by is None for i in ids)  # type: ignore[union-attr]

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
-from smart_app.outcome.outbox import flush, outbox_rows, save_note
+from smart_app.outcome.outbox import flush, note_for_key, outbox_rows, save_note
 from smart_app.store.audit import audit_rows, audit_users, record_event
 from smart_app.store.cases import (
     CaseSnapshot,
@@ -31,6 +32,7 @@ from smart_app.store.cases import (
     unattributed_count,
 )
 from smart_app.store.db import Database, alembic_config
+from smart_app.store.hand_entries import hand_entries_for, save_hand_entry
 from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
 from smart_app.web import create_app
 
@@ -78,7 +80,7 @@ def test_migrations_run_up_down_and_up_again(url: str) -> None:
         command.upgrade(config, "head")
     with db.engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar()
-    assert version == "0009"
+    assert version == "0010"
 
 
 def test_concurrent_sightings_of_one_denial_leave_one_case(url: str) -> None:
@@ -166,6 +168,35 @@ def test_two_flushers_at_once_write_every_note_exactly_once(url: str) -> None:
     assert sum(r.written for r in reports) == 60
     assert set(writes) == set(ids) and max(writes.values()) == 1  # none lost, none written twice
     assert outbox_rows(db) == []
+
+
+def test_one_form_key_stores_one_note_and_one_hand_entry_even_submitted_at_once(url: str) -> None:
+    db = _open(url)
+    db.upgrade()
+    entries: list[tuple[int, bool]] = []
+
+    def enter() -> None:
+        entries.append(save_hand_entry(_open(url), iss="https://ehr/fhir", patient_id="p", fields={"payer": "Aetna"},
+                                       entered_by=None, form_key="k" * 22))  # fmt: skip
+
+    threads = [threading.Thread(target=enter) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({entry_id for entry_id, _ in entries}) == 1 and sum(created for _, created in entries) == 1
+    assert len(hand_entries_for(db, iss="https://ehr/fhir", patient_id="p")) == 1
+    # Another patient's form may carry the same key: keys are the patient's own.
+    assert save_hand_entry(db, iss="https://ehr/fhir", patient_id="q", fields={}, entered_by=None,
+                           form_key="k" * 22)[1]  # fmt: skip
+
+    note = {"iss": "https://ehr/fhir", "patient_id": "p", "claim_response_id": "c", "form": {}, "note_text": "t",
+            "resources": [{"resourceType": "DocumentReference"}], "form_key": "n" * 22}  # fmt: skip
+    save_note(db, note_id=str(uuid.uuid4()), **note)
+    with pytest.raises(IntegrityError):
+        save_note(db, note_id=str(uuid.uuid4()), **note)
+    found = note_for_key(db, iss="https://ehr/fhir", patient_id="p", form_key="n" * 22)
+    assert found is not None and outbox_rows(db)[0]["id"] == found.id and len(outbox_rows(db)) == 1
 
 
 def test_sync_checkpoint_round_trip(url: str) -> None:

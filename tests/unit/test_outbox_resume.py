@@ -38,6 +38,13 @@ class FakeEhr:
         return f"DocumentReference/{len(self.created)}"
 
 
+def _sent(db: Database, note_id: str, write: Any) -> CallNote:
+    """One delivery through the outbox's leased path; the note as it stands after it."""
+    result = deliver(db, note_id, write)
+    assert result.note is not None  # no other process holds the lease here
+    return result.note
+
+
 def _save(db: Database, note_id: str, resources: list[dict[str, Any]], replaces: str | None = None) -> None:
     save_note(db, note_id=note_id, iss="https://ehr/fhir", patient_id="p", claim_response_id="c", form={},
               note_text="t", resources=resources, replaces_note_id=replaces)  # fmt: skip
@@ -56,7 +63,7 @@ def test_the_brief_document_points_at_the_note_once_the_note_has_its_id(db: Data
         {"code": "appends", "target": {"reference": note_placeholder(note_id)}}]}  # fmt: skip
     _save(db, note_id, [{"resourceType": "DocumentReference"}, brief])
     ehr = FakeEhr()
-    assert deliver(db, note_id, ehr.write).status == "written"
+    assert _sent(db, note_id, ehr.write).status == "written"
     assert ehr.created[1]["relatesTo"] == [{"code": "appends", "target": {"reference": "DocumentReference/1"}}]
     assert _note(db, note_id).document_reference == "DocumentReference/1"
 
@@ -65,10 +72,10 @@ def test_a_failure_between_the_two_documents_resumes_without_resending_the_first
     note_id = "22222222-2222-2222-2222-222222222222"
     _save(db, note_id, [{"resourceType": "DocumentReference", "n": 1}, {"resourceType": "DocumentReference", "n": 2}])
     ehr = FakeEhr(fail_on={2})
-    first = deliver(db, note_id, ehr.write)
+    first = _sent(db, note_id, ehr.write)
     assert first.status == "pending" and "503" in (first.last_error or "")
     assert json.loads(first.written_json or "[]") == ["DocumentReference/1", None]
-    second = deliver(db, note_id, ehr.write)
+    second = _sent(db, note_id, ehr.write)
     assert second.status == "written"
     assert [r["n"] for r in ehr.created] == [1, 2]  # the first was sent once
 
@@ -80,12 +87,12 @@ def test_a_correction_waits_for_the_note_it_replaces(db: Database) -> None:
                  "relatesTo": [{"code": "replaces", "target": {"reference": note_placeholder(original)}}]}  # fmt: skip
     _save(db, correction, [replacing], replaces=original)
     ehr = FakeEhr()
-    waiting = deliver(db, correction, ehr.write)
+    waiting = _sent(db, correction, ehr.write)
     assert waiting.status == "pending"
     assert "corrects a note that has not reached the chart yet" in (waiting.last_error or "")
     assert ehr.calls == 0
-    assert deliver(db, original, ehr.write).status == "written"
-    assert deliver(db, correction, ehr.write).status == "written"
+    assert _sent(db, original, ehr.write).status == "written"
+    assert _sent(db, correction, ehr.write).status == "written"
     assert ehr.created[1]["relatesTo"][0] == {"code": "replaces", "target": {"reference": "DocumentReference/1"}}
 
 
@@ -96,4 +103,4 @@ def test_a_note_saved_before_the_0004_migration_still_sends(db: Database) -> Non
         note = session.get(CallNote, note_id)
         assert note is not None
         note.resource_json, note.written_json = json.dumps({"resourceType": "DocumentReference"}), None
-    assert deliver(db, note_id, FakeEhr().write).status == "written"
+    assert _sent(db, note_id, FakeEhr().write).status == "written"
