@@ -7,6 +7,7 @@ reached or refused the app (stderr says which, in one line), 2 usage.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -308,7 +309,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     for iss in servers:
         client = FhirClient(
             iss,
-            lambda iss=iss: auth.token(iss),
+            functools.partial(auth.token, iss),
             timeout=settings["FHIR_TIMEOUT"],
             max_workers=settings["FHIR_MAX_WORKERS"],
             max_retries=settings["FHIR_MAX_RETRIES"],

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from smart_app.errors import FhirAuthError, FhirUnreachable, LaunchError, WriteBackError
 from smart_app.store.audit import record_event
@@ -168,7 +168,7 @@ def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None
     a given note. A parked note can be taken (a person pressed Retry); the flush only asks for pending ones."""
     now = now or datetime.now(UTC)
     with db.session() as session:
-        taken = session.execute(
+        taken = session.execute(  # an UPDATE: its result is a CursorResult, which counts the rows it changed
             update(CallNote)
             .where(
                 CallNote.id == note_id,
@@ -182,7 +182,7 @@ def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None
             .values(claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .execution_options(synchronize_session=False)
         )
-        return bool(taken.rowcount)
+        return bool(cast("CursorResult[Any]", taken).rowcount)
 
 
 @dataclass
