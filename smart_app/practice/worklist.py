@@ -24,6 +24,29 @@ STATUSES: dict[str, str] = {
     "appeal-due": "Appeal due",
     "closed": "Closed",
 }
+CATEGORIES: dict[str, str] = {
+    "medical-necessity": "Medical necessity",
+    "administrative": "Administrative",
+    "benefit-exclusion": "Benefit exclusion",
+    "timely-filing": "Timely filing",
+    "unknown": "Not yet classified",
+}
+RECOMMENDATIONS: dict[str, str] = {
+    "peer-to-peer": "Request the P2P",
+    "corrected-resubmission": "Correct and resubmit",
+    "written-appeal": "Written appeal",
+    "none": "Nothing to contest",
+}
+#: Once the case has moved, its next step follows the case, not the denial's first recommendation.
+NEXT_BY_STATUS: dict[str, str] = {
+    "p2p-requested": "Schedule the P2P call",
+    "scheduled": "Hold the scheduled call",
+    "overturned": "Get the authorization in writing",
+    "upheld": "Written appeal",
+    "pending": "Send what the reviewer asked for",
+    "appeal-due": "Written appeal",
+    "closed": "None: closed",
+}
 ALERT_HOURS = 24
 FILTERS = ("payer", "physician", "status", "due_before")
 
@@ -73,6 +96,16 @@ class WorklistRow:
     def status_label(self) -> str:
         """The status in words."""
         return STATUSES.get(self.status, self.status)
+
+    @property
+    def category_label(self) -> str:
+        """The kind of denial in words."""
+        return CATEGORIES.get(self.category, self.category)
+
+    @property
+    def next_step(self) -> str:
+        """What to do next, in words: the denial's recommendation until the case moves, then the case's own step."""
+        return NEXT_BY_STATUS.get(self.status) or RECOMMENDATIONS.get(self.recommendation, self.recommendation)
 
 
 def on_the_clock(rows: Iterable[WorklistRow], now: datetime) -> list[WorklistRow]:

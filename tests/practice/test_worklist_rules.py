@@ -77,3 +77,19 @@ def test_filters_combine() -> None:
     assert [r.case_id for r in filtered(rows, {"physician": "Dr. B", "payer": "Aetna"})] == [2]
     assert [r.case_id for r in filtered(rows, {"due_before": "2026-11-26"})] == [1, 2]
     assert [r.case_id for r in filtered(rows, {"status": "new", "due_before": "not a date"})] == [1, 2, 4, 3]
+
+
+@pytest.mark.parametrize(
+    ("status", "next_step"),
+    [
+        ("new", "Request the P2P"),
+        ("p2p-requested", "Schedule the P2P call"),
+        ("upheld", "Written appeal"),  # was "peer-to-peer" after an upheld call
+        ("overturned", "Get the authorization in writing"),
+        ("closed", "None: closed"),
+    ],
+)
+def test_labels_are_words_and_the_next_step_follows_the_case(status: str, next_step: str) -> None:
+    row = _row(1, 10, status=status)
+    assert row.category_label == "Medical necessity"  # not "medical-necessity"
+    assert row.next_step == next_step
