@@ -27,6 +27,9 @@ class Chart:
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     index: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Types the EHR did not give in full (the search failed, ran out of time or stopped short): type -> why.
+    # What their missing records could answer is not decided from the rest (see criteria/evaluate.py).
+    incomplete: dict[str, str] = field(default_factory=dict)
 
     @property
     def patient(self) -> dict[str, Any] | None:

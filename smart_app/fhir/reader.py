@@ -74,16 +74,19 @@ def fetch_chart(
     queries = {rtype: (rtype, {**patient_param(rtype, patient_id), "_count": PAGE_SIZE}) for rtype in wanted_types}
     results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
-    warnings = [f"{result.error}." for result in results.values() if result.error]
+    incomplete = {rtype: result.error for rtype, result in results.items() if result.error}
+    warnings = [f"{why}." for why in incomplete.values()]
     for _ in range(FOLLOW_LEVELS):  # e.g. Claim -> PractitionerRole, then PractitionerRole -> Practitioner
         missing = missing_references(resources, client.base_url)
         if not missing:
             break
         follow_up = {rtype: (rtype, {"_id": ",".join(sorted(ids))}) for rtype, ids in missing.items()}
-        for result in client.search_all(follow_up, deadline=deadline).values():
+        for rtype, result in client.search_all(follow_up, deadline=deadline).items():
             resources.extend(result.resources)
             if result.error:
+                incomplete.setdefault(rtype, result.error)
                 warnings.append(f"{result.error}.")
     chart = build_chart(resources, patient_id=patient_id)
     chart.warnings[:0] = warnings
+    chart.incomplete = incomplete
     return chart

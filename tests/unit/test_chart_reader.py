@@ -59,6 +59,17 @@ def _ehr(procedures: int) -> None:
 
 
 @responses.activate
+def test_a_page_short_of_its_total_is_named_in_the_warnings_and_the_type_marked_incomplete() -> None:
+    _ehr(procedures=206)
+
+    chart = fetch_chart(FhirClient(BASE, "tok"), "p1")
+
+    assert len(chart.of_type("Procedure")) == 200  # what was read is used
+    assert "200 of 206 Procedures read: the EHR gave no link to the rest." in chart.warnings
+    assert chart.incomplete == {"Procedure": "200 of 206 Procedures read: the EHR gave no link to the rest"}
+
+
+@responses.activate
 def test_the_patients_records_are_asked_for_by_typed_reference() -> None:
     _ehr(procedures=3)
 
