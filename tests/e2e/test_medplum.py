@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -30,10 +31,14 @@ from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials, read_denial
 from smart_app.fhir.chart import Chart, chart_from_bundle
 from smart_app.fhir.client import FhirClient
+from smart_app.fhir.membership import user_organizations
 from smart_app.fhir.reader import PATIENT_SEARCHES, REFERENCED_TYPES, fetch_chart
 from smart_app.fhir.writeback import build_document_reference, document_writer
 from smart_app.outcome.outbox import deliver, save_note
+from smart_app.practice.sync import sync
+from smart_app.smart.launch import LaunchContext
 from smart_app.store.db import Database
+from smart_app.web import create_app
 
 DEMO = Path(__file__).resolve().parents[2] / "fhir" / "demo"
 CHARTS = {
@@ -222,6 +227,24 @@ def test_medplum_finds_nothing_for_a_bare_patient_id(server: medplum.Medplum) ->
     assert typed.json()["total"] > 0
 
 
+def test_the_users_practices_are_read_from_medplum(server: medplum.Medplum) -> None:
+    client = _client(server)
+    assert user_organizations(client, "Practitioner/demo-liaison-prairie") == [
+        "Organization/org-lumbar-prairie-family-med"
+    ]
+    assert len(user_organizations(client, "Practitioner/demo-clinician")) == 4
+
+
+def test_sync_finds_every_demo_denial_on_medplum(server: medplum.Medplum, tmp_path: Path) -> None:
+    """Sync by search (Medplum's /metadata offers no export): every open demo denial becomes a case."""
+    db = Database(f"sqlite:///{tmp_path / 'sync.sqlite3'}")
+    db.upgrade()
+    report = sync(db, _client(server), clock=_clock())
+    db.dispose()
+    assert report.via == "search"
+    assert report.denials == len(_demo_denials()) and report.new_cases == report.denials
+
+
 # ---- a page cut short: Medplum answers _count=200 with 200 entries, the true total, and no next link ------------
 LATE_VISITS = ("proc-lumbar-pt-4", "proc-lumbar-pt-5", "proc-lumbar-pt-6", "proc-lumbar-pt-7", "proc-lumbar-pt-8")
 NSAID_ORDERS = ("medreq-lumbar-ibuprofen", "medreq-lumbar-naproxen", "medreq-lumbar-cyclobenzaprine")
@@ -288,3 +311,27 @@ def test_a_search_medplum_cut_short_is_named_and_decides_nothing_it_could_answer
     assert conservative["status"] == "not-documented"
     assert conservative["note"] == f"{warning}; the records not read may answer this: confirm it"
     assert brief["denials"][0]["policyResult"] == "incomplete"
+
+
+def _brief_page(server: medplum.Medplum, patient_id: str, claim_response_id: str, tmp_path: Path) -> str:
+    """The brief page as the web app serves it for a launch on ``server`` (the launch put in the session, as the
+    SMART callback leaves it; any token does), in words."""
+    app = create_app({"CLIENT_ID": "p2p-medplum", "ALLOWED_ISS": [server.base], "INSECURE_COOKIES": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}"})  # fmt: skip
+    launch = LaunchContext(handle="h-medplum", iss=server.base, patient=patient_id, access_token=medplum.TOKEN,
+                           token_endpoint=f"{server.base}/token", scope="launch patient/*.read",
+                           fhir_user="Practitioner/demo-clinician")  # fmt: skip
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["launches"] = {launch.handle: launch.to_dict()}
+    page = browser.get(f"/brief/{claim_response_id}", query_string={"ctx": launch.handle})
+    assert page.status_code == 200
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)))
+
+
+def test_the_brief_page_says_which_records_medplum_did_not_send(crowded: medplum.Medplum, tmp_path: Path) -> None:
+    text = _brief_page(crowded, "pat-lumbar-mri", "cr-lumbar-mri-1", tmp_path)
+
+    assert "Could not be read 200 of 211 Procedures read: the EHR gave no link to the rest." in text
+    assert "without adequate relief. not documented — confirm before the call Ibuprofen (OTC) 200 mg tablets" in text
+    assert "200 of 211 Procedures read: the EHR gave no link to the rest; the records not read may answer" in text
