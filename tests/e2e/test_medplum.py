@@ -313,9 +313,9 @@ def test_a_search_medplum_cut_short_is_named_and_decides_nothing_it_could_answer
     assert brief["denials"][0]["policyResult"] == "incomplete"
 
 
-def _brief_page(server: medplum.Medplum, patient_id: str, claim_response_id: str, tmp_path: Path) -> str:
-    """The brief page as the web app serves it for a launch on ``server`` (the launch put in the session, as the
-    SMART callback leaves it; any token does), in words."""
+def _page(server: medplum.Medplum, patient_id: str, path: str, tmp_path: Path) -> tuple[str, str]:
+    """A page as the web app serves it for a launch on ``server`` (the launch put in the session, as the SMART
+    callback leaves it; any token does): its HTML and its words."""
     app = create_app({"CLIENT_ID": "p2p-medplum", "ALLOWED_ISS": [server.base], "INSECURE_COOKIES": True,
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}"})  # fmt: skip
     launch = LaunchContext(handle="h-medplum", iss=server.base, patient=patient_id, access_token=medplum.TOKEN,
@@ -324,13 +324,21 @@ def _brief_page(server: medplum.Medplum, patient_id: str, claim_response_id: str
     browser = app.test_client()
     with browser.session_transaction() as session:
         session["launches"] = {launch.handle: launch.to_dict()}
-    page = browser.get(f"/brief/{claim_response_id}", query_string={"ctx": launch.handle})
+    page = browser.get(path, query_string={"ctx": launch.handle})
     assert page.status_code == 200
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)))
+    html = page.get_data(as_text=True)
+    return html, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_patients_denial_list_read_from_medplum_names_the_denial(server: medplum.Medplum, tmp_path: Path) -> None:
+    html, text = _page(server, "pat-lumbar-mri", "/", tmp_path)
+    assert "No denied or pended prior authorizations are on record" not in text
+    assert "/brief/cr-lumbar-mri-1?ctx=h-medplum" in html
+    assert "Could not be read" not in text
 
 
 def test_the_brief_page_says_which_records_medplum_did_not_send(crowded: medplum.Medplum, tmp_path: Path) -> None:
-    text = _brief_page(crowded, "pat-lumbar-mri", "cr-lumbar-mri-1", tmp_path)
+    _, text = _page(crowded, "pat-lumbar-mri", "/brief/cr-lumbar-mri-1", tmp_path)
 
     assert "Could not be read 200 of 211 Procedures read: the EHR gave no link to the rest." in text
     assert "without adequate relief. not documented — confirm before the call Ibuprofen (OTC) 200 mg tablets" in text
