@@ -11,9 +11,14 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
-# Debian's Chromium drives the browser tests (no browser download at run time).
+# Debian's Chromium drives the browser tests (no browser download at run time). Medplum's FHIR router, the
+# third-party server of tests/e2e/test_medplum.py, is installed from tests/medplum/package-lock.json with the
+# machine's Node.js (v20.19+) and npm; without npm those tests say so and skip.
 test-setup: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
+	@if ! command -v npm >/dev/null; then echo "npm not found: the Medplum tests will be skipped"; \
+	elif [ ! tests/medplum/node_modules/.package-lock.json -nt tests/medplum/package-lock.json ]; then \
+	  cd tests/medplum && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; fi
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }

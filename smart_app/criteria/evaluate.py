@@ -7,7 +7,9 @@ where) and compiles to FHIRPath: the time and value tests run in fhirpathpy over
 
 Safety rules, by construction: ``met`` needs at least one dated fact that passes; ``not-met`` needs a dated fact
 that contradicts the rule (too short, too old, too recent, a failing value); anything else is
-``not-documented``. Absence of data is never ``met``.
+``not-documented``. Absence of data is never ``met``. Where the EHR did not give a kind of record in full (a
+search that failed, ran out of time, or stopped short of its ``Bundle.total``), a rule over that kind is never
+``not-met``, nor ``met`` on a count or a latest value: the records not read could change the answer.
 """
 
 from __future__ import annotations
@@ -265,16 +267,28 @@ def _value_rule(
     return ItemResult(status, cite([latest]), note)
 
 
+def _open_while_unread(result: ItemResult, evidence: dict[str, Any], unread: str | None) -> ItemResult:
+    """A rule's answer when its kind of record was not all read (``unread`` says why): what the missing records
+    could overturn (a contradiction, a count within a limit, a latest value) is left to be confirmed."""
+    could_change = result.status == NOT_MET or (
+        result.status == MET and ("maxCount" in evidence or "value" in evidence)
+    )
+    if not unread or not could_change:
+        return result
+    return ItemResult(NOT_DOCUMENTED, result.evidence, f"{unread}; the records not read may answer this: confirm it")
+
+
 def evaluate_criterion(criterion: dict[str, Any], library: Library, index: ChartIndex, request: date) -> dict[str, Any]:
     """One criterion: the best answer among its evidence rules (any rule met wins; a contradiction beats silence)."""
     results = []
     for evidence in criterion["evidence"]:
         per_set, by_text = _candidates(evidence, library, index)
         if evidence["find"] in ("medication", "procedure") and ("minDays" in evidence or "minCount" in evidence):
-            results.append(_course_rule(evidence, per_set, request, by_text))
+            result = _course_rule(evidence, per_set, request, by_text)
         else:
             sets = [library.valuesets[v] for v in per_set]
-            results.append(_point_rule(evidence, per_set, request, by_text, sets))
+            result = _point_rule(evidence, per_set, request, by_text, sets)
+        results.append(_open_while_unread(result, evidence, index.incomplete.get(evidence["find"])))
     # Evidence rules are alternatives: any met meets; an unknown alternative keeps it open; not-met only when
     # every alternative is contradicted.
     chosen = (

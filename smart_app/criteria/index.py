@@ -67,13 +67,25 @@ class Fact:
         return self.start_latest or self.start
 
 
+# The resource types each kind of fact is read from (a drug's Medication too: without it a course has no code).
+KIND_TYPES = {
+    "medication": ("MedicationStatement", "MedicationRequest", "Medication"),
+    "condition": ("Condition",),
+    "procedure": ("Procedure",),
+    "observation": ("Observation",),
+    "encounter": ("Encounter",),
+}
+
+
 @dataclass
 class ChartIndex:
-    """Facts by ``system|code`` key and by every ICD-10-CM prefix of a key, and all facts by kind."""
+    """Facts by ``system|code`` key and by every ICD-10-CM prefix of a key, and all facts by kind; ``incomplete``
+    names the kinds whose records the EHR did not give in full, and why."""
 
     by_key: dict[str, list[Fact]]
     by_prefix: dict[str, list[Fact]]
     by_kind: dict[str, list[Fact]]
+    incomplete: dict[str, str] = field(default_factory=dict)
 
     def lookup(self, kind: str, exact: frozenset[str], prefixes: frozenset[str]) -> list[Fact]:
         """Facts of ``kind`` carrying one of the ``exact`` keys or a key under one of the ``prefixes`` (each once).
@@ -259,4 +271,9 @@ def index_chart(chart: Chart, ingredients: dict[str, str]) -> ChartIndex:
             if system == "icd10cm":
                 for n in range(1, len(code) + 1):
                     by_prefix[f"{system}|{code[:n]}"].append(fact)
-    return ChartIndex(dict(by_key), dict(by_prefix), dict(by_kind))
+    incomplete = {
+        kind: "; ".join(chart.incomplete[t] for t in types if t in chart.incomplete)
+        for kind, types in KIND_TYPES.items()
+        if any(t in chart.incomplete for t in types)
+    }
+    return ChartIndex(dict(by_key), dict(by_prefix), dict(by_kind), incomplete)

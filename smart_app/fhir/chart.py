@@ -27,7 +27,10 @@ class Chart:
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     index: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    unread_types: set[str] = field(default_factory=set)  # types whose search failed or stopped: absence proves nothing
+    # Types the EHR did not give in full (the search failed, ran out of time or stopped short): type -> why.
+    # Absence there proves nothing: what their missing records could answer is not decided from the rest (see
+    # criteria/evaluate.py), and a denial not found among them was not read, not "not in the chart".
+    incomplete: dict[str, str] = field(default_factory=dict)
 
     @property
     def patient(self) -> dict[str, Any] | None:

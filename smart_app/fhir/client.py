@@ -31,11 +31,13 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 
 @dataclass
 class SearchResult:
-    """The resources one search returned (all pages read), or the reason it failed."""
+    """The resources one search returned (all pages read), or the reason it failed or stopped short."""
 
     resources: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     pages: int = 0
+    total: int | None = None  # the server's count of matches (``Bundle.total``), when it gave one
+    matched: int = 0  # matches read (``_include``d resources are not counted in ``Bundle.total``)
 
 
 @dataclass
@@ -201,21 +203,22 @@ class FhirClient:
                     result.error = f"{resource_type} search failed: {detail}"
                     return result
                 result.pages += 1
+                if result.total is None and isinstance(body.get("total"), int) and body["total"] >= 0:
+                    result.total = body["total"]
                 for entry in body.get("entry") or []:
                     resource = entry.get("resource") if isinstance(entry, dict) else None
                     mode = (entry.get("search") or {}).get("mode") if isinstance(entry, dict) else None
                     if isinstance(resource, dict) and mode != "outcome":
                         result.resources.append(resource)
+                        if mode != "include":
+                            result.matched += 1
                 url, query = _next_link(body), None
                 if url and not self._same_origin(url):
                     result.error = (
                         f"{resource_type} search: the server's next link points to another origin; not followed"
                     )
                     return result
-            if url:
-                result.error = (
-                    f"{resource_type} search stopped after {self.page_limit} pages; some records were not read"
-                )
+            result.error = _shortfall(resource_type, result, stopped_at=self.page_limit if url else None)
         except FhirUnreachable as exc:
             result.error = exc.message
         except FhirAuthError as exc:
@@ -317,6 +320,19 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return None
+
+
+def _shortfall(resource_type: str, result: SearchResult, *, stopped_at: int | None) -> str | None:
+    """Why a search that ended without an error did not read every match: a page limit (``stopped_at`` pages), or
+    a ``Bundle.total`` above the matches read with no ``next`` link to the rest (Medplum answers ``_count=200``
+    with 200 entries, ``total: 206`` and no link). None when nothing says a record is missing."""
+    short = result.total is not None and result.matched < result.total
+    counted = f"{result.matched} of {result.total} {resource_type}s read"
+    if stopped_at is None:
+        return f"{counted}: the EHR gave no link to the rest" if short else None
+    if short:
+        return f"{counted}: the search stopped after {stopped_at} pages"
+    return f"{resource_type} search stopped after {stopped_at} pages; some records were not read"
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,9 @@ from typing import Any
 from smart_app.fhir.chart import Chart, build_chart
 from smart_app.fhir.client import FhirClient
 
-# One search per type, all sent at once. ``Patient?_id=`` keeps the patient read in the same burst.
+# One search per type, all sent at once. ``Patient?_id=`` keeps the patient read in the same burst. A reference
+# parameter is given as ``Patient/<id>``: FHIR allows the bare id too, but Medplum matches only the typed form and
+# answers a bare id with an empty Bundle (200, total 0), which would read as a chart with nothing in it.
 PATIENT_SEARCHES: dict[str, str] = {
     "Patient": "_id",
     "Encounter": "patient",
@@ -56,19 +58,25 @@ def missing_references(
     return wanted
 
 
+def patient_param(resource_type: str, patient_id: str) -> dict[str, str]:
+    """The search parameter that finds ``resource_type`` records of one patient (``_id`` for the Patient)."""
+    param = PATIENT_SEARCHES[resource_type]
+    return {param: patient_id if param == "_id" else f"Patient/{patient_id}"}
+
+
 def fetch_chart(
     client: FhirClient, patient_id: str, *, types: Iterable[str] | None = None, budget: float | None = None
 ) -> Chart:
     """Fetch the patient's records (every type in ``PATIENT_SEARCHES``, or ``types``) and what they reference.
     Within ``budget`` seconds when given: what has not arrived by then is left out and named in the warnings.
-    The types whose search failed or stopped short are in ``chart.unread_types``."""
+    The types whose search failed or stopped short are in ``chart.incomplete``, with why."""
     deadline = None if budget is None else time.monotonic() + budget
     wanted_types = list(types or PATIENT_SEARCHES)
-    queries = {rtype: (rtype, {PATIENT_SEARCHES[rtype]: patient_id, "_count": PAGE_SIZE}) for rtype in wanted_types}
+    queries = {rtype: (rtype, {**patient_param(rtype, patient_id), "_count": PAGE_SIZE}) for rtype in wanted_types}
     results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
-    warnings = [f"{result.error}." for result in results.values() if result.error]
-    unread = {rtype for rtype, result in results.items() if result.error}
+    incomplete = {rtype: result.error for rtype, result in results.items() if result.error}
+    warnings = [f"{why}." for why in incomplete.values()]
     for _ in range(FOLLOW_LEVELS):  # e.g. Claim -> PractitionerRole, then PractitionerRole -> Practitioner
         missing = missing_references(resources, client.base_url)
         if not missing:
@@ -77,9 +85,9 @@ def fetch_chart(
         for rtype, result in client.search_all(follow_up, deadline=deadline).items():
             resources.extend(result.resources)
             if result.error:
+                incomplete.setdefault(rtype, result.error)
                 warnings.append(f"{result.error}.")
-                unread.add(rtype)
     chart = build_chart(resources, patient_id=patient_id)
     chart.warnings[:0] = warnings
-    chart.unread_types = unread
+    chart.incomplete = incomplete
     return chart

@@ -85,7 +85,7 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
 def denials_unread(chart: Chart) -> str | None:
     """What to tell the user when the patient's prior-authorization answers could not be read (the search failed
     or stopped short), or None when they were read: then an absent denial is really absent."""
-    if "ClaimResponse" not in chart.unread_types:
+    reason = chart.incomplete.get("ClaimResponse")
+    if reason is None:
         return None
-    reason = next((w for w in chart.warnings if w.startswith("ClaimResponse")), "")
-    return f"The EHR could not be read, so the patient's prior-authorization answers are not known. {reason}".strip()
+    return f"The EHR could not be read, so the patient's prior-authorization answers are not known. {reason}."

@@ -72,6 +72,38 @@ def test_page_limit_stops_paging_with_an_error() -> None:
 
 
 @responses.activate
+def test_a_total_above_what_was_read_with_no_next_link_says_how_many_were_read() -> None:
+    bundle = {**_bundle("c1", "c2"), "total": 5}  # as Medplum answers: a full page, the true total, no next link
+    responses.get(f"{BASE}/Condition", json=bundle)
+
+    result = _client().search("Condition", {"patient": "Patient/p1"})
+
+    assert [r["id"] for r in result.resources] == ["c1", "c2"]  # what was read is kept
+    assert result.error == "2 of 5 Conditions read: the EHR gave no link to the rest"
+
+
+@responses.activate
+def test_page_limit_with_a_total_says_how_many_were_read() -> None:
+    responses.get(f"{BASE}/Condition", json={**_bundle("c1", next_url=f"{BASE}/Condition?page=2"), "total": 9})
+
+    result = _client(page_limit=2).search("Condition")
+
+    assert result.error == "2 of 9 Conditions read: the search stopped after 2 pages"
+
+
+@responses.activate
+def test_a_total_that_counts_what_was_read_is_no_error() -> None:
+    bundle = {**_bundle("c1", "c2"), "total": 2}
+    bundle["entry"].append({"resource": {"resourceType": "Patient", "id": "p1"}, "search": {"mode": "include"}})
+    responses.get(f"{BASE}/Condition", json=bundle)
+
+    result = _client().search("Condition", {"_include": "Condition:subject"})
+
+    assert result.error is None  # an included resource is not one of the matches Bundle.total counts
+    assert len(result.resources) == 3
+
+
+@responses.activate
 def test_outcome_entries_are_not_resources() -> None:
     bundle = _bundle("c1")
     bundle["entry"].append({"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}})
