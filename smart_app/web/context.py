@@ -39,14 +39,19 @@ def _vault() -> TokenVault:
     return current_app.extensions["p2p_token_vault"]
 
 
+def sealed_launch(context: LaunchContext) -> dict[str, Any]:
+    """The launch as the session keeps it: plain data, its tokens sealed (needs the app's context)."""
+    data = context.to_dict()
+    data["access_token"] = _vault().seal(context.access_token)
+    data["refresh_token"] = _vault().seal(context.refresh_token)
+    return data
+
+
 def store_launch(context: LaunchContext) -> None:
     """Keep (or update) a launch in the session, its tokens sealed, dropping the least recently used beyond
     ``MAX_LAUNCHES`` (the worklist's own sign-in, used at every row opened, outlives the briefs opened from it)."""
     launches = dict(session.get("launches") or {})
-    data = context.to_dict()
-    data["access_token"] = _vault().seal(context.access_token)
-    data["refresh_token"] = _vault().seal(context.refresh_token)
-    launches[context.handle] = data
+    launches[context.handle] = sealed_launch(context)
     while len(launches) > MAX_LAUNCHES:
         stalest = min(
             (h for h in launches if h != context.handle),
