@@ -23,9 +23,9 @@ def backend_writer(iss: str, auth: BackendAuth, settings: dict[str, Any]) -> Wri
     )
     write = document_writer(client, search_first=profile_for(iss, settings["WRITE_PROFILES"]).identifier_search)
 
-    def write_with_fresh_token(resource: dict[str, Any]) -> str:
+    def write_with_fresh_token(resource: dict[str, Any], *, unconfirmed: bool = False) -> str:
         try:
-            return write(resource)
+            return write(resource, unconfirmed=unconfirmed)
         except WriteBackError as exc:
             if exc.status_code == 401:
                 auth.forget(iss)

@@ -1,4 +1,5 @@
-"""Fault injection for tests: make the next DocumentReference creates fail, or some types' reads slow, as a busy or
+"""Fault injection for tests: make the next DocumentReference creates fail (before storing them, or after, as an EHR
+whose answer is lost on the way back does), searches ignore ``patient=``, or some types' reads slow, as a busy or
 broken EHR would."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ class WriteFault:
 
     status: int
     retry_after: int | None = None
+    after_store: bool = False  # the document is stored first, then this error answered (the answer was lost)
 
 
 class WriteFaults:
@@ -36,6 +38,14 @@ class WriteFaults:
             raise ValueError("an injected failure needs a 4xx or 5xx status")
         with self._lock:
             self._pending.extend([WriteFault(status, retry_after)] * times)
+
+    def lose_next_answers(self, status: int = 503, times: int = 1) -> None:
+        """Store each of the next ``times`` DocumentReference creates, then answer ``status`` as if it had not:
+        what a client sees when a proxy or the EHR loses the answer to a write that landed."""
+        if not 500 <= status <= 599:
+            raise ValueError("a lost answer is a 5xx status")
+        with self._lock:
+            self._pending.extend([WriteFault(status, after_store=True)] * times)
 
     def take(self) -> WriteFault | None:
         """The next injected failure, consumed; None when writes should go through."""

@@ -105,7 +105,7 @@ def create(resource_type: str) -> Response:
     if not access.may("c", resource_type):
         return error_response(403, f"The token's scopes do not allow creating {resource_type}")
     fault = ehr.faults.take()
-    if fault is not None:
+    if fault is not None and not fault.after_store:
         retry = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         return error_response(fault.status, "The EHR could not take the write (injected failure)", retry)
     document = _json_body()
@@ -117,7 +117,10 @@ def create(resource_type: str) -> Response:
         return fhir_response(outcome, 422)
     if not access.permits("c", document):
         return error_response(403, "The document is outside the token's patient or scope filter")
-    return _store_document(ehr, ehr.write_profile.prepare(document))
+    stored = _store_document(ehr, ehr.write_profile.prepare(document))
+    if fault is not None:  # stored, but the answer is "lost"
+        return error_response(fault.status, "The EHR's answer to this write was lost (injected failure)")
+    return stored
 
 
 def _store_document(ehr: DemoEhr, document: dict[str, Any]) -> Response:
