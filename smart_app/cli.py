@@ -12,6 +12,7 @@ import os
 import secrets
 import sys
 import threading
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,7 @@ def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
     wait_until_ready(f"{fhir_base}/.well-known/smart-configuration")
     auth = BackendAuth(DEMO_BACKEND_CLIENT_ID, load_private_key(key_file), "RS384", scope=SYNC_SCOPE)
     try:
-        client = FhirClient(fhir_base, lambda: auth.token(fhir_base))
+        client = FhirClient.from_settings(fhir_base, lambda: auth.token(fhir_base), app.config["P2P"])
         report = sync(app.extensions["p2p_db"], client, clock=Clock.now_in(app.config["P2P"]["TIMEZONE"]))
     except P2PError as exc:
         return f"the sync failed ({exc.message}); run the sync command below"
@@ -302,13 +303,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         trusted_origins=settings["AUTH_ORIGINS"],
     )
     for iss in servers:
-        client = FhirClient(
-            iss,
-            lambda iss=iss: auth.token(iss),
-            timeout=settings["FHIR_TIMEOUT"],
-            max_workers=settings["FHIR_MAX_WORKERS"],
-            max_retries=settings["FHIR_MAX_RETRIES"],
-        )
+        client = FhirClient.from_settings(iss, partial(auth.token, iss), settings)
         report = sync(
             db,
             client,

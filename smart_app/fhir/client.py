@@ -120,6 +120,21 @@ class FhirClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
+    @classmethod
+    def from_settings(cls, base_url: str, token: str | Callable[[], str], settings: Mapping[str, Any]) -> FhirClient:
+        """A client with the configured limits (``P2P_FHIR_*``): timeout, retries, workers, pages, bytes, deadline."""
+        return cls(
+            base_url,
+            token,
+            timeout=settings["FHIR_TIMEOUT"],
+            max_retries=settings["FHIR_MAX_RETRIES"],
+            max_workers=settings["FHIR_MAX_WORKERS"],
+            page_limit=settings["FHIR_PAGE_LIMIT"],
+            sync_page_limit=settings["FHIR_SYNC_PAGE_LIMIT"],
+            max_response_bytes=settings["FHIR_MAX_RESPONSE_BYTES"],
+            request_deadline=settings["FHIR_REQUEST_DEADLINE"],
+        )
+
     # -- plumbing -------------------------------------------------------------------------------------------
     def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         token = self._token() if callable(self._token) else self._token
