@@ -12,8 +12,8 @@ import os
 import secrets
 import sys
 import threading
-from functools import partial
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
