@@ -311,9 +311,12 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             practice_state=settings["PRACTICE_STATE"],
             via=args.via,
         )
+        refused = (
+            f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
+        )
         print(  # noqa: T201 - the command's output: counts only, no patient data
             f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
-            f"{report.denials} open denial(s), "
+            f"{report.denials} open denial(s), {refused}"
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"
         )

@@ -10,7 +10,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from flask import current_app
 from joserfc.jwk import RSAKey
 
-from .faults import ReadDelays, WriteFaults
+from .faults import ReadDelays, SearchFaults, WriteFaults
 from .oauth import SmartAuthorizationServer
 from .oauth_models import DemoUser, OAuthRegistry
 from .settings import EhrSettings
@@ -34,6 +34,7 @@ class DemoEhr:
     resource_protector: ResourceProtector
     faults: WriteFaults = field(default_factory=WriteFaults)
     read_delays: ReadDelays = field(default_factory=ReadDelays)
+    search_faults: SearchFaults = field(default_factory=SearchFaults)
     exports: dict[str, Any] = field(default_factory=dict)  # Bulk Data export jobs by id
     _count: int = 0
     _count_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -65,6 +65,22 @@ class WriteFaults:
             self._every = None
 
 
+class SearchFaults:
+    """Make searches ignore ``patient=`` (and the token's patient compartment), as an EHR that answers a patient's
+    search with every patient's records does."""
+
+    PATIENT_PARAMS = ("patient", "subject", "beneficiary")
+
+    def __init__(self) -> None:
+        self.ignore_patient = False
+
+    def criteria(self, criteria: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The search criteria this EHR really applies."""
+        if not self.ignore_patient:
+            return criteria
+        return [(name, value) for name, value in criteria if name.split(":")[0] not in self.PATIENT_PARAMS]
+
+
 class ReadDelays:
     """Make searches of some resource types slow (seconds), as an EHR with one struggling service is."""
 

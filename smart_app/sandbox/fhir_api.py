@@ -62,8 +62,15 @@ def search_type(resource_type: str) -> Response:
     if refused:
         return refused
     query = search.parse_query(resource_type, request.args.items(multi=True))
+    query.criteria = ehr.search_faults.criteria(query.criteria)
+    broken = ehr.search_faults.ignore_patient  # answers every patient's records, whatever the token's patient
     found = search.sort_found(
-        query, [r for r in ehr.store.find(resource_type, query.criteria, copies=False) if access.permits("s", r)]
+        query,
+        [
+            r
+            for r in ehr.store.find(resource_type, query.criteria, copies=False)
+            if access.permits("s", r) or (broken and access.may("s", resource_type))
+        ],
     )
     return fhir_response(search.searchset(query, found, ehr.settings.base_for(request.root_url)))
 
