@@ -311,9 +311,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             practice_state=settings["PRACTICE_STATE"],
             via=args.via,
         )
-        refused = (
-            f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
-        )
+        refused = f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
         print(  # noqa: T201 - the command's output: counts only, no patient data
             f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
             f"{report.denials} open denial(s), {refused}"

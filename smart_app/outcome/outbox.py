@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from smart_app.errors import WriteBackError
 from smart_app.store.audit import record_event
@@ -144,7 +144,7 @@ def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None
             .values(claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .execution_options(synchronize_session=False)
         )
-        return bool(taken.rowcount)
+        return bool(cast(CursorResult[Any], taken).rowcount)  # an UPDATE answers with a cursor result
 
 
 def deliver(db: Database, note_id: str, write: Writer) -> CallNote:

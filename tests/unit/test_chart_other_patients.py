@@ -26,8 +26,15 @@ def _condition(subject: Any, rid: str = "c1") -> dict[str, Any]:
         (_condition({"reference": "#p"}), None),  # contained: nothing to compare
         (_condition({"identifier": {"system": "urn:mrn", "value": "9"}}), None),  # logical only
         ({"resourceType": "Claim", "id": "cl", "patient": {"reference": "Patient/pat-1"}}, "Patient/pat-1"),
-        ({"resourceType": "Coverage", "id": "cv", "beneficiary": {"reference": "Patient/pat-3"},
-          "subscriber": {"reference": "Patient/parent"}}, "Patient/pat-3"),  # fmt: skip
+        (
+            {
+                "resourceType": "Coverage",
+                "id": "cv",
+                "beneficiary": {"reference": "Patient/pat-3"},
+                "subscriber": {"reference": "Patient/parent"},
+            },
+            "Patient/pat-3",
+        ),  # fmt: skip
         ({"resourceType": "Patient", "id": "pat-9"}, "Patient/pat-9"),
         ({"resourceType": "Practitioner", "id": "dr"}, None),
     ],
