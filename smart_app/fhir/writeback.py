@@ -204,10 +204,12 @@ def _already_written(
     if match is not None:
         return f"DocumentReference/{match['id']}"
     if unconfirmed and existing.error:
+        refused = "refused (403)" in existing.error  # the grant lacks DocumentReference search: waiting won't help
         raise WriteBackError(
             f"An earlier attempt reached the EHR but its answer was lost, and the EHR could not be asked whether it "
-            f"kept the note ({existing.error}); it is not sent again until it can be",
-            retryable=True,
+            f"kept the note ({existing.error}); it is not sent again until it can be"
+            + (". Look in the patient's chart for a peer-to-peer call note of this call" if refused else ""),
+            retryable=not refused,
             maybe_written=True,
         )
     if unconfirmed and not by_identifier:

@@ -160,3 +160,19 @@ def test_a_503_create_is_not_resent_but_a_503_read_is() -> None:
         client.read("Patient", "p1")
 
     assert [c.request.method for c in responses.calls] == ["POST", "GET", "GET", "GET"]
+
+
+@responses.activate
+def test_a_retry_the_token_may_not_search_for_is_parked_for_a_person(db: Database) -> None:
+    ehr = LossyEhr(lose=1)
+    responses.get(f"{BASE}/metadata", status=404)
+    responses.add_callback(responses.POST, f"{BASE}/DocumentReference", callback=ehr.create)
+    responses.get(f"{BASE}/DocumentReference", status=403)  # a grant of DocumentReference.c without .s
+    _save(db)
+
+    deliver(db, NOTE_ID, _writer())
+    retried = deliver(db, NOTE_ID, _writer())
+
+    assert len(ehr.stored) == 1
+    assert retried.status == "parked"
+    assert "Look in the patient's chart for a peer-to-peer call note of this call" in (retried.last_error or "")
