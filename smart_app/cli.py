@@ -7,7 +7,6 @@ reached or refused the app (stderr says which, in one line), 2 usage.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ import secrets
 import sys
 import threading
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,7 +136,7 @@ def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
     wait_until_ready(f"{fhir_base}/.well-known/smart-configuration")
     auth = BackendAuth(DEMO_BACKEND_CLIENT_ID, load_private_key(key_file), "RS384", scope=SYNC_SCOPE)
     try:
-        client = FhirClient(fhir_base, lambda: auth.token(fhir_base))
+        client = FhirClient.from_settings(fhir_base, lambda: auth.token(fhir_base), app.config["P2P"])
         report = sync(app.extensions["p2p_db"], client, clock=Clock.now_in(app.config["P2P"]["TIMEZONE"]))
     except P2PError as exc:
         return f"the sync failed ({exc.message}); run the sync command below"
@@ -307,13 +307,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         trusted_origins=settings["AUTH_ORIGINS"],
     )
     for iss in servers:
-        client = FhirClient(
-            iss,
-            functools.partial(auth.token, iss),
-            timeout=settings["FHIR_TIMEOUT"],
-            max_workers=settings["FHIR_MAX_WORKERS"],
-            max_retries=settings["FHIR_MAX_RETRIES"],
-        )
+        client = FhirClient.from_settings(iss, partial(auth.token, iss), settings)
         report = sync(
             db,
             client,
@@ -321,9 +315,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             practice_state=settings["PRACTICE_STATE"],
             via=args.via,
         )
+        refused = f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
         print(  # noqa: T201 - the command's output: counts only, no patient data
             f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
-            f"{report.denials} open denial(s), "
+            f"{report.denials} open denial(s), {refused}"
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"
         )

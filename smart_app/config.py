@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_MAX_WORKERS": 8,
     "FHIR_MAX_RETRIES": 2,
     "FHIR_PAGE_LIMIT": 20,
+    "FHIR_MAX_RESPONSE_BYTES": 50 * 1024 * 1024,  # one answer past this is abandoned unread (memory stays bounded)
+    "FHIR_REQUEST_DEADLINE": 30.0,  # seconds of wall clock for one request and its whole answer
+    "FHIR_SYNC_PAGE_LIMIT": 1000,  # pages one `p2p-brief sync` search follows before it stops and says so
     "BRIEF_BUDGET_SECONDS": 10.0,  # a brief shows what the EHR sent within this time and names what it did not
     # Storage and sessions
     "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
@@ -137,8 +140,15 @@ def load_settings(
     settings["WRITE_PROFILES"] = profiles
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
-    for key in ("FHIR_TIMEOUT", "BRIEF_BUDGET_SECONDS", "SESSION_MAX_HOURS"):
+    for key in ("FHIR_TIMEOUT", "FHIR_REQUEST_DEADLINE", "BRIEF_BUDGET_SECONDS", "SESSION_MAX_HOURS"):
         settings[key] = float(settings[key])
-    for key in ("FHIR_MAX_WORKERS", "FHIR_MAX_RETRIES", "FHIR_PAGE_LIMIT", "SESSION_MINUTES"):
+    for key in (
+        "FHIR_MAX_WORKERS",
+        "FHIR_MAX_RETRIES",
+        "FHIR_PAGE_LIMIT",
+        "FHIR_MAX_RESPONSE_BYTES",
+        "FHIR_SYNC_PAGE_LIMIT",
+        "SESSION_MINUTES",
+    ):
         settings[key] = int(settings[key])
     return settings

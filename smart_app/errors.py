@@ -12,6 +12,7 @@ P2PError
 │   └── SessionExpired          no live launch for this request: relaunch from the chart
 ├── FhirError
 │   ├── FhirUnreachable         network failure or timeout talking to the FHIR server
+│   │   └── ResponseTooLarge        an answer past the byte cap (P2P_FHIR_MAX_RESPONSE_BYTES), abandoned unread
 │   ├── FhirAuthError           401/403 from the FHIR server
 │   └── FhirReadError           any other failed read
 │       └── ChartUnavailable        the records a page needs could not be read: never "not found"
@@ -111,6 +112,14 @@ class FhirUnreachable(FhirError):
     advice = "Try again in a moment. If the EHR is down, the brief cannot be built until it is back."
 
 
+class ResponseTooLarge(FhirUnreachable):
+    title = "The EHR sent more than the app reads in one answer"
+    advice = (
+        "The app stopped reading it to protect the server it runs on. Ask your administrator whether the EHR is "
+        "answering as it should; P2P_FHIR_MAX_RESPONSE_BYTES sets the cap."
+    )
+
+
 class FhirAuthError(FhirError):
     title = "The EHR refused the app's access"
     status = 403
@@ -142,10 +151,13 @@ class WriteBackError(P2PError):
     status = 502
     advice = "The note is saved in the app and will be sent again. You can retry now."
 
-    def __init__(self, message: str, *, retryable: bool, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, status_code: int | None = None, maybe_written: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status_code = status_code
+        self.maybe_written = maybe_written  # the request reached the EHR but its answer was lost: look before resending
 
 
 class NotFound(P2PError):

@@ -1,11 +1,14 @@
 """The chart: every resource read for one patient, validated leniently and indexed by reference.
 
 A resource that fails ``fhir.resources.R4B`` validation is left out and reported in ``warnings`` (by
-reference and the failing element, never by value), so one bad record never costs the whole brief.
+reference and the failing element, never by value), so one bad record never costs the whole brief. A chart built
+for one patient keeps only that patient's records: an EHR that ignores ``patient=`` answers with everyone's, and
+another patient's denial or conditions must never be listed, saved as a case, briefed or printed under this one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +18,13 @@ from pydantic import ValidationError
 
 from smart_app.smart.scopes import READ_TYPES
 
+log = logging.getLogger(__name__)
+
 # Types the brief reads (the ones the app asks scopes for) plus what a Bundle file may also carry.
 KNOWN_TYPES = frozenset(READ_TYPES) | {"DiagnosticReport", "DocumentReference", "ServiceRequest", "Location"}
+# The element naming whose record it is (FHIR's Patient compartment), where it is not ``subject``.
+OWNER_ELEMENTS = {"Claim": "patient", "ClaimResponse": "patient", "Coverage": "beneficiary"}
+UNOWNED_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "Medication", "Location"})
 
 
 @dataclass
@@ -122,12 +130,46 @@ def validation_problem(resource: dict[str, Any]) -> str | None:
     return None
 
 
+def record_owner(resource: dict[str, Any], full_urls: dict[str, str] | None = None) -> str | None:
+    """``Type/id`` of whom ``resource`` is about (its patient, subject or beneficiary; a Patient is itself), or None
+    when it names no one this can read (no such element, a contained or identifier-only reference)."""
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
+        return f"Patient/{resource.get('id')}"
+    if rtype in UNOWNED_TYPES:
+        return None
+    element = resource.get(OWNER_ELEMENTS.get(str(rtype), "subject"))
+    reference = element.get("reference") if isinstance(element, dict) else None
+    if not isinstance(reference, str) or not reference or reference.startswith("#"):
+        return None
+    if full_urls and reference in full_urls:
+        return full_urls[reference]
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def _of_another_patient(resource: dict[str, Any], patient_id: str, full_urls: dict[str, str] | None) -> bool:
+    owner = record_owner(resource, full_urls)
+    return owner is not None and owner != f"Patient/{patient_id}"
+
+
+def _dropped_warning(dropped: list[str]) -> str:
+    shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+    return (
+        f"{len(dropped)} record(s) of another patient were left out: the EHR returned them for this patient's "
+        f"searches ({shown}). Tell your EHR administrator; nothing of theirs is shown or saved here."
+    )
+
+
 def build_chart(
     resources: Iterable[Any], *, patient_id: str | None = None, full_urls: dict[str, str] | None = None
 ) -> Chart:
-    """Validate and index ``resources``; ``full_urls`` maps a Bundle entry's fullUrl to its ``Type/id``."""
+    """Validate and index ``resources``; ``full_urls`` maps a Bundle entry's fullUrl to its ``Type/id``. With a
+    ``patient_id``, a record whose patient, subject or beneficiary is someone else is dropped, named (by reference
+    only) in the first warning and the log."""
     chart = Chart(patient_id=patient_id)
     seen: set[str] = set()
+    dropped: list[str] = []
     for resource in resources:
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             chart.warnings.append("A record that is not a FHIR resource was skipped.")
@@ -141,7 +183,10 @@ def build_chart(
             chart.warnings.append(f"A {rtype} without an id was left out: a fact the brief cannot cite is not used.")
             continue
         key = f"{rtype}/{resource['id']}"
-        if key in seen:
+        if key in seen or key in dropped:
+            continue
+        if patient_id is not None and _of_another_patient(resource, patient_id, full_urls):
+            dropped.append(key)
             continue
         problem = validation_problem(resource)
         if problem:
@@ -153,6 +198,9 @@ def build_chart(
     for full_url, key in (full_urls or {}).items():
         if key in chart.index:
             chart.index[full_url] = chart.index[key]
+    if dropped:
+        log.warning("left out %d record(s) not of the launched patient: %s", len(dropped), ", ".join(dropped))
+        chart.warnings.insert(0, _dropped_warning(dropped))
     return chart
 
 

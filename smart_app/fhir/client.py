@@ -2,7 +2,12 @@
 
 Reads for one brief go out together on a thread pool (the server sees one burst, not a queue of requests).
 ``next`` links are followed only on the server's own origin, so the token never leaves it. 429 and 503 are
-retried a bounded number of times, honouring ``Retry-After`` (capped, so a worker is never held for long).
+retried a bounded number of times, honouring ``Retry-After`` (capped, so a worker is never held for long), except
+that a create (``POST``) is never resent here after a 503 or a lost connection: the server may have stored it, and a
+blind resend writes a second copy (the caller checks first, by identifier, on its next attempt). Every answer is
+read as a stream and bounded: past ``max_response_bytes`` or the per-request wall-clock ``request_deadline`` it is
+abandoned with an error naming the request (requests' own timeout is per read, so a server dripping a byte a
+second would otherwise hold a thread indefinitely).
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
-from smart_app.errors import FhirAuthError, FhirReadError, FhirUnreachable
+from smart_app.errors import FhirAuthError, FhirReadError, FhirUnreachable, ResponseTooLarge
 
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = (429, 503)
 MAX_RETRY_AFTER_SECONDS = 10.0
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+DEFAULT_REQUEST_DEADLINE = 30.0
+DEFAULT_SYNC_PAGE_LIMIT = 1000
+READ_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -89,9 +100,15 @@ class FhirClient:
         max_retries: int = 2,
         max_workers: int = 8,
         page_limit: int = 20,
+        sync_page_limit: int = DEFAULT_SYNC_PAGE_LIMIT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        request_deadline: float = DEFAULT_REQUEST_DEADLINE,
         http: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.sync_page_limit = sync_page_limit
+        self.max_response_bytes = max_response_bytes
+        self.request_deadline = request_deadline
         self._token = token
         self.timeout = timeout
         self.max_retries = max_retries
@@ -105,44 +122,73 @@ class FhirClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
 
+    @classmethod
+    def from_settings(cls, base_url: str, token: str | Callable[[], str], settings: Mapping[str, Any]) -> FhirClient:
+        """A client with the configured limits (``P2P_FHIR_*``): timeout, retries, workers, pages, bytes, deadline."""
+        return cls(
+            base_url,
+            token,
+            timeout=settings["FHIR_TIMEOUT"],
+            max_retries=settings["FHIR_MAX_RETRIES"],
+            max_workers=settings["FHIR_MAX_WORKERS"],
+            page_limit=settings["FHIR_PAGE_LIMIT"],
+            sync_page_limit=settings["FHIR_SYNC_PAGE_LIMIT"],
+            max_response_bytes=settings["FHIR_MAX_RESPONSE_BYTES"],
+            request_deadline=settings["FHIR_REQUEST_DEADLINE"],
+        )
+
     # -- plumbing -------------------------------------------------------------------------------------------
     def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         token = self._token() if callable(self._token) else self._token
         return {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, **(extra or {})}
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send one request with bounded retries on 429/503; map network failures and 401/403 to errors."""
+        """Send one request with bounded retries on 429/503 (a ``POST`` only on 429, which the server refuses
+        unread); map network failures, the byte cap and the deadline to errors, and 401/403 to ``FhirAuthError``.
+        The body is read here, bounded, unless ``stream=True`` (the caller then reads it)."""
         headers = kwargs.pop("headers", None)
+        stream = bool(kwargs.pop("stream", False))
+        where = f"{method} {urlsplit(url).path}"
         for attempt in range(self.max_retries + 1):
-            try:
-                with self._count_lock:
-                    self.request_count += 1
-                response = self.http.request(
-                    method, url, headers=self._headers(headers), timeout=self.timeout, **kwargs
-                )
-            except requests.Timeout as exc:
-                raise FhirUnreachable(f"{method} {urlsplit(url).path} timed out after {self.timeout:g} s") from exc
-            except requests.RequestException as exc:
-                raise FhirUnreachable(f"{method} {urlsplit(url).path} failed: {type(exc).__name__}") from exc
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+            response = self._attempt(method, url, where, self._headers(headers), stream=stream, **kwargs)
+            retryable = response.status_code == 429 or (
+                response.status_code in RETRY_STATUSES and method in IDEMPOTENT_METHODS
+            )
+            if retryable and attempt < self.max_retries:
                 delay = _retry_after_seconds(response, attempt)
-                log.info(
-                    "FHIR %s %s answered %s; retrying in %.1f s",
-                    method,
-                    urlsplit(url).path,
-                    response.status_code,
-                    delay,
-                )
+                log.info("FHIR %s answered %s; retrying in %.1f s", where, response.status_code, delay)
+                response.close()
                 time.sleep(delay)
                 continue
             if response.status_code in (401, 403):
                 raise FhirAuthError(
-                    f"{method} {urlsplit(url).path} was refused ({response.status_code})"
+                    f"{where} was refused ({response.status_code})"
                     + (f": {operation_outcome_text(_json_or_none(response))}" if response.content else ""),
                     status_code=response.status_code,
                 )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(
+        self, method: str, url: str, where: str, headers: dict[str, str], *, stream: bool, **kwargs: Any
+    ) -> requests.Response:
+        """One request; its body read within ``max_response_bytes`` and ``request_deadline`` unless ``stream``."""
+        deadline = time.monotonic() + self.request_deadline
+        per_read = min(self.timeout, self.request_deadline)
+        with self._count_lock:
+            self.request_count += 1
+        try:
+            response = self.http.request(method, url, headers=headers, timeout=per_read, stream=True, **kwargs)
+        except requests.Timeout as exc:
+            raise FhirUnreachable(f"{where} timed out after {per_read:g} s") from exc
+        except requests.RequestException as exc:
+            raise FhirUnreachable(f"{where} failed: {type(exc).__name__}") from exc
+        if not stream:
+            try:
+                _read_bounded(response, where, self.max_response_bytes, deadline, self.request_deadline)
+            finally:
+                response.close()
+        return response
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
@@ -228,18 +274,28 @@ class FhirClient:
         return result
 
     def search_pages(
-        self, resource_type: str, params: Mapping[str, str] | None = None
+        self, resource_type: str, params: Mapping[str, str] | None = None, *, page_limit: int | None = None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Search, yielding one page of resources at a time (same-origin ``next`` links, no page limit), so a long
-        result is processed and checkpointed page by page; a failed page raises ``FhirReadError``."""
+        """Search, yielding one page of resources at a time (same-origin ``next`` links), so a long result is
+        processed and checkpointed page by page. A failed page, a ``next`` link already followed (a server paging in
+        a circle), or more than ``page_limit`` pages (``sync_page_limit`` by default) raises ``FhirReadError``."""
+        limit = page_limit or self.sync_page_limit
         url: str | None = self._url(resource_type)
         query: Mapping[str, str] | None = params
+        followed: set[str] = set()
+        pages = 0
         while url:
+            if pages >= limit:
+                raise FhirReadError(
+                    f"{resource_type} search stopped after {limit} pages (P2P_FHIR_SYNC_PAGE_LIMIT); "
+                    "the rest was not read"
+                )
             response = self._send("GET", url, params=query)
             body = _json_or_none(response)
             if response.status_code != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
                 detail = operation_outcome_text(body) or f"HTTP {response.status_code}"
                 raise FhirReadError(f"{resource_type} search failed: {detail}")
+            pages += 1
             yield [
                 entry["resource"]
                 for entry in body.get("entry") or []
@@ -250,6 +306,12 @@ class FhirClient:
             url, query = _next_link(body), None
             if url and not self._same_origin(url):
                 raise FhirReadError(f"{resource_type} search: the next link points to another origin; not followed")
+            if url in followed:
+                raise FhirReadError(
+                    f"{resource_type} search: page {pages}'s next link leads back to a page already read; stopped"
+                )
+            if url:
+                followed.add(url)
 
     def search_all(
         self, queries: Mapping[str, tuple[str, Mapping[str, str]]], *, deadline: float | None = None
@@ -290,11 +352,18 @@ class FhirClient:
 
     # -- writes ---------------------------------------------------------------------------------------------
     def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> CreateResult:
-        """``POST [base]/Type`` (conditional with ``If-None-Exist``); ``CreateRefused`` names the OperationOutcome."""
+        """``POST [base]/Type`` (conditional with ``If-None-Exist``), sent once. ``CreateRefused`` names the
+        OperationOutcome; ``CreateOutcomeUnknown`` says the request left but its answer did not come back (the
+        server may have stored it), so the caller must look before sending it again."""
         headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
         if if_none_exist:
             headers["If-None-Exist"] = if_none_exist
-        response = self._send("POST", self._url(resource["resourceType"]), json=resource, headers=headers)
+        try:
+            response = self._send("POST", self._url(resource["resourceType"]), json=resource, headers=headers)
+        except FhirUnreachable as exc:
+            if not _may_have_reached_server(exc):
+                raise
+            raise CreateOutcomeUnknown(exc.message) from exc
         body = _json_or_none(response)
         if response.status_code not in (200, 201):
             detail = operation_outcome_text(body) or (response.text[:200] if response.text else "")
@@ -313,6 +382,64 @@ class CreateRefused(FhirReadError):
         super().__init__(f"HTTP {status_code}: {detail}")
         self.status_code = status_code
         self.detail = detail
+
+    @property
+    def may_be_stored(self) -> bool:
+        """A 5xx may come after the server stored the resource (or from a proxy that lost its answer)."""
+        return self.status_code >= 500
+
+
+class CreateOutcomeUnknown(FhirUnreachable):
+    """A create left for the server but no answer came back (dropped connection, timeout, cap or deadline): the
+    server may hold it."""
+
+
+def _may_have_reached_server(exc: FhirUnreachable) -> bool:
+    """False only when the connection itself was never made (refused, DNS, connect timeout)."""
+    cause = exc.__cause__
+    if isinstance(cause, requests.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.ConnectionError):
+        reason = cause.args[0] if cause.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the real failure
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return True
+
+
+def _read_bounded(response: requests.Response, where: str, cap: int, deadline: float, budget: float) -> None:
+    """Read ``response``'s body into it as it arrives, giving up past ``cap`` bytes (decoded) or the ``deadline``
+    (``time.monotonic()``); nothing of the body goes into the error."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise ResponseTooLarge(f"{where}: the EHR announced {_megabytes(int(declared))}, over the {_megabytes(cap)} "
+                               "cap (P2P_FHIR_MAX_RESPONSE_BYTES); not read")  # fmt: skip
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise FhirUnreachable(
+                    f"{where} did not finish within {budget:g} s (P2P_FHIR_REQUEST_DEADLINE); abandoned"
+                )
+            chunk = response.raw.read1(READ_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLarge(
+                    f"{where}: the answer passed the {_megabytes(cap)} cap (P2P_FHIR_MAX_RESPONSE_BYTES); abandoned"
+                )
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise FhirUnreachable(f"{where} timed out while its answer was arriving") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise FhirUnreachable(f"{where} failed while its answer was arriving: {type(exc).__name__}") from exc
+    response._content = b"".join(chunks)  # what requests' own .content would hold, read within the bounds
+    response._content_consumed = True
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
 
 
 def _json_or_none(response: requests.Response) -> Any:

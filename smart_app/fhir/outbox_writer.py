@@ -15,17 +15,12 @@ from smart_app.smart.backend import BackendAuth
 
 def backend_writer(iss: str, auth: BackendAuth, settings: dict[str, Any]) -> Writer:
     """A ``Writer`` for ``iss``; a 401 drops the cached token so the next attempt fetches a new one."""
-    client = FhirClient(
-        iss,
-        lambda: auth.token(iss),
-        timeout=settings["FHIR_TIMEOUT"],
-        max_retries=settings["FHIR_MAX_RETRIES"],
-    )
+    client = FhirClient.from_settings(iss, lambda: auth.token(iss), settings)
     write = document_writer(client, search_first=profile_for(iss, settings["WRITE_PROFILES"]).identifier_search)
 
-    def write_with_fresh_token(resource: dict[str, Any]) -> str:
+    def write_with_fresh_token(resource: dict[str, Any], *, unconfirmed: bool = False) -> str:
         try:
-            return write(resource)
+            return write(resource, unconfirmed=unconfirmed)
         except WriteBackError as exc:
             if exc.status_code == 401:
                 auth.forget(iss)

@@ -4,7 +4,10 @@ US Core 6.1/7.0 DocumentReference: status, type (LOINC, Doc scale), category cli
 author, ``context.encounter``/``period``, content with ``contentType`` and base64 ``data``. The note type is
 34748-4 "Telephone encounter Note"; a server whose value set lacks it gets 11506-3 "Progress note". A stable
 ``identifier`` (``urn:ietf:rfc:3986`` + ``urn:uuid``) makes a retried write land once: conditional create with
-``If-None-Exist`` where the CapabilityStatement allows it, a search by identifier first where it does not.
+``If-None-Exist`` where the CapabilityStatement allows it, a search by identifier first where it does not. A create
+whose answer was lost (a 5xx, a dropped connection) is never sent again blind: the next attempt is ``unconfirmed``
+and looks first (by identifier, or, where the EHR offers no identifier search, through the patient's notes); if it
+cannot tell, the note is parked for a person rather than risk a second copy in the chart.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from smart_app.errors import FhirAuthError, FhirError, FhirUnreachable, P2PError, WriteBackError
-from smart_app.fhir.client import CreateRefused, FhirClient
+from smart_app.fhir.client import CreateOutcomeUnknown, CreateRefused, FhirClient
 
 LOINC = "http://loinc.org"
 IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
@@ -130,32 +133,47 @@ def _carrying(resources: list[dict[str, Any]], identifier: dict[str, Any]) -> di
 
 
 def write_document_reference(
-    client: FhirClient, resource: dict[str, Any], *, conditional: bool, search_first: bool = True
+    client: FhirClient,
+    resource: dict[str, Any],
+    *,
+    conditional: bool,
+    search_first: bool = True,
+    unconfirmed: bool = False,
 ) -> str:
     """Create ``resource`` once and return ``DocumentReference/<id>``; raise ``WriteBackError`` saying why not.
 
     Without conditional create, a search by identifier first finds a copy an earlier attempt left (where the EHR
     supports that search: ``search_first``); where it supports neither, the outbox's record of each id the EHR
-    returned is what keeps a retry from writing twice."""
+    returned is what keeps a retry from writing twice, and an ``unconfirmed`` earlier attempt (sent, answer lost)
+    is looked for among the patient's notes. A create whose answer is lost raises with ``maybe_written``."""
     query = _identifier_query(resource)
+    if_none_exist = f"identifier={query}" if conditional else None
     try:
-        if not conditional and search_first:
-            existing = client.search("DocumentReference", {"identifier": query})
-            match = _carrying(existing.resources, resource["identifier"][0])
-            if match is not None:
-                return f"DocumentReference/{match['id']}"
+        if not conditional and (search_first or unconfirmed):
+            found = _already_written(client, resource, by_identifier=search_first, unconfirmed=unconfirmed)
+            if found is not None:
+                return found
         try:
-            result = client.create(resource, if_none_exist=f"identifier={query}" if conditional else None)
+            result = client.create(resource, if_none_exist=if_none_exist)
         except CreateRefused as exc:
             coding = resource["type"]["coding"][0]
             if not (_is_type_rejection(exc) and coding["code"] == PREFERRED_NOTE_TYPE):
                 raise
             coding.update(code=FALLBACK_NOTE_TYPE, display=NOTE_TYPES[FALLBACK_NOTE_TYPE])
-            result = client.create(resource, if_none_exist=f"identifier={query}" if conditional else None)
+            result = client.create(resource, if_none_exist=if_none_exist)
     except CreateRefused as exc:
         retryable = exc.status_code >= 500 or exc.status_code in (408, 429)
         raise WriteBackError(
-            f"The EHR answered HTTP {exc.status_code}: {exc.detail}", retryable=retryable, status_code=exc.status_code
+            f"The EHR answered HTTP {exc.status_code}: {exc.detail}",
+            retryable=retryable,
+            status_code=exc.status_code,
+            maybe_written=exc.may_be_stored,
+        ) from exc
+    except CreateOutcomeUnknown as exc:
+        raise WriteBackError(
+            f"{exc.message}; the EHR may have kept the note, so it is looked for before it is sent again",
+            retryable=True,
+            maybe_written=True,
         ) from exc
     except FhirAuthError as exc:
         raise WriteBackError(exc.message, retryable=True, status_code=401) from exc
@@ -168,16 +186,56 @@ def write_document_reference(
     return f"DocumentReference/{result.resource_id}"
 
 
-def document_writer(client: FhirClient, *, search_first: bool) -> Callable[[dict[str, Any]], str]:
+def _already_written(
+    client: FhirClient, resource: dict[str, Any], *, by_identifier: bool, unconfirmed: bool
+) -> str | None:
+    """``DocumentReference/<id>`` of the copy of ``resource`` already in the chart, or None when there is none.
+
+    Searched by identifier where the EHR offers that search, else among the patient's notes. After an attempt
+    whose answer was lost (``unconfirmed``), not being able to tell is an error, never a reason to send again:
+    retried later if the search failed, parked for a person if the EHR cannot be asked at all."""
+    identifier = resource["identifier"][0]
+    if by_identifier:
+        existing = client.search("DocumentReference", {"identifier": _identifier_query(resource)})
+    else:
+        patient_id = str(resource["subject"]["reference"]).split("/")[-1]
+        existing = client.search("DocumentReference", {"patient": patient_id})
+    match = _carrying(existing.resources, identifier)
+    if match is not None:
+        return f"DocumentReference/{match['id']}"
+    if unconfirmed and existing.error:
+        refused = "refused (403)" in existing.error  # the grant lacks DocumentReference search: waiting won't help
+        raise WriteBackError(
+            f"An earlier attempt reached the EHR but its answer was lost, and the EHR could not be asked whether it "
+            f"kept the note ({existing.error}); it is not sent again until it can be"
+            + (". Look in the patient's chart for a peer-to-peer call note of this call" if refused else ""),
+            retryable=not refused,
+            maybe_written=True,
+        )
+    if unconfirmed and not by_identifier:
+        raise WriteBackError(
+            "An earlier attempt reached the EHR but its answer was lost, and this EHR cannot be asked by identifier "
+            "whether it kept the note. Look in the patient's chart for a peer-to-peer call note of this call before "
+            "sending it again",
+            retryable=False,
+            maybe_written=True,
+        )
+    return None
+
+
+def document_writer(client: FhirClient, *, search_first: bool) -> Callable[..., str]:
     """A writer for the outbox: creates one DocumentReference per call, reading the CapabilityStatement once;
-    any failure is a ``WriteBackError`` (anything but a refusal the EHR explains is retryable)."""
+    ``unconfirmed=True`` when an earlier attempt's answer was lost. Any failure is a ``WriteBackError`` (anything
+    but a refusal the EHR explains is retryable)."""
     conditional: list[bool] = []
 
-    def write(resource: dict[str, Any]) -> str:
+    def write(resource: dict[str, Any], *, unconfirmed: bool = False) -> str:
         try:
             if not conditional:
                 conditional.append(supports_conditional_create(client.capabilities()))
-            return write_document_reference(client, resource, conditional=conditional[0], search_first=search_first)
+            return write_document_reference(
+                client, resource, conditional=conditional[0], search_first=search_first, unconfirmed=unconfirmed
+            )
         except WriteBackError:
             raise
         except (FhirError, P2PError) as exc:

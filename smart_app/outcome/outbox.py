@@ -2,7 +2,9 @@
 
 The write itself is passed in as a function (``write(resource) -> "DocumentReference/<id>"``), so this module
 knows storage but no HTTP. A note the EHR refuses for good (a 4xx it explains) is ``parked`` for a person;
-anything else stays ``pending`` and is retried.
+anything else stays ``pending`` and is retried. A write that reached the EHR but whose answer was lost is recorded
+as ``UNCONFIRMED``, and the next attempt is made with ``write(resource, unconfirmed=True)``: the writer looks for
+the copy the EHR may hold before it creates anything (never a blind second create).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, or_, select, update
 
@@ -21,7 +23,19 @@ from smart_app.store.audit import record_event
 from smart_app.store.db import Database
 from smart_app.store.models import CallNote
 
-Writer = Callable[[dict[str, Any]], str]
+
+class Writer(Protocol):
+    """Creates one resource in the EHR and returns its reference; ``unconfirmed`` when an earlier attempt reached
+    the EHR but its answer was lost (only passed then, so a plain ``write(resource)`` function is a writer too)."""
+
+    def __call__(self, resource: dict[str, Any], /, *, unconfirmed: bool = ...) -> str: ...
+
+
+UNCONFIRMED = "unconfirmed"  # in ``written_json``: sent, answer lost; looked for before any second create
+
+
+def _in_chart(reference: str | None) -> bool:
+    return reference is not None and reference != UNCONFIRMED
 
 
 def save_note(
@@ -151,7 +165,7 @@ def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_
                 continue
             written = _written(other)
         target = written[int(index)] if int(index) < len(written) else None
-        if target is None:
+        if target is None or not _in_chart(target):
             raise WaitingFor("It corrects a note that has not reached the chart yet; it is sent once that one is.")
         relation["target"]["reference"] = target
     if resource.get("relatesTo") == []:
@@ -182,7 +196,7 @@ def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None
             .values(claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .execution_options(synchronize_session=False)
         )
-        return bool(cast("CursorResult[Any]", taken).rowcount)
+        return bool(cast(CursorResult[Any], taken).rowcount)
 
 
 @dataclass
@@ -210,14 +224,20 @@ def deliver(db: Database, note_id: str, write: Writer, *, owner: str | None = No
         resources, written = _resources(note), _written(note)
         iss, patient_id = note.iss, note.patient_id
     for index, resource in enumerate(resources):
-        if written[index] is not None:
+        if _in_chart(written[index]):
             continue
         try:
-            written[index] = write(_resolve(db, resource, written, note_id))
+            resolved = _resolve(db, resource, written, note_id)
+            if written[index] == UNCONFIRMED:
+                written[index] = write(resolved, unconfirmed=True)
+            else:
+                written[index] = write(resolved)
         except WaitingFor as exc:
             waiting = _update(db, note_id, status="pending", last_error=str(exc), written_json=json.dumps(written))
             return Delivery(waiting)
         except WriteBackError as exc:
+            if exc.maybe_written:
+                written[index] = UNCONFIRMED
             status = "pending" if exc.retryable else "parked"
             updated = _update(db, note_id, status=status, last_error=exc.message, written_json=json.dumps(written))
             return Delivery(updated, unavailable=_unavailable(exc))
@@ -403,6 +423,6 @@ def written_documents(
     documents = []
     for note in notes:
         for resource, reference in zip(_resources(note), _written(note), strict=True):
-            if reference:
+            if reference and _in_chart(reference):
                 documents.append({**resource, "id": reference.split("/")[-1]})
     return documents

@@ -4,6 +4,7 @@ as a case."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +12,14 @@ from smart_app.brief.model import denial_summary
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import open_denials
 from smart_app.errors import FhirReadError
-from smart_app.fhir.chart import build_chart
+from smart_app.fhir.chart import Chart, build_chart, record_owner
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.facts import display_name
 from smart_app.fhir.reader import missing_references
 from smart_app.practice.tracking import Sighting, track_denials
 from smart_app.store.db import Database
 
+log = logging.getLogger(__name__)
 SYNC_REFERENCES = ("Claim", "Patient", "Coverage", "Organization", "Practitioner", "PractitionerRole")
 PAGE_SIZE = 200
 ID_CHUNK = 50  # ids per ``_id`` search, to keep URLs short
@@ -36,6 +38,7 @@ class SyncReport:
     high_water: str | None = None
     via: str = "search"
     unreadable: int = 0  # export lines that were not a ClaimResponse
+    refused: int = 0  # ClaimResponses not recorded: their patient is not their Claim's
 
 
 def with_references(client: FhirClient, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -77,7 +80,9 @@ def record_page(
     report.read += len(claim_responses)
     chart = build_chart(with_references(client, claim_responses))
     wanted = {str(r.get("id")) for r in claim_responses}
-    current = [r for r in chart.of_type("ClaimResponse") if str(r.get("id")) in wanted]
+    read = [r for r in chart.of_type("ClaimResponse") if str(r.get("id")) in wanted]
+    current = [r for r in read if _same_patient_as_claim(r, chart)]
+    report.refused += len(read) - len(current)
     sightings, summaries = [], []
     for denial in open_denials(current, chart.resolve):
         report.denials += 1
@@ -96,3 +101,22 @@ def record_page(
             window = summary.get("p2pWindow") or {}
             if summary.get("recommendation") == "peer-to-peer" and not window.get("closed"):
                 report.new_p2p_eligible += 1
+
+
+def _same_patient_as_claim(claim_response: dict[str, Any], chart: Chart) -> bool:
+    """False (and logged, by reference) when the ClaimResponse's patient is not the patient of the Claim it answers:
+    recorded, it would put one patient's denial on another's case."""
+    claim = chart.resolve(claim_response.get("request"))
+    if claim is None:
+        return True  # no Claim to compare with: read as a chart launch reads it
+    answered_for, requested_for = record_owner(claim_response), record_owner(claim)
+    if answered_for is None or requested_for is None or answered_for == requested_for:
+        return True
+    log.warning(
+        "ClaimResponse/%s refused, not recorded as a case: its patient (%s) is not its Claim's (%s, %s)",
+        claim_response.get("id"),
+        answered_for,
+        f"Claim/{claim.get('id')}",
+        requested_for,
+    )
+    return False

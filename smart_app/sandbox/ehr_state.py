@@ -10,7 +10,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from flask import current_app
 from joserfc.jwk import RSAKey
 
-from .faults import Outage, ReadDelays, WriteFaults
+from .faults import Outage, ReadDelays, SearchFaults, WriteFaults
 from .oauth import SmartAuthorizationServer
 from .oauth_models import DemoUser, OAuthRegistry
 from .settings import EhrSettings
@@ -35,6 +35,7 @@ class DemoEhr:
     faults: WriteFaults = field(default_factory=WriteFaults)
     read_delays: ReadDelays = field(default_factory=ReadDelays)
     outage: Outage = field(default_factory=Outage)
+    search_faults: SearchFaults = field(default_factory=SearchFaults)
     exports: dict[str, Any] = field(default_factory=dict)  # Bulk Data export jobs by id
     _count: int = 0
     _count_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,4 +1,5 @@
-"""Fault injection for tests: make the next DocumentReference creates fail, some types' reads slow, or the whole FHIR
+"""Fault injection for tests: make the next DocumentReference creates fail (before storing them, or after, as an EHR
+whose answer is lost on the way back does), searches ignore ``patient=``, some types' reads slow, or the whole FHIR
 API answer errors, as a busy, broken or down EHR would."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ class WriteFault:
 
     status: int
     retry_after: int | None = None
+    after_store: bool = False  # the document is stored first, then this error answered (the answer was lost)
 
 
 class WriteFaults:
@@ -37,6 +39,14 @@ class WriteFaults:
         with self._lock:
             self._pending.extend([WriteFault(status, retry_after)] * times)
 
+    def lose_next_answers(self, status: int = 503, times: int = 1) -> None:
+        """Store each of the next ``times`` DocumentReference creates, then answer ``status`` as if it had not:
+        what a client sees when a proxy or the EHR loses the answer to a write that landed."""
+        if not 500 <= status <= 599:
+            raise ValueError("a lost answer is a 5xx status")
+        with self._lock:
+            self._pending.extend([WriteFault(status, after_store=True)] * times)
+
     def take(self) -> WriteFault | None:
         """The next injected failure, consumed; None when writes should go through."""
         with self._lock:
@@ -53,6 +63,22 @@ class WriteFaults:
         with self._lock:
             self._pending.clear()
             self._every = None
+
+
+class SearchFaults:
+    """Make searches ignore ``patient=`` (and the token's patient compartment), as an EHR that answers a patient's
+    search with every patient's records does."""
+
+    PATIENT_PARAMS = ("patient", "subject", "beneficiary")
+
+    def __init__(self) -> None:
+        self.ignore_patient = False
+
+    def criteria(self, criteria: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The search criteria this EHR really applies."""
+        if not self.ignore_patient:
+            return criteria
+        return [(name, value) for name, value in criteria if name.split(":")[0] not in self.PATIENT_PARAMS]
 
 
 class ReadDelays:

@@ -64,8 +64,15 @@ def search_type(resource_type: str) -> Response:
     if refused:
         return refused
     query = search.parse_query(resource_type, request.args.items(multi=True))
+    query.criteria = ehr.search_faults.criteria(query.criteria)
+    broken = ehr.search_faults.ignore_patient  # answers every patient's records, whatever the token's patient
     found = search.sort_found(
-        query, [r for r in ehr.store.find(resource_type, query.criteria, copies=False) if access.permits("s", r)]
+        query,
+        [
+            r
+            for r in ehr.store.find(resource_type, query.criteria, copies=False)
+            if access.permits("s", r) or (broken and access.may("s", resource_type))
+        ],
     )
     return fhir_response(search.searchset(query, found, ehr.settings.base_for(request.root_url)))
 
@@ -107,7 +114,7 @@ def create(resource_type: str) -> Response:
     if not access.may("c", resource_type):
         return error_response(403, f"The token's scopes do not allow creating {resource_type}")
     fault = ehr.faults.take()
-    if fault is not None:
+    if fault is not None and not fault.after_store:
         retry = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         return error_response(fault.status, "The EHR could not take the write (injected failure)", retry)
     document = _json_body()
@@ -119,7 +126,10 @@ def create(resource_type: str) -> Response:
         return fhir_response(outcome, 422)
     if not access.permits("c", document):
         return error_response(403, "The document is outside the token's patient or scope filter")
-    return _store_document(ehr, ehr.write_profile.prepare(document))
+    stored = _store_document(ehr, ehr.write_profile.prepare(document))
+    if fault is not None:  # stored, but the answer is "lost"
+        return error_response(fault.status, "The EHR's answer to this write was lost (injected failure)")
+    return stored
 
 
 def _store_document(ehr: DemoEhr, document: dict[str, Any]) -> Response:

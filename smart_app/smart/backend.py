@@ -17,7 +17,8 @@ from smart_app.errors import TokenError
 from smart_app.smart.client_auth import SmartPrivateKeyJWT
 from smart_app.smart.discovery import check_endpoints, discover
 
-WRITE_SCOPE = "system/DocumentReference.c"
+# create, and search: a note whose create answer was lost is looked for by identifier before it is sent again
+WRITE_SCOPE = "system/DocumentReference.cs"
 REFRESH_MARGIN_SECONDS = 60
 
 

@@ -25,6 +25,7 @@ READ_TYPES: tuple[str, ...] = (
     "PractitionerRole",
 )
 WRITE_TYPES: tuple[str, ...] = ("DocumentReference",)
+# A written type is searched too: a create whose answer was lost is looked for (by identifier) before any resend.
 IDENTITY = ("openid", "fhirUser", "online_access")
 
 _SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Za-z]+)\.(read|write|\*|[cruds]+)(\?.*)?$")
@@ -35,10 +36,10 @@ def requested_scopes(version: int, *, context: str = "patient") -> str:
     """The space-separated scope string for an EHR launch (``context="patient"``) or a standalone one (``user``)."""
     if version == 2:
         reads = [f"{context}/{t}.rs" for t in READ_TYPES]
-        writes = [f"{context}/{t}.c" for t in WRITE_TYPES]
+        writes = [f"{context}/{t}.cs" for t in WRITE_TYPES]
     else:
         reads = [f"{context}/{t}.read" for t in READ_TYPES]
-        writes = [f"{context}/{t}.write" for t in WRITE_TYPES]
+        writes = [f"{context}/{t}.{access}" for t in WRITE_TYPES for access in ("read", "write")]
     launch = ["launch"] if context == "patient" else []  # ``launch`` belongs to the EHR launch only
     return " ".join([*launch, *IDENTITY, *reads, *writes])
 

@@ -98,14 +98,10 @@ def _forget(handle: str) -> None:
 def fhir_client(context: LaunchContext) -> FhirClient:
     """A FHIR client for this launch's server and token."""
     s = settings()
-    return FhirClient(
-        context.iss,
-        context.access_token,
-        timeout=s["FHIR_TIMEOUT"],
-        max_retries=s["FHIR_MAX_RETRIES"],
-        max_workers=s["FHIR_MAX_WORKERS"],
-        page_limit=s["FHIR_PAGE_LIMIT"],
-    )
+    client = FhirClient.from_settings(context.iss, context.access_token, s)
+    # one request of a page never outlives the brief's budget (a dripping server would hold its thread past it)
+    client.request_deadline = min(client.request_deadline, s["BRIEF_BUDGET_SECONDS"])
+    return client
 
 
 PRACTICES_FRESH_SECONDS = 300

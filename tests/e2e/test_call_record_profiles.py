@@ -38,6 +38,7 @@ class Launched:
     fhir: str
     ctx: str
     csrf: str
+    ehr: Any = None  # the demo EHR's state (its fault injection)
 
 
 @pytest.fixture(params=["us-core", "epic", "oracle-health"])
@@ -45,17 +46,16 @@ def launched(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
     profile = request.param
     ehr_server, app_server = bind(), bind()
     client = RegisteredClient("p2p-profiles", [f"{app_server.url}/callback"], f"{app_server.url}/launch")
-    ehr_server.mount(
-        create_ehr_app(
-            EhrSettings(
-                base_url=ehr_server.url,
-                clients=[client],
-                inspector_token=INSPECTOR,
-                require_consent=False,
-                profile=profile,
-            )
+    ehr_app = create_ehr_app(
+        EhrSettings(
+            base_url=ehr_server.url,
+            clients=[client],
+            inspector_token=INSPECTOR,
+            require_consent=False,
+            profile=profile,
         )
     )
+    ehr_server.mount(ehr_app)
     fhir = f"{ehr_server.url}/fhir"
     app_server.mount(
         create_app(
@@ -76,7 +76,8 @@ def launched(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
     case = browser.get(f"{app_server.url}/case/{DENIAL}", params={"ctx": ctx.group(1)}, timeout=30)
     csrf = re.search(r'name="csrf" value="([^"]+)"', case.text)
     assert case.status_code == 200 and csrf
-    yield profile, Launched(browser, app_server.url, fhir, ctx.group(1), csrf.group(1))
+    launched = Launched(browser, app_server.url, fhir, ctx.group(1), csrf.group(1), ehr_app.extensions["demo_ehr"])
+    yield profile, launched
     app_server.stop()
     ehr_server.stop()
 
@@ -181,3 +182,36 @@ def test_a_correction_is_a_new_note_that_replaces_the_first(launched: tuple[str,
         assert correction["relatesTo"] == [
             {"code": "replaces", "target": {"reference": f"DocumentReference/{first_note['id']}"}}
         ]
+
+
+def test_a_note_whose_answer_was_lost_is_in_the_chart_once_after_the_submit_and_the_retries(
+    launched: tuple[str, Launched],
+) -> None:
+    """The EHR stores the create but its answer is lost (503): the app must not send the note again blind, within
+    the submit or on a later retry; it looks for it first, and where the EHR cannot be asked, a person is."""
+    profile, session = launched
+    session.ehr.faults.lose_next_answers(503)
+    page = _record(session)
+    assert page.status_code == 200
+    note_id = re.search(r"note=([0-9a-f-]{36})", page.url)
+    assert note_id, page.url
+    notes = [d for d in _documents(session) if _decoded(d).startswith(b"PEER-TO-PEER REVIEW CALL")]
+    assert len(notes) == 1  # stored by the first POST, never posted again within the submit
+    assert "Call note saved to the chart as" not in page.text  # the app does not know yet
+
+    for _ in range(2):  # later retries, by the user
+        retried = session.browser.post(
+            f"{session.app_url}/outcome/{DENIAL}/retry/{note_id.group(1)}",
+            data={"ctx": session.ctx, "csrf": session.csrf},
+            timeout=60,
+        )
+        assert retried.status_code == 200
+    session.ehr.faults.clear()
+    notes = [d for d in _documents(session) if _decoded(d).startswith(b"PEER-TO-PEER REVIEW CALL")]
+    assert len(notes) == 1
+    text = " ".join(re.sub(r"<[^>]+>", " ", unescape(retried.text)).split())
+    if profile == "oracle-health":  # Oracle keeps no identifier: only a person can tell the note is there
+        assert "Call note saved to the chart as" not in text
+        assert "Look in the patient's chart for a peer-to-peer call note of this call before sending it again" in text
+    else:  # found by its identifier (US Core) or among the patient's notes (Epic), and recorded as written
+        assert f"Call note saved to the chart as DocumentReference/{notes[0]['id']}" in text

@@ -195,3 +195,27 @@ def test_a_page_whose_references_cannot_be_read_is_not_recorded_and_is_read_agai
     practices = {"Organization/org-lumbar-prairie-family-med", "Organization/org-glp1-front-range-im",
                  "Organization/org-knee-gulfcoast-ortho", "Organization/org-ra-susquehanna-rheum"}  # fmt: skip
     assert len(cases_for(db, f"{server.url}/fhir", practices)) == 4  # every case filed under its practice
+
+
+def test_a_claim_response_for_another_patient_than_its_claims_is_refused_with_a_logged_reason(
+    ehr: tuple[RunningServer, Any], db: Database, via: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An EHR answered one patient's Claim with a ClaimResponse naming another patient: recorded, that denial
+    would be worked as the other patient's case. It is refused, and the log says which and why (references only)."""
+    server, app = ehr
+    store = app.extensions["demo_ehr"].store
+    crossed = copy.deepcopy(store.get("ClaimResponse", "cr-lumbar-mri-1"))
+    assert crossed is not None
+    crossed.pop("meta", None)
+    crossed["id"], crossed["identifier"] = "cr-crossed-1", [{"system": "urn:test", "value": "crossed"}]
+    crossed["patient"] = {"reference": "Patient/pat-knee-tka"}  # its Claim, claim-lumbar-mri-1, is pat-lumbar-mri's
+    store.add_all([crossed])
+    with caplog.at_level("WARNING", logger="smart_app.practice.sync_pages"):
+        report = sync(db, _client(server), clock=CLOCK, via=via)
+    rows = cases_for(db, f"{server.url}/fhir")
+    assert {r.denial_id for r in rows} == DEMO_DENIALS  # not recorded, under either patient
+    assert report.refused == 1
+    assert (
+        "ClaimResponse/cr-crossed-1 refused, not recorded as a case: its patient (Patient/pat-knee-tka) is not its "
+        "Claim's (Claim/claim-lumbar-mri-1, Patient/pat-lumbar-mri)"
+    ) in caplog.text

@@ -84,7 +84,7 @@ def test_scopes_are_v2_with_permission_v2(smart_config: SmartConfiguration, make
 
     scopes = _query(url)["scope"].split()
     assert "patient/Condition.rs" in scopes
-    assert "patient/DocumentReference.c" in scopes
+    assert "patient/DocumentReference.cs" in scopes  # create, and search before a resend
     assert "launch" in scopes
 
 

@@ -9,7 +9,7 @@ def test_v2_scopes_use_letters() -> None:
     scopes = requested_scopes(2).split()
 
     assert "patient/Condition.rs" in scopes
-    assert "patient/DocumentReference.c" in scopes
+    assert "patient/DocumentReference.cs" in scopes  # create, and search before a resend
     assert not any(s.endswith((".read", ".write")) for s in scopes)
 
 
@@ -18,6 +18,7 @@ def test_v1_scopes_use_read_and_write() -> None:
 
     assert "patient/Condition.read" in scopes
     assert "patient/DocumentReference.write" in scopes
+    assert "patient/DocumentReference.read" in scopes  # v1 has no search without read
     assert not any(s.endswith((".rs", ".c")) for s in scopes)
 
 
