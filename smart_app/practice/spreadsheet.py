@@ -5,7 +5,9 @@ tab or carriage return the same way once trimmed); they also accept the full-wid
 U+FF0B, U+FF0D, U+FF20), which they fold to ASCII. A spreadsheet opened in a locale whose list separator is ``;``
 (or a user who splits a column on ``,`` or tab) also cuts a cell such as ``Dr X;=1+2`` in two, and the second
 part starts a formula. So every such start, at the beginning of the cell or after a separator (spaces allowed
-between), gets a leading apostrophe: the spreadsheet shows the text as typed, and no formula runs."""
+between), gets a leading apostrophe: the spreadsheet shows the text as typed, and no formula runs. A number
+(an int or float the app computed, never typed text) is written as it is, so ``-207.1`` stays a number a
+spreadsheet can sort and sum."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ SPACES = frozenset(" \u3000")
 
 
 def spreadsheet_safe(value: object) -> str:
-    """``value`` as a CSV cell no spreadsheet reads as a formula (None is the empty cell)."""
+    """``value`` as a CSV cell no spreadsheet reads as a formula (None is the empty cell; numbers stay numbers)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     out, field_start = [], True
     for char in text:

@@ -95,7 +95,7 @@ def export_csv() -> ResponseReturnValue:
         writer.writerow([spreadsheet_safe(v) for v in (
             r.case_id, r.patient_id, r.patient_name, r.payer, r.service, r.category, r.recommendation, r.physician,
             r.assignee, r.status, r.deadline.astimezone(now.tzinfo).isoformat() if r.deadline else "",
-            f"{r.hours_left:.1f}" if r.hours_left is not None else "", "yes" if r.alert else "no",
+            round(r.hours_left, 1) if r.hours_left is not None else None, "yes" if r.alert else "no",
             "yes" if r.missed else "no",
         )])  # fmt: skip
     return Response(

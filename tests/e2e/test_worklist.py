@@ -3,6 +3,8 @@ clock, filtered, assigned, each row opening that patient's brief; another EHR's 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -165,6 +167,8 @@ def test_rates_and_the_csv_export_read_the_same_records(practice: Practice) -> N
     assert lines[0].startswith("case,patient_id,patient,payer,service")
     assert any("Quillfeather" in line and "UnitedHealthcare" in line for line in lines[1:])
     assert len(lines) - 1 == len(_rows(page.text))
+    hours = [row["hours_left"] for row in csv.DictReader(io.StringIO(csv_answer.text))]
+    assert hours and all(re.fullmatch(r"-?\d+(\.\d)?", h) for h in hours), hours  # numbers a spreadsheet can sum
 
 
 def test_the_fhir_export_is_a_valid_bundle_of_tasks_and_the_notes_in_the_chart(practice: Practice) -> None:

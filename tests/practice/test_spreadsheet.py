@@ -37,5 +37,8 @@ def test_ordinary_text_is_unchanged(value: str) -> None:
     assert spreadsheet_safe(value) == value
 
 
-def test_none_is_the_empty_cell_and_numbers_are_text() -> None:
+def test_none_is_the_empty_cell_and_numbers_stay_numbers() -> None:
     assert spreadsheet_safe(None) == "" and spreadsheet_safe(12) == "12"
+    assert spreadsheet_safe(-207.1) == "-207.1"  # was "'-207.1", which a spreadsheet reads as text
+    assert spreadsheet_safe("-207.1") == "'-207.1"  # text that looks like a number is still text: neutralised
+    assert spreadsheet_safe(True) == "True"
