@@ -25,6 +25,7 @@ def test_the_demo_starts_with_a_filled_worklist(tmp_path: Path) -> None:
     port, ehr_port = _free_port(), _free_port()
     command = shutil.which("p2p-brief") or str(Path(sys.executable).parent / "p2p-brief")
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2P_")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the app's database, not the one of whoever runs the suite
     process = subprocess.Popen(  # noqa: S603
         [command, "demo", "--port", str(port), "--ehr-port", str(ehr_port), "--sample-cases", "12"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
