@@ -60,6 +60,7 @@ class LaunchContext:
     missing: list[str] = field(default_factory=list)
     organizations: list[str] | None = None  # the user's practices (PractitionerRole organisations), once asked
     organizations_at: float = 0.0  # when they were asked (time.time())
+    user_name: str | None = None  # the signed-in user as people read them; "" once asked and not found
     practice_wide: bool = False  # a sign-in with no patient (the worklist's), or a patient opened from it
     tenant: str = ""  # the EHR the app keeps this launch's records under (``iss``, or the tenant it is an alias of)
     created_at: float = field(default_factory=time.time)

@@ -29,7 +29,7 @@ from smart_app.store.case_records import add_event, draft, drafts_for, events_fo
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import calls, case_key, database, track_case
-from smart_app.web.context import check_csrf, current_launch, settings
+from smart_app.web.context import check_csrf, current_launch, settings, user_name
 from smart_app.web.delivery import retry_due_notes
 from smart_app.web.form_keys import form_key_for
 from smart_app.web.loading import clock
@@ -216,7 +216,7 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
         kind=kind,
         title=composed.title,
         text=composed.text,
-        author=context.fhir_user,
+        author=user_name(context),
     )
     return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=stored.id, ctx=context.handle), code=303)
 
@@ -262,7 +262,7 @@ def draft_sent(denial_id: str, draft_id: int) -> ResponseReturnValue:
     context = current_launch()
     check_csrf(context)
     require_case_access(context, denial_id)
-    if mark_sent(database(), case_key(context, denial_id), draft_id, context.fhir_user) is None:
+    if mark_sent(database(), case_key(context, denial_id), draft_id, user_name(context)) is None:
         raise NotFound("That draft is not one of this denial's.")
     return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=draft_id, ctx=context.handle), code=303)
 

@@ -10,18 +10,21 @@ whatever the activity; its tokens are stored sealed (``smart.token_vault``), nev
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from typing import Any
 
 from flask import current_app, g, request, session
 
-from smart_app.errors import SessionExpired, StateMismatch
+from smart_app.errors import P2PError, SessionExpired, StateMismatch
 from smart_app.fhir.client import FhirClient
+from smart_app.fhir.facts import display_name
 from smart_app.fhir.membership import user_organizations
 from smart_app.smart.launch import LaunchContext
 from smart_app.smart.token_vault import InvalidToken, TokenVault
 from smart_app.smart.tokens import refresh_if_needed
 
+log = logging.getLogger(__name__)
 MAX_LAUNCHES = 10
 
 
@@ -105,6 +108,21 @@ def fhir_client(context: LaunchContext) -> FhirClient:
 
 
 PRACTICES_FRESH_SECONDS = 300
+
+
+def user_name(context: LaunchContext) -> str:
+    """The signed-in user as a person reads them ("Dr. Demo Clinician"), asked of the EHR once per launch; their
+    reference (``Practitioner/…``) when the EHR cannot say."""
+    if context.user_name is None and context.fhir_user:
+        parts = context.fhir_user.rstrip("/").split("/")
+        resource_type, resource_id = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
+        try:
+            context.user_name = display_name(fhir_client(context).read(resource_type, resource_id), with_prefix=True)
+        except P2PError as exc:
+            log.info("the user's name could not be read: %s", type(exc).__name__)
+        context.user_name = context.user_name or ""  # asked: not asked again in this launch
+        store_launch(context)
+    return context.user_name or context.fhir_user or "the signed-in user"
 
 
 def user_practices(context: LaunchContext) -> list[str]:

@@ -73,7 +73,8 @@ def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Pa
     assert "215 ILCS 200/35" in text  # the reviewer-rights rule on file, quoted rather than invented
     blanks = frame.locator("pre.draft-text mark.placeholder")  # highlighted on the page, as in the PDF
     assert blanks.count() > 0 and all(b.startswith("[") for b in blanks.all_inner_texts())
-    assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T by ", frame.locator("p.signal").inner_text())
+    made = frame.locator("p.signal").inner_text()  # when in the practice's zone, and who by name (not UTC, no id)
+    assert re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T by Dr\. Demo Clinician\.", made), made
     portal = page.context.request.get(
         demo.app.url + frame.get_by_role("link", name="Plain text (portal)").get_attribute("href")
     )
