@@ -215,13 +215,23 @@ def _case_lines(denial: Mapping[str, Any], patient: Mapping[str, Any]) -> list[s
     ]
 
 
+CALLBACK_LINE = "Direct callback number: "
+
+
+def callback_number_in(text: str) -> str | None:
+    """The direct callback number a drafted request carries (the practice typed it), or None when it is a blank."""
+    line = next((ln for ln in text.splitlines() if ln.startswith(CALLBACK_LINE)), "")
+    number = line[len(CALLBACK_LINE) :].strip()
+    return number if number and not number.startswith("[") else None
+
+
 def _physician_lines(denial: Mapping[str, Any], callback_phone: str | None) -> list[str]:
     doctor = _physician(denial)
     return [
         f"Ordering physician: {doctor.get('name') or _blank('ordering physician')}",
         f"NPI: {doctor.get('npi') or _blank('NPI')}",
         f"Specialty: {_specialty(denial) or _blank('specialty')}",
-        f"Direct callback number: {callback_phone or _blank('direct callback number')}",
+        f"{CALLBACK_LINE}{callback_phone or _blank('direct callback number')}",
     ]
 
 

@@ -154,6 +154,29 @@ def _relevant_conditions(brief: Mapping[str, Any], denial: Mapping[str, Any]) ->
     ]
 
 
+#: How a chart record is named to a payer: by the kind of record, not its id in the EHR ("Condition/cond-…").
+RECORD_KINDS = {
+    "Condition": "problem list",
+    "Observation": "result",
+    "Procedure": "procedure record",
+    "MedicationRequest": "medication order",
+    "MedicationStatement": "medication list",
+    "MedicationDispense": "pharmacy dispensing record",
+    "DocumentReference": "clinical note",
+    "DiagnosticReport": "report",
+    "Encounter": "visit record",
+    "ServiceRequest": "order",
+    "AllergyIntolerance": "allergy list",
+    "Immunization": "immunization record",
+}
+
+
+def record_words(reference: str | None) -> str:
+    """``Condition/cond-lumbar-lbp`` -> ``problem list``: the kind of chart record, as the letter's reader says it."""
+    kind = (reference or "").split("/")[0]
+    return RECORD_KINDS.get(kind, "chart record")
+
+
 def _diagnoses(brief: Mapping[str, Any], denial: Mapping[str, Any]) -> LetterSection:
     draft = _Draft()
     requested = [_code(d) for d in denial.get("diagnoses") or []]
@@ -165,7 +188,7 @@ def _diagnoses(brief: Mapping[str, Any], denial: Mapping[str, Any]) -> LetterSec
         onset = condition.get("onset")
         dated = f"documented {onset}" if onset else f"onset {draft.blank('[onset date — confirm before sending]')}"
         status = condition.get("clinicalStatus")
-        draft.add(f"{name}: {dated} ({condition.get('reference')}){f', {status}' if status else ''}.")
+        draft.add(f"{name}: {dated} ({record_words(condition.get('reference'))}){f', {status}' if status else ''}.")
     charted = {(k.get("system"), k.get("code")) for c in conditions for k in c.get("codes") or []}
     for diagnosis in denial.get("diagnoses") or []:
         if (diagnosis.get("system"), diagnosis.get("code")) not in charted:
@@ -174,7 +197,7 @@ def _diagnoses(brief: Mapping[str, Any], denial: Mapping[str, Any]) -> LetterSec
 
 
 def _evidence(items: Iterable[Mapping[str, Any]]) -> str:
-    return "".join(f"\n• {e['summary']}, documented {e['date']} ({e['reference']})" for e in items)
+    return "".join(f"\n• {e['summary']}, documented {e['date']} ({record_words(e['reference'])})" for e in items)
 
 
 def _criterion(criterion: Mapping[str, Any], discussed: bool, draft: _Draft) -> None:
@@ -204,7 +227,16 @@ def _criteria(denial: Mapping[str, Any], record: CallRecord) -> LetterSection:
         return draft.section("Coverage criteria")
     publisher = f" — {policy['publisher']}" if policy.get("publisher") else ""
     source = f"Source: {policy['source']}" if policy.get("source") else None
-    draft.add(f"Policy: {policy.get('title')}{publisher}.", source)
+    if policy.get("standIn"):  # another publisher's policy: never presented to the payer as its own
+        payer = _payer(denial)
+        draft.add(
+            f"{payer}'s own coverage policy for this service is not on file with the practice. The criteria below "
+            f"follow a published policy for the same service: {policy.get('title')}{publisher}.",
+            source,
+            draft.blank(f"[name the {payer} policy the denial cites, and check its criteria against these]"),
+        )
+    else:
+        draft.add(f"Policy: {policy.get('title')}{publisher}.", source)
     draft.add("Each of its criteria, with the dated chart record that documents it:")
     for criterion in denial.get("criteria") or []:
         _criterion(criterion, criterion.get("id") in record.criteria_discussed, draft)
@@ -221,7 +253,7 @@ def _treatments(denial: Mapping[str, Any]) -> LetterSection:
         outcome = f" Outcome: {t.get('outcome') or NOT_DOCUMENTED}"
         refs = t.get("references") or [t.get("reference")]
         more = len(refs) - 1
-        cited = refs[0] + (f" and {more} more record{'s' if more > 1 else ''}" if more else "")
+        cited = record_words(refs[0]) + (f" and {more} more record{'s' if more > 1 else ''}" if more else "")
         draft.add(f"{t.get('name')}, {span} ({cited}).{dose}{result}{outcome}")
     if not draft.paragraphs:
         draft.add(f"Prior treatment for this condition: {NOT_DOCUMENTED}")
@@ -291,7 +323,9 @@ def _procedure(denial: Mapping[str, Any], record: CallRecord) -> LetterSection |
     return draft.section("Review procedure")
 
 
-def _closing(brief: Mapping[str, Any], denial: Mapping[str, Any], record: CallRecord) -> LetterSection:
+def _closing(
+    brief: Mapping[str, Any], denial: Mapping[str, Any], record: CallRecord, callback_phone: str | None
+) -> LetterSection:
     draft = _Draft()
     patient = _or_blank((brief.get("patient") or {}).get("name"))
     draft.add(
@@ -303,9 +337,7 @@ def _closing(brief: Mapping[str, Any], denial: Mapping[str, Any], record: CallRe
             "I ask for an expedited review: waiting could seriously jeopardize the patient's life, health or "
             f"function {draft.blank('[state the clinical reason]')}"
         )
-    phone = (denial.get("orderingProvider") or {}).get("phone")
-    if phone:
-        draft.add(f"I am available to discuss this request at {phone}.")
+    draft.add(f"I am available to discuss this request at {callback_phone or draft.blank('[direct callback number]')}.")
     return draft.section("Request for approval")
 
 
@@ -322,9 +354,16 @@ def _signature(denial: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def letter_of_medical_necessity(
-    brief: Mapping[str, Any], record: CallRecord, *, today: date, denial_index: int = 0
+    brief: Mapping[str, Any],
+    record: CallRecord,
+    *,
+    today: date,
+    denial_index: int = 0,
+    callback_phone: str | None = None,
 ) -> Letter:
     """The draft letter for one upheld denial of ``brief`` (``build_brief``'s model) after the call in ``record``.
+    ``callback_phone`` is the physician's direct line the practice entered; the Claim's number (a front desk) is
+    never offered instead: without one, the letter leaves a blank.
 
     ``ValueError`` unless the call upheld the denial: after an overturn there is nothing to ask for, and a pending
     or deferred review is answered with documents or a second call, not a letter."""
@@ -340,7 +379,7 @@ def letter_of_medical_necessity(
         _guidelines(denial),
         _call(denial, record),
         _procedure(denial, record),
-        _closing(brief, denial, record),
+        _closing(brief, denial, record, callback_phone),
     )
     return Letter(
         title="Letter of medical necessity: request for reconsideration of a prior-authorization denial",

@@ -278,12 +278,21 @@ def _upheld_record(context: LaunchContext, denial_id: str, note_id: str) -> Call
     return row["record"]
 
 
+def _callback_phone(context: LaunchContext, denial_id: str) -> str | None:
+    """The physician's direct line: the practice's setting, else the one entered on this case's newest request."""
+    typed = (
+        drafting.callback_number_in(d.text) for d in reversed(drafts_for(database(), case_key(context, denial_id)))
+    )
+    return settings().get("CALLBACK_PHONE") or next((phone for phone in typed if phone), None)
+
+
 @bp.get("/case/<denial_id>/letter/<note_id>")
 def letter(denial_id: str, note_id: str) -> ResponseReturnValue:
     """The draft letter of medical necessity after an upheld call, for the physician to edit and sign."""
     context = current_launch()
     record = _upheld_record(context, denial_id, note_id)
-    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date())
+    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date(),
+                                          callback_phone=_callback_phone(context, denial_id))  # fmt: skip
     return render_letter_html(drafted)
 
 
@@ -292,7 +301,8 @@ def letter_pdf(denial_id: str, note_id: str) -> ResponseReturnValue:
     """The same letter as a PDF."""
     context = current_launch()
     record = _upheld_record(context, denial_id, note_id)
-    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date())
+    drafted = letter_of_medical_necessity(edited_brief(context, denial_id), record, today=clock().now.date(),
+                                          callback_phone=_callback_phone(context, denial_id))  # fmt: skip
     return Response(
         render_letter_pdf(drafted),
         mimetype="application/pdf",

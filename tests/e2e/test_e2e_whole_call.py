@@ -138,6 +138,9 @@ def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Pa
     letter_page.goto(
         demo.app.url + frame.get_by_role("link", name="Draft letter of medical necessity").get_attribute("href")
     )
+    words = letter_page.locator("body").inner_text()
+    assert "at +1-217-555-0142." in words and "+1-217-555-0100" not in words  # the direct line typed, not the desk
+    assert "(Condition/" not in words and "problem list" in words  # records named by kind, not by id
     blank = letter_page.locator(".placeholder").first
     assert blank.evaluate("e => getComputedStyle(e).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
     letter_page.screenshot(path=str(shots / "letter-page.png"), full_page=True)
