@@ -192,7 +192,8 @@ def test_a_flush_and_a_page_view_at_the_same_moment_write_the_note_once(tmp_path
     try:
         pair.app_flask.config["P2P"]["WRITE_PROFILES"] = {pair.fhir: "epic"}
         tab = _launch(pair)
-        pair.ehr_flask.extensions["demo_ehr"].faults.fail_next_writes(503, times=3)  # the write and its retries
+        # refused unread (429, then the client's two retries): pending, and certainly not in the chart yet
+        pair.ehr_flask.extensions["demo_ehr"].faults.fail_next_writes(429, times=3)
         _record(pair, tab)
         (note,) = _notes(pair)
         assert note.status == "pending"
@@ -206,10 +207,10 @@ def test_a_flush_and_a_page_view_at_the_same_moment_write_the_note_once(tmp_path
         def slow_writer(iss: str) -> Any:
             write = backend_writer(iss, auth, settings)
 
-            def held(resource: dict[str, Any]) -> str:  # the flush holds the lease while the page is viewed
+            def held(resource: dict[str, Any], *, unconfirmed: bool = False) -> str:  # holds the lease meanwhile
                 writing.set()
                 page_done.wait(60)
-                return write(resource)
+                return write(resource, unconfirmed=unconfirmed)
 
             return held
 
