@@ -71,6 +71,27 @@ def start_pair(
     return Pair(app, ehr, app_flask, ehr_flask)
 
 
+def arrive(page: Any, heading: str) -> None:
+    """Wait in ``page`` (Playwright) for the page with ``heading``, approving the EHR's consent screen if it comes
+    first (once per browser context and client)."""
+    page.wait_for_selector(f"button:has-text('Allow'), h1:has-text('{heading}')")
+    if page.get_by_role("button", name="Allow").count():
+        page.get_by_role("button", name="Allow").click()
+    page.get_by_role("heading", name=heading).wait_for()
+
+
+def open_brief(browser: Any, ehr_url: str, patient: str, *, width: int = 1280) -> Any:
+    """A new browser page at ``width`` px with ``patient``'s first brief open, launched from the demo EHR's chart
+    (the consent screen approved); its context closes with ``page.context.close()``."""
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.goto(f"{ehr_url}/launch?patient={patient}")
+    arrive(page, "Prior-authorization denials")
+    page.get_by_role("link", name="Open brief").first.click()
+    page.get_by_role("heading", name="Call script").wait_for()
+    page.wait_for_load_state("networkidle")
+    return page
+
+
 class LogLines(logging.Handler):
     """Every log record, formatted, kept in ``lines``."""
 

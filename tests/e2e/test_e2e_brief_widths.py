@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pairs import open_brief
 
 pytestmark = pytest.mark.browser
 
@@ -79,47 +80,25 @@ WORDS_ON_LINES = """(selector) => [...document.querySelectorAll(selector)].flatM
 
 @pytest.mark.parametrize("patient", ["pat-ra-tnf", "pat-glp1-t2dm"])
 def test_table_headers_and_badges_keep_their_words_whole(browser: Any, demo: Any, patient: str) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{demo.ehr.url}/launch?patient={patient}")
-    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
-    if page.get_by_role("button", name="Allow").count():
-        page.get_by_role("button", name="Allow").click()
-    page.get_by_role("link", name="Open brief").first.click()
-    page.get_by_role("heading", name="Call script").wait_for()
-    page.wait_for_load_state("networkidle")
+    page = open_brief(browser, demo.ehr.url, patient)
     words = page.evaluate(WORDS_ON_LINES, ".criteria-table th, .criteria-table .badge")
     assert ["Status", 1] in words and any(w[0] in ("met", "not-met", "not") for w in words), words
     assert [w for w in words if w[1] > 1] == [], "cut mid-word"
     codes = " ".join(page.locator(".codes").first.inner_text().split())  # a code the table lacks says so
     assert "X12 886 code not in the app's code table: its words are on the denial letter" in codes, codes
-    context.close()
+    page.context.close()
 
 
 def test_at_390_px_the_criterion_takes_the_whole_row(browser: Any, demo: Any) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 900})
-    page = context.new_page()
-    page.goto(f"{demo.ehr.url}/launch?patient=pat-ra-tnf")
-    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
-    if page.get_by_role("button", name="Allow").count():
-        page.get_by_role("button", name="Allow").click()
-    page.get_by_role("link", name="Open brief").first.click()
-    page.get_by_role("heading", name="Call script").wait_for()
-    page.wait_for_load_state("networkidle")
+    page = open_brief(browser, demo.ehr.url, "pat-ra-tnf", width=390)
     widths = page.evaluate("""[...document.querySelectorAll('.criteria-table tbody tr')].map(
         (row) => [row.firstElementChild.getBoundingClientRect().width, row.getBoundingClientRect().width])""")
     assert widths and all(cell >= 0.9 * row for cell, row in widths), widths
-    context.close()
+    page.context.close()
 
 
 def test_the_call_script_is_a_page_of_the_app_with_its_pdf_and_a_way_back(browser: Any, demo: Any) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{demo.ehr.url}/launch?patient=pat-lumbar-mri")
-    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
-    if page.get_by_role("button", name="Allow").count():
-        page.get_by_role("button", name="Allow").click()
-    page.get_by_role("link", name="Open brief").first.click()
+    page = open_brief(browser, demo.ehr.url, "pat-lumbar-mri")
     page.locator(".appnav").get_by_role("link", name="Call script").click()
     page.get_by_role("heading", name="Call script — CPT 72148 MRI lumbar spine").wait_for()
     page.wait_for_load_state("networkidle")
@@ -134,4 +113,4 @@ def test_the_call_script_is_a_page_of_the_app_with_its_pdf_and_a_way_back(browse
     page.get_by_role("link", name="Back to the brief").click()
     page.get_by_role("heading", name="Call script").wait_for()
     assert "/brief/" in page.url and "/script" not in page.url
-    context.close()
+    page.context.close()

@@ -6,18 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pairs import open_brief
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_refused_submit_lists_the_errors_on_top_and_focuses_the_first(browser: Any, demo: Any) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{demo.ehr.url}/launch?patient=pat-ra-tnf")
-    page.wait_for_selector("button:has-text('Allow'), h1:has-text('Prior-authorization denials')")
-    if page.get_by_role("button", name="Allow").count():
-        page.get_by_role("button", name="Allow").click()
-    page.get_by_role("link", name="Open brief").first.click()
+    page = open_brief(browser, demo.ehr.url, "pat-ra-tnf")
     page.locator(".appnav").get_by_role("link", name="Call and follow-up").click()
     page.locator("#f-call_date").fill("2026-11-23")
     page.locator("#f-start_time").fill("10:05")
@@ -36,4 +31,4 @@ def test_a_refused_submit_lists_the_errors_on_top_and_focuses_the_first(browser:
     assert page.locator("#f-reviewer_reasoning").input_value() == "Step therapy not shown."  # nothing lost
     summary.get_by_role("link", name="Disposition").click()
     assert page.url.endswith("#f-disposition")
-    context.close()
+    page.context.close()

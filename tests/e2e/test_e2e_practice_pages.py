@@ -6,25 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pairs import arrive
 
 pytestmark = pytest.mark.browser
-
-
-def _arrive(page: Any, heading: str) -> None:
-    """Wait for the page with ``heading``, approving the EHR's consent screen if it comes first."""
-    page.wait_for_selector(f"button:has-text('Allow'), h1:has-text('{heading}')")
-    if page.get_by_role("button", name="Allow").count():
-        page.get_by_role("button", name="Allow").click()
-    page.get_by_role("heading", name=heading).wait_for()
 
 
 def test_the_rates_page_fits_390_px_and_labels_every_number(browser: Any, demo: Any) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 900})
     page = context.new_page()
     page.goto(f"{demo.ehr.url}/launch?patient=pat-lumbar-mri")  # a chart launch puts the denial on the worklist
-    _arrive(page, "Prior-authorization denials")
+    arrive(page, "Prior-authorization denials")
     page.goto(f"{demo.app.url}/launch?iss={demo.fhir_base}")  # the practice's sign-in
-    _arrive(page, "Practice worklist")
+    arrive(page, "Practice worklist")
     page.get_by_role("link", name="Outcome rates").click()
     page.get_by_role("heading", name="Peer-to-peer outcomes").wait_for()
     page.wait_for_load_state("networkidle")

@@ -160,7 +160,9 @@ def test_no_csv_cell_starts_a_formula_in_a_spreadsheet(pair: Pair) -> None:
     assert ('\'＝HYPERLINK("http://evil.example")', "Dr X;'=1+2") in cells
     assert ("Aetna, '@SUM(A1)", "'＋1") in cells
     for row in rows:  # however a spreadsheet splits a cell (, ; or tab), no part starts a formula
-        for cell in row.values():
+        for name, cell in row.items():
+            if name == "hours_left" and re.fullmatch(r"-?\d+(\.\d+)?", cell or ""):
+                continue  # a number the app computed, kept numeric: a spreadsheet reads it as a number, not a formula
             for part in re.split(r"[,;\t]", cell or ""):
                 assert part.strip(" ")[:1] not in "=+-@＝＋－＠" or not part.strip(" "), cell
 
