@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app, g, request, session
 
-from smart_app.errors import P2PError, SessionExpired, StateMismatch
+from smart_app.errors import P2PError, SessionExpired, StateMismatch, TokenError
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.facts import display_name
 from smart_app.fhir.membership import user_organizations
@@ -64,8 +64,11 @@ def store_launch(context: LaunchContext) -> None:
     session["launches"] = launches
 
 
-def current_launch() -> LaunchContext:
-    """The launch this request belongs to (from ``ctx``), refreshed if its token expired; else ``SessionExpired``."""
+def current_launch(*, keep_if_unrefreshed: bool = False) -> LaunchContext:
+    """The launch this request belongs to (from ``ctx``), refreshed if its token expired; else ``SessionExpired``.
+
+    With ``keep_if_unrefreshed``, a token endpoint that cannot be reached (``TokenError``) does not end the request:
+    the launch goes on with its expired token, so what the user typed is saved and its delivery waits for the EHR."""
     if "launch_context" in g:
         return g.launch_context
     handle = request.values.get("ctx", "")
@@ -85,7 +88,12 @@ def current_launch() -> LaunchContext:
     if now - context.last_seen > settings()["SESSION_MINUTES"] * 60:
         _forget(handle)
         raise SessionExpired(f"You were signed out after {settings()['SESSION_MINUTES']} minutes without activity.")
-    refresh_if_needed(context, settings())
+    try:
+        refresh_if_needed(context, settings())
+    except TokenError as exc:
+        if not keep_if_unrefreshed:
+            raise
+        log.warning("the access token could not be refreshed (%s); going on to save what was typed", exc.message)
     context.last_seen = now
     store_launch(context)
     g.launch_context = context

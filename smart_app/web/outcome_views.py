@@ -91,7 +91,7 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     """Save the note, complete it from the chart, try the write, and show the case with the result (nothing typed is
     lost; a second submit of the same form shows the note the first one saved)."""
     try:
-        context = current_launch()
+        context = current_launch(keep_if_unrefreshed=True)  # a token endpoint that is down must not lose the note
     except SessionExpired as exc:
         return _expired_with_typed_text(exc)
     check_csrf(context)

@@ -20,6 +20,7 @@ from joserfc.jwk import RSAKey
 from pairs import Pair, start_pair
 
 from smart_app.config import load_settings
+from smart_app.errors import TokenError
 from smart_app.fhir.outbox_writer import backend_writer
 from smart_app.fhir.writeback import IDENTIFIER_SYSTEM
 from smart_app.outcome.outbox import flush
@@ -235,3 +236,27 @@ def test_a_flush_and_a_page_view_at_the_same_moment_write_the_note_once(tmp_path
 
 def _text(resource: dict[str, Any]) -> str:
     return base64.b64decode(resource["content"][0]["attachment"]["data"]).decode("utf-8", "replace")
+
+
+def test_a_call_typed_past_the_tokens_life_with_the_ehr_down_is_saved(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token expired during a long call and the token endpoint is down with the rest of the EHR: the refresh
+    fails, and the note is saved all the same (it was a 502 error page, and the note was lost)."""
+    tab = _launch(pair)
+    before = {n.id for n in _notes(pair)}
+
+    def token_endpoint_down(context: Any, settings: Any) -> bool:
+        raise TokenError("the token endpoint could not be reached: ConnectionError")
+
+    monkeypatch.setattr("smart_app.web.context.refresh_if_needed", token_endpoint_down)
+    outage = pair.ehr_flask.extensions["demo_ehr"].outage
+    outage.begin(503)
+    try:
+        saved = _record(pair, tab, notes="Typed while the token could not be refreshed.")
+    finally:
+        outage.end()
+    assert saved.status_code == 202, unescape(saved.text)[:1500]
+    assert "The call note is saved; the EHR could not be reached" in unescape(saved.text)
+    (new,) = [n for n in _notes(pair) if n.id not in before]
+    assert new.status == "pending" and "Typed while the token could not be refreshed." in new.note_text
