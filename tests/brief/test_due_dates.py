@@ -161,8 +161,8 @@ def test_how_to_ask_says_where_to_look_and_that_it_is_the_apps_advice() -> None:
         box = _top_box(_brief(DEMO / bundle)["denials"][0])
         assert "The number on the denial letter." not in box
         assert (
-            "How to ask Not published by this payer (the app's advice): the peer-to-peer or provider-services"
-            " phone number printed on the payer's letter, usually near the appeal rights" in box
+            "How to ask App's advice: the peer-to-peer or provider-services phone number on the letter, near the "
+            "appeal rights." in box
         )
 
 
