@@ -42,6 +42,12 @@ MONTHS = {
 DATE = re.compile(
     r"\b(?:by|no later than|not later than|on or before)\s+(?:\w+day,?\s+)?"
     r"(?P<date>(?P<month>[A-Za-z]+)\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})|\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})",
+    re.IGNORECASE,
+)
+#: A sentence about sending something back: "the authorization is valid within 90 days" dates no records.
+ASKS_FOR_RECORDS = re.compile(
+    r"\b(?:send|submit|provide|fax|upload|respond|response|receive[ds]?|records?|information|documentation)\b",
+    re.IGNORECASE,
 )
 WHERE_TO_LOOK = (
     "The payer's answer states no due date for the records. Look on the denial letter for a 'respond by' date or "
@@ -92,6 +98,8 @@ def _found(closes: datetime, basis: str, sentence: str, denial: Denial, now: dat
 
 
 def _from_sentence(sentence: str, denial: Denial, zone: ZoneInfo, now: datetime) -> dict[str, Any] | None:
+    if not ASKS_FOR_RECORDS.search(sentence):
+        return None
     stated = DATE.search(sentence)
     if stated and (day := _explicit_date(stated)):
         closes = datetime.combine(day, time(23, 59, 59), zone)
