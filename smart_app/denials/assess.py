@@ -9,12 +9,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smart_app.denials.appeal_deadline import internal_appeal_deadline
 from smart_app.denials.pas import Denial
 from smart_app.denials.payers import rules_for, service_groups_of, source
 from smart_app.denials.plan import PlanContext, plan_context, plan_types
+from smart_app.denials.records_due import records_due
 from smart_app.denials.reviewer_rights import no_rule_prompt, reviewer_on_record, reviewer_rights
 from smart_app.denials.triage import Triage, categorise, is_generic_reason, reason_text
-from smart_app.denials.window import decision_date_warning, p2p_window
+from smart_app.denials.window import decision_date_warning, p2p_window, time_left
 
 STEP_THERAPY_WORDS = ("step therapy", "trial of", "inadequate response", "first-line")
 
@@ -140,7 +142,31 @@ def assess(denial: Denial, patient: dict[str, Any] | None, clock: Clock, practic
         "reviewerAsk": rights["say"] if rights else no_rule_prompt(),
         "reviewer": reviewer_on_record(denial),
         "appealRoute": _appeal_route(plan),
+        "recordsDue": records_due(denial, clock.zone, clock.now),
+        "appealDeadline": appeal_deadline(denial, plan.plan_type, clock)
+        if recommendation == "written-appeal"
+        else None,
         "warnings": warnings,
+    }
+
+
+def appeal_deadline(denial: Denial, plan_type: str | None, clock: Clock) -> dict[str, Any]:
+    """The ``appealDeadline`` of the brief JSON: the written appeal's ``deadline`` (or None), ``basis``, ``source``.
+
+    The decision date of the payer's answer stands for the date on the denial notice; a date with no time is
+    that day where the practice is.
+    """
+    notice = denial.decided_at
+    if notice is not None and notice.tzinfo is None:
+        notice = notice.replace(tzinfo=clock.zone)
+    found = internal_appeal_deadline(plan_type, notice, clock.zone, notice_before=clock.now.date())
+    return {
+        "action": found.action,
+        "deadline": found.due.isoformat() if found.due else None,
+        "basis": found.basis,
+        "source": found.source,
+        "timeLeft": time_left(found.due, clock.now) if found.due else None,
+        "closed": bool(found.due and found.due.timestamp() <= clock.now.timestamp()),
     }
 
 

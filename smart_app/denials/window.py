@@ -62,7 +62,8 @@ def _candidates(rule: P2PRule, denial: Denial, decided_at: datetime, zone: ZoneI
     return found
 
 
-def _time_left(closes_at: datetime, now: datetime) -> str:
+def time_left(closes_at: datetime, now: datetime) -> str:
+    """What is left of a deadline at ``now``, as a person reads it ("5 d 14 h", "3 h 20 min", "closed")."""
     seconds = int(closes_at.timestamp() - now.timestamp())  # elapsed time, right across a DST change
     if seconds <= 0:
         return "closed"
@@ -171,7 +172,7 @@ def p2p_window(
         status=chosen["status"],
         statusText=chosen["statusText"],
         verify=chosen["status"] != "published",
-        timeLeft=_time_left(chosen["closesAt"], now),
+        timeLeft=time_left(chosen["closesAt"], now),
         hoursLeft=round(hours_left, 1),
         urgent=0 < hours_left < URGENT_HOURS and route != "closed",
         closed=route == "closed" or hours_left <= 0,

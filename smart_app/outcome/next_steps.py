@@ -3,18 +3,19 @@
 Appeal and external-review deadlines come from ``criteria/appeals.yaml`` (quoted regulations, by plan type); the
 other steps are the practice's own follow-ups and say so. Pure arithmetic over the call's record: the call's end,
 a timezone-aware datetime, is the clock and its zone is the practice's; no "now" is read here. Business days skip
-weekends and US federal holidays (``smart_app.denials.deadlines``).
+weekends and US federal holidays (``smart_app.denials.deadlines``); the internal appeal's date is
+``smart_app.denials.appeal_deadline``, the same one the brief shows before the call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from smart_app.denials.appeal_deadline import appeal_plan, appeal_plans, appeal_sources, internal_appeal_deadline
 from smart_app.denials.deadlines import add_business_days
-from smart_app.rule_files import rule_file
 
 CONFIRMATION_HOURS = 24
 CLAIM_CHECK_DAYS = 30
@@ -62,20 +63,6 @@ def _business_days_after(call: _Call, count: int) -> datetime:
     return _end_of_day(add_business_days(call.day, count), call.zone)
 
 
-def _sources(ids: Iterable[str]) -> str:
-    known = rule_file("appeals")["sources"]
-    unique = list(dict.fromkeys(ids))
-    return "; ".join(f"{known[i]['title']} — {known[i]['url']}" for i in unique)
-
-
-def _plan(plan_type: str | None) -> dict[str, Any] | None:
-    return rule_file("appeals")["planTypes"].get(plan_type) if plan_type else None
-
-
-def _all_plans() -> list[dict[str, Any]]:
-    return list(rule_file("appeals")["planTypes"].values())
-
-
 def _overturned(call: _Call) -> list[NextStep]:
     confirm_by = (call.end.astimezone(UTC) + timedelta(hours=CONFIRMATION_HOURS)).astimezone(call.zone)
     return [
@@ -97,40 +84,9 @@ def _overturned(call: _Call) -> list[NextStep]:
     ]
 
 
-def _appeal_clock(call: _Call) -> tuple[date, str]:
-    """The day the appeal clock starts (the notice's date where the practice is, a naive one taken as local there)."""
-    notice = call.denial_notice
-    if notice:
-        start = (notice.astimezone(call.zone) if notice.tzinfo else notice).date()
-        return start, f"counted from the denial notice dated {start:%Y-%m-%d}"
-    return call.day, (
-        "the denial notice date is unknown, so no date is given: count from the date on the notice "
-        f"(it falls before {call.day:%Y-%m-%d} + the days above)"
-    )
-
-
-def _internal_appeal(call: _Call, plan: dict[str, Any] | None) -> NextStep:
-    if plan:
-        rule, lead = plan["internalAppeal"], ""
-        action = rule["action"]
-    else:
-        shortest = min(_all_plans(), key=lambda p: p["internalAppeal"]["amount"])
-        rule = shortest["internalAppeal"]
-        lead = (
-            f"{rule_file('appeals')['unknownPlanType']['text']} The shortest verified deadline on file "
-            f"({shortest['label']}) is used as the conservative date. "
-        )
-        action = "File the first-level appeal with the plan"
-    amount = rule["amount"]
-    start, counted = _appeal_clock(call)
-    basis = f"{lead}Within {amount} calendar days of {rule['fromText']}: {rule['citation']}; {counted}."
-    if plan and rule.get("note"):
-        basis += f" {rule['note']}"
-    if plan and plan.get("caveat"):
-        basis += f" {plan['caveat']}"
-    # Without the notice's date no honest date can be given: counting from the call would fall after the real one.
-    due = _end_of_day(start + timedelta(days=amount), call.zone) if call.denial_notice else None
-    return NextStep(action, due, basis, _sources(rule["source"]), "internal-appeal")
+def _internal_appeal(call: _Call) -> NextStep:
+    deadline = internal_appeal_deadline(call.plan_type, call.denial_notice, call.zone, notice_before=call.day)
+    return NextStep(deadline.action, deadline.due, deadline.basis, deadline.source, "internal-appeal")
 
 
 def _expedited(call: _Call, plan: dict[str, Any] | None) -> NextStep:
@@ -140,15 +96,15 @@ def _expedited(call: _Call, plan: dict[str, Any] | None) -> NextStep:
             f"Urgent: the plan must decide within {rule['decisionHours']} hours after it receives the request "
             f"({rule['citation']}) when {rule['condition']} ({rule['conditionCitation']})."
         )
-        source = _sources([*rule["source"], *rule["conditionSource"]])
+        source = appeal_sources([*rule["source"], *rule["conditionSource"]])
     else:
-        rules = [p["expedited"] for p in _all_plans()]
+        rules = [p["expedited"] for p in appeal_plans()]
         hours = min(r["decisionHours"] for r in rules)
         basis = (
             f"Urgent: every plan type on file must decide an expedited appeal within {hours} hours of the request; "
             "the condition's wording depends on the plan type, which is not known."
         )
-        source = _sources(i for r in rules for i in r["source"])
+        source = appeal_sources(i for r in rules for i in r["source"])
     return NextStep(
         "Ask for an expedited appeal the day of the call, by phone or fax, with the physician's statement of urgency",
         _end_of_day(call.day, call.zone),
@@ -167,15 +123,15 @@ def _external_review(plan: dict[str, Any] | None) -> NextStep:
             else f"If the appeal is upheld, ask for {rule['who']}"
         )
         kind = "external-review-automatic" if rule["automatic"] else "external-review"
-        return NextStep(action, None, f"{rule['text']} ({rule['citation']})", _sources(rule["source"]), kind)
-    rules = [p["externalReview"] for p in _all_plans()]
+        return NextStep(action, None, f"{rule['text']} ({rule['citation']})", appeal_sources(rule["source"]), kind)
+    rules = [p["externalReview"] for p in appeal_plans()]
     return NextStep(
         "Once the plan's own appeal is exhausted, ask for the external review — who hears it depends on the plan type",
         None,
         "Medicare Advantage: the plan forwards an upheld reconsideration to the independent review entity; Medicaid "
         "managed care: a State fair hearing; other plans: an independent review organization, within four months "
         "of the final internal denial (45 CFR 147.136).",
-        _sources(i for r in rules for i in r["source"]),
+        appeal_sources(i for r in rules for i in r["source"]),
         "external-review",
     )
 
@@ -190,7 +146,7 @@ def _procedural_defect(plan: dict[str, Any] | None) -> NextStep:
     rule = plan.get("reviewerRule") if plan else None
     if rule:
         basis += f" On the appeal itself: {rule['text']} ({rule['citation']})."
-        source = _sources(rule["source"])
+        source = appeal_sources(rule["source"])
     return NextStep(
         "Note in the appeal that the peer-to-peer reviewer was not of the same specialty as the ordering physician",
         None,
@@ -201,7 +157,7 @@ def _procedural_defect(plan: dict[str, Any] | None) -> NextStep:
 
 
 def _upheld(call: _Call) -> list[NextStep]:
-    plan = _plan(call.plan_type)
+    plan = appeal_plan(call.plan_type)
     steps = [
         NextStep(
             "Ask the payer for the written rationale of the upheld denial and the criteria it applied",
@@ -211,7 +167,7 @@ def _upheld(call: _Call) -> list[NextStep]:
             None,
             "request-rationale",
         ),
-        _internal_appeal(call, plan),
+        _internal_appeal(call),
     ]
     if call.urgent:
         steps.append(_expedited(call, plan))

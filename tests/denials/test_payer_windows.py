@@ -250,7 +250,9 @@ def test_every_source_id_and_delegate_in_payers_yaml_exists() -> None:
         for delegation in payer.get("delegations", []):
             assert delegation["to"] in keys and set(delegation["services"]) <= groups
     for source in data["sources"].values():
-        assert source["url"] or source["title"].startswith(("Windows the practice", "No rule on file"))
+        assert source["url"] or source["title"].startswith(
+            ("Windows the practice", "No rule on file", "The app's advice")
+        )
 
 
 def test_state_specific_routing_shows_only_in_its_state() -> None:
