@@ -8,12 +8,14 @@ from typing import Any
 
 from flask import current_app
 
+from smart_app.denials.hand_entry import HAND_PREFIX, is_hand_denial_id
 from smart_app.errors import P2PError
 from smart_app.outcome.calls import call_records
 from smart_app.outcome.outbox import notes_for_denial
 from smart_app.practice.tracking import track_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.case_records import CaseKey
+from smart_app.store.hand_entries import hand_entry_author
 from smart_app.web.context import user_practices
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,11 @@ def calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
 
 def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: str | None, source: str) -> None:
     """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand
-    names no requesting practice: it belongs to the user's practice when the EHR lists exactly one. (A FHIR denial
-    whose request names none stays unattributed: the user opening a chart may work for another practice.)"""
+    names no requesting practice: it belongs to its typist's practice when the EHR lists exactly one for them (only
+    the typist's own view may guess: another user opening the patient would give it to their practice). A FHIR
+    denial whose request names none stays unattributed: the user opening a chart may work for another practice."""
     named = (denial.get("orderingProvider") or {}).get("organization")
-    typed = bool(denial.get("enteredByHand"))
+    typed = bool(denial.get("enteredByHand")) and _typed_by(context, str(denial.get("id") or ""))
     track_denial(
         database(),
         tenant=context.tenant,
@@ -52,6 +55,15 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
         source=source,
         organization_if_unknown=_only_practice(context) if typed and not named else None,
     )
+
+
+def _typed_by(context: LaunchContext, denial_id: str) -> bool:
+    """Whether the signed-in user typed this hand-entered denial."""
+    if not is_hand_denial_id(denial_id) or not context.fhir_user:
+        return False
+    entry_id = int(denial_id[len(HAND_PREFIX) :])
+    author = hand_entry_author(database(), iss=context.tenant, patient_id=context.patient or "", entry_id=entry_id)
+    return author == context.fhir_user
 
 
 def _only_practice(context: LaunchContext) -> str | None:

@@ -166,3 +166,25 @@ def test_when_the_ehr_cannot_say_the_users_practices_again_the_last_answer_holds
     monkeypatch.setattr(web_context, "user_organizations", unreachable)
     assert browser.get(f"{seen.pair.app.url}/case/{OWN}", params={"ctx": ctx}, timeout=60).status_code == 200
     assert browser.get(f"{seen.pair.app.url}/case/{OTHER}", params={"ctx": ctx}, timeout=60).status_code == 404
+
+
+def test_a_hand_entry_nobody_attributed_is_not_given_to_whoever_opens_the_patient(seen: Seen) -> None:
+    """The group's clinician (four practices) types a denial the app cannot attribute; the one-practice liaison who
+    then opens the patient from the worklist does not make it theirs (their list page used to give it their
+    practice, and from then on its brief and case opened for them)."""
+    pair, app = seen.pair, seen.pair.app.url
+    clinician, ctx = _chart_launch(pair, "demo-clinician")
+    form = clinician.get(f"{app}/denials/new", params={"ctx": ctx}, timeout=30).text
+    key = re.search(r'name="form_key" value="([^"]*)"', form)
+    saved = clinician.post(f"{app}/denials/new", timeout=30, data={
+        "ctx": ctx, "csrf": _csrf(form), "form_key": key.group(1) if key else "", "payer": "Aetna",
+        "plan_type": "commercial", "service_system": "CPT", "service_code": "72148", "decided_date": "2026-11-20",
+        "decided_time": "09:00", "reason_text": "Not medically necessary.", "reference_number": "FAX-GROUP-1",
+    })  # fmt: skip
+    typed = re.search(r"/brief/(hand-\d+)", saved.url)
+    assert saved.status_code == 200 and typed, saved.url
+    browser, liaison_ctx, _ = _liaison_from_worklist(pair)
+    listing = browser.get(f"{app}/", params={"ctx": liaison_ctx}, timeout=60)
+    assert listing.status_code == 200 and f"/brief/{typed.group(1)}" not in listing.text
+    for path in (f"/brief/{typed.group(1)}", f"/case/{typed.group(1)}"):
+        assert browser.get(app + path, params={"ctx": liaison_ctx}, timeout=60).status_code == 404, path
