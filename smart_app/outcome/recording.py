@@ -87,7 +87,7 @@ def record_call(
     if earlier is not None:
         return RecordedCall(note_id=earlier.id, repeated=True, status=earlier.status)
     original = _own_note(db, call, call.replaces) if call.replaces else None
-    record, errors = parse_call_form(call.form)  # the ticked criteria are checked against the brief, once read
+    record, errors = parse_call_form(call.form)  # the ticked criteria are checked against the brief once it is read
     if record is None:
         return RecordedCall(errors=errors)
     note_id, lease = str(uuid.uuid4()), uuid.uuid4().hex
@@ -108,6 +108,11 @@ def record_call(
         discard_note(db, note_id)
         raise
     if brief is not None:
+        known = {c["id"] for c in brief["denials"][0].get("criteria") or []}
+        checked, errors = parse_call_form(call.form, known)  # a ticked criterion the brief does not have: refused
+        if checked is None:
+            discard_note(db, note_id)  # the form comes back with every field as typed and the reason
+            return RecordedCall(errors=errors)
         text, resources = _documents(record, call, note_id, original, profile, brief=brief)
         complete_note(db, note_id, lease, note_text=text, resources=resources)
     # Logged here, before the write to the chart, which logs its own event after it.

@@ -114,3 +114,17 @@ def test_a_form_with_errors_saves_nothing_and_reads_nothing(db: Database) -> Non
     recorded = _record(db, chart, _call(form={**FORM, "reviewer_name": ""}))
     assert recorded.note_id is None and "reviewer_name" in recorded.errors
     assert chart.saved_before_read is None and outbox_rows(db) == []
+
+
+def test_a_ticked_criterion_the_brief_does_not_have_is_refused_and_nothing_is_kept(
+    db: Database, brief: dict[str, Any]
+) -> None:
+    """A stale or forged form ticks a criterion id the brief does not list: refused as the form always was (the
+    merge of save-first dropped the check, and the unknown id went into the chart note)."""
+    chart = Chart(db, brief)
+    recorded = _record(db, chart, _call(form={**FORM, "criteria_discussed": ["no-such-criterion"]}))
+    assert recorded.note_id is None and "criteria_discussed" in recorded.errors
+    assert chart.written == [] and outbox_rows(db) == []
+    known = brief["denials"][0]["criteria"][0]["id"]
+    kept = _record(db, Chart(db, brief), _call(form={**FORM, "criteria_discussed": [known]}, form_key="m" * 22))
+    assert kept.note_id is not None and kept.status == "written"
