@@ -173,7 +173,9 @@ def _resolve(db: Database, resource: dict[str, Any], own: list[str | None], own_
     return resource
 
 
-CLAIM_SECONDS = 120
+#: How long a lease holds: one resource's write at its worst (CapabilityStatement, search, create, each bounded by
+#: P2P_FHIR_REQUEST_DEADLINE with up to two 429 retries) fits well inside; the lease is renewed before each resource.
+CLAIM_SECONDS = 300
 
 
 def claim(db: Database, note_id: str, owner: str, *, now: datetime | None = None) -> bool:
@@ -226,6 +228,8 @@ def deliver(db: Database, note_id: str, write: Writer, *, owner: str | None = No
     for index, resource in enumerate(resources):
         if _in_chart(written[index]):
             continue
+        if index and not claim(db, note_id, owner):  # renew the lease before each resource; lost: another took it
+            return Delivery(None)
         try:
             resolved = _resolve(db, resource, written, note_id)
             if written[index] == UNCONFIRMED:

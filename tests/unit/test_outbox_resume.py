@@ -104,3 +104,22 @@ def test_a_note_saved_before_the_0004_migration_still_sends(db: Database) -> Non
         assert note is not None
         note.resource_json, note.written_json = json.dumps({"resourceType": "DocumentReference"}), None
     assert _sent(db, note_id, FakeEhr().write).status == "written"
+
+
+def test_a_delivery_whose_lease_another_process_took_writes_no_further_resource(db: Database) -> None:
+    """The lease ran out during a slow first write and a flush took the note: the first delivery stops before the
+    next resource rather than write beside the flush (renewing the lease before each resource tells)."""
+    from datetime import UTC, datetime, timedelta
+
+    _save(db, "n1", [{"resourceType": "DocumentReference", "id": "a"}, {"resourceType": "DocumentReference"}])
+    ehr = FakeEhr()
+
+    def slow_first(resource: dict[str, Any]) -> str:
+        with db.session() as session:  # meanwhile the lease expired and another process took it
+            note = session.get(CallNote, "n1")
+            assert note is not None
+            note.claimed_by, note.claimed_until = "another-flush", datetime.now(UTC) + timedelta(minutes=5)
+        return ehr.write(resource)
+
+    result = deliver(db, "n1", slow_first)
+    assert result.note is None and len(ehr.created) == 1  # the second resource is left to the process holding it
