@@ -92,7 +92,7 @@ def export_lines(client: FhirClient, url: str, *, requires_token: bool) -> Itera
     with response:
         if response.status_code != 200:
             raise FhirReadError(f"an export file could not be read: HTTP {response.status_code}")
-        for line in response.iter_lines():
+        for line in bounded_lines(response, max_line=client.max_response_bytes, line_seconds=client.request_deadline):
             if not line.strip():
                 continue
             try:
@@ -100,6 +100,29 @@ def export_lines(client: FhirClient, url: str, *, requires_token: bool) -> Itera
             except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
                 resource = None
             yield resource if isinstance(resource, dict) else None
+
+
+def bounded_lines(response: requests.Response, *, max_line: int, line_seconds: float) -> Iterator[bytes]:
+    """The lines of a streamed NDJSON body, each within ``max_line`` bytes and ``line_seconds`` of arriving: a file
+    may be long and slow as a whole, but one resource that never ends, or drips in, is abandoned with an error
+    (``requests``' ``iter_lines`` would hold a file with no newline whole in memory, and wait on it forever)."""
+    pending = b""
+    started = time.monotonic()
+    try:
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            if lines:
+                started = time.monotonic()
+            yield from lines
+            if len(pending) > max_line:
+                raise FhirReadError(f"an export file holds a line over {max_line // (1024 * 1024)} MB; abandoned")
+            if pending and time.monotonic() - started > line_seconds:
+                raise FhirReadError(f"an export file's line did not arrive within {line_seconds:g} s; abandoned")
+    except requests.RequestException as exc:
+        raise FhirReadError(f"an export file could not be read: {type(exc).__name__}") from exc
+    if pending:
+        yield pending
 
 
 def _retry_after(response: requests.Response) -> float:

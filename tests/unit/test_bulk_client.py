@@ -99,3 +99,21 @@ def test_a_file_that_needs_no_token_is_fetched_without_one() -> None:
     (line,) = export_lines(_client(), "https://files.elsewhere.example/1", requires_token=False)
     assert line == {"resourceType": "ClaimResponse", "id": "a"}
     assert "Authorization" not in responses.calls[0].request.headers
+
+
+@responses.activate
+def test_an_export_file_line_past_the_cap_is_abandoned_not_held_in_memory() -> None:
+    """A file with no newline (one 3 MB "line") under a 1 MB cap: an error naming the cap, where iter_lines held
+    the whole file in memory and went on."""
+    responses.get(f"{BASE}/files/1", body=b'{"resourceType": "ClaimResponse", "x": "' + b"a" * 3_000_000)
+    client = FhirClient(BASE, "secret-token", max_retries=0, max_response_bytes=1024 * 1024)
+    with pytest.raises(FhirReadError, match="a line over 1 MB; abandoned"):
+        list(export_lines(client, f"{BASE}/files/1", requires_token=True))
+
+
+@responses.activate
+def test_export_lines_are_read_one_by_one_however_the_chunks_fall() -> None:
+    body = b"\n".join(b'{"resourceType": "ClaimResponse", "id": "%d"}' % n for n in range(3000)) + b"\nnot json\n"
+    responses.get(f"{BASE}/files/1", body=body)
+    read = list(export_lines(_client(), f"{BASE}/files/1", requires_token=True))
+    assert [r["id"] for r in read[:-1] if r] == [str(n) for n in range(3000)] and read[-1] is None
