@@ -184,3 +184,17 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     resource: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class FormSubmission(Base):
+    """A form that created something, by its one-time key (scheduling log, drafts, brief edits): where its result
+    is, so the same form submitted again (Back, then submit) opens that result instead of creating a second one.
+    Call notes and hand entries keep their key on their own rows (unique there)."""
+
+    __tablename__ = "form_submissions"
+
+    form_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(500))
+    patient_id: Mapped[str] = mapped_column(String(128))
+    result_path: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -26,6 +26,7 @@ from smart_app.web import (
     denial_views,
     ehr_style,
     errors,
+    form_keys,
     formats,
     hand_entry_views,
     health_views,
@@ -95,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.init_app(app)
     formats.init_app(app)
+    form_keys.init_app(app)
     security.init_app(app)
     audit_trail.init_app(app)
     return app

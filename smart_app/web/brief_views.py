@@ -19,6 +19,7 @@ from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import track_case
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.delivery import retry_due_notes
+from smart_app.web.form_keys import earlier_submission, remember_submission
 from smart_app.web.loading import clock, load_denial, practice_state
 
 bp = Blueprint("brief", __name__)
@@ -126,6 +127,8 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
     context = current_launch()
     check_csrf(context)
     require_case_access(context, claim_response_id)
+    if (earlier := earlier_submission(context)) is not None:
+        return earlier
     brief = edited_brief(context, claim_response_id)
     ids = {c["id"] for c in brief["denials"][0]["criteria"]}
     edit, errors = parse_edit(request.form, ids)
@@ -143,6 +146,5 @@ def add_edit(claim_response_id: str) -> ResponseReturnValue:
         payload=payload,
         author=context.fhir_user,
     )
-    return redirect(
-        url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle) + "#prepare-h", code=303
-    )
+    page = url_for("brief.brief", claim_response_id=claim_response_id, ctx=context.handle) + "#prepare-h"
+    return remember_submission(context, redirect(page, code=303))

@@ -31,7 +31,7 @@ from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import calls, case_key, database, track_case
 from smart_app.web.context import check_csrf, current_launch, settings, user_name
 from smart_app.web.delivery import retry_due_notes
-from smart_app.web.form_keys import form_key_for
+from smart_app.web.form_keys import earlier_submission, form_key_for, remember_submission
 from smart_app.web.loading import clock
 
 bp = Blueprint("case", __name__)
@@ -152,13 +152,16 @@ def log_event(denial_id: str) -> ResponseReturnValue:
     context = current_launch()
     check_csrf(context)
     require_case_access(context, denial_id)
+    if (earlier := earlier_submission(context)) is not None:
+        return earlier
     event, errors = parse_event_form(request.form, clock().now)
     if event is None:
         return case_page(context, denial_id, log_form=dict(request.form), log_errors=errors, status=400)
     brief = edited_brief(context, denial_id)  # the denial must be this patient's before anything is stored
     add_event(database(), case_key(context, denial_id), event, context.fhir_user)
     track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")
-    return redirect(url_for("case.case", denial_id=denial_id, ctx=context.handle) + "#schedule-h", code=303)
+    page = url_for("case.case", denial_id=denial_id, ctx=context.handle) + "#schedule-h"
+    return remember_submission(context, redirect(page, code=303))
 
 
 def _compose(kind: str, brief: dict[str, Any], context: LaunchContext, denial_id: str) -> drafting.Draft:
@@ -202,6 +205,8 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
     context = current_launch()
     check_csrf(context)
     require_case_access(context, denial_id)
+    if (earlier := earlier_submission(context)) is not None:
+        return earlier
     kind = request.form.get("kind", "")
     if kind not in DRAFT_KINDS:
         raise InputError("Choose which letter to draft.")
@@ -218,7 +223,8 @@ def make_draft(denial_id: str) -> ResponseReturnValue:
         text=composed.text,
         author=user_name(context),
     )
-    return redirect(url_for("case.show_draft", denial_id=denial_id, draft_id=stored.id, ctx=context.handle), code=303)
+    page = url_for("case.show_draft", denial_id=denial_id, draft_id=stored.id, ctx=context.handle)
+    return remember_submission(context, redirect(page, code=303))
 
 
 def _draft_or_404(context: LaunchContext, denial_id: str, draft_id: int) -> Any:

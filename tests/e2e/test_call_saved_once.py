@@ -18,6 +18,7 @@ import pytest
 import requests
 from joserfc.jwk import RSAKey
 from pairs import Pair, start_pair
+from sqlalchemy import text
 
 from smart_app.config import load_settings
 from smart_app.errors import TokenError
@@ -60,9 +61,15 @@ def _case_form(pair: Pair, tab: Tab) -> Tab:
     """The case page's call form, freshly rendered: its CSRF token and its one-time key."""
     page = tab.browser.get(f"{pair.app.url}/case/{DENIAL}", params={"ctx": tab.ctx}, timeout=30)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    key = re.search(r'name="form_key" value="([^"]+)"', page.text)
+    key = _form_key(page.text, f"/outcome/{DENIAL}")
     assert page.status_code == 200 and csrf, page.text[:2000]
     return Tab(tab.browser, tab.ctx, csrf.group(1), key.group(1) if key else "")
+
+
+def _form_key(html: str, action: str) -> re.Match[str] | None:
+    """The one-time key of the page's form that posts to ``action``."""
+    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', html, re.S)
+    return re.search(r'name="form_key" value="([^"]+)"', form.group(0)) if form else None
 
 
 def _record(pair: Pair, tab: Tab, **extra: str) -> requests.Response:
@@ -260,3 +267,37 @@ def test_a_call_typed_past_the_tokens_life_with_the_ehr_down_is_saved(
     assert "The call note is saved; the EHR could not be reached" in unescape(saved.text)
     (new,) = [n for n in _notes(pair) if n.id not in before]
     assert new.status == "pending" and "Typed while the token could not be refreshed." in new.note_text
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "count"),
+    [
+        (f"/case/{DENIAL}/log", {"kind": "requested", "at": "2026-11-20T10:00", "channel": "phone"},
+         "SELECT count(*) FROM scheduling_log"),
+        (f"/case/{DENIAL}/drafts", {"kind": "p2p-request"}, "SELECT count(*) FROM drafts"),
+        (f"/brief/{DENIAL}/edits", {"kind": "talking-point", "text": "PT notes attached."},
+         "SELECT count(*) FROM brief_edits"),
+    ],
+    ids=["scheduling-log", "draft", "brief-edit"],
+)  # fmt: skip
+def test_every_form_that_makes_something_makes_it_once(pair: Pair, path: str, form: dict, count: str) -> None:
+    """Back, then submit again, on the scheduling log, a draft and a brief edit: one entry, and the second submit
+    opens the first result (each used to save a second copy)."""
+    tab = _launch(pair)
+    shown_on = path.rsplit("/", 1)[0]  # the case page for the log and drafts, the brief for its edits
+    page = tab.browser.get(f"{pair.app.url}{shown_on}", params={"ctx": tab.ctx}, timeout=30).text
+    key = _form_key(page, path)
+    assert key, f"the form posting to {path} carries a one-time key"
+    db = Database(pair.app_flask.config["P2P"]["DATABASE_URL"])
+    try:
+        with db.session() as session:
+            before = session.execute(text(count)).scalar_one()
+        data = {**form, "ctx": tab.ctx, "csrf": tab.csrf, "form_key": key.group(1)}
+        first = tab.browser.post(f"{pair.app.url}{path}", data=data, timeout=60)
+        again = tab.browser.post(f"{pair.app.url}{path}", data=data, timeout=60)
+        with db.session() as session:
+            after = session.execute(text(count)).scalar_one()
+    finally:
+        db.dispose()
+    assert first.status_code == again.status_code == 200 and first.url == again.url
+    assert after == before + 1
