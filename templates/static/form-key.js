@@ -10,7 +10,11 @@
     if (el.name === "form_key" || el.type === "hidden" || el.type === "submit" || el.type === "button") return false;
     if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
     if (el.tagName === "SELECT") {
-      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      // With no option marked selected in the page, a single select starts on its first option: that is not typed.
+      var marked = Array.prototype.some.call(el.options, function (o) { return o.defaultSelected; });
+      return Array.prototype.some.call(el.options, function (o, i) {
+        return o.selected !== (marked ? o.defaultSelected : !el.multiple && i === 0);
+      });
     }
     return typeof el.value === "string" && el.value !== el.defaultValue;
   }
