@@ -38,9 +38,10 @@ def calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
 
 
 def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: str | None, source: str) -> None:
-    """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand
-    names no requesting practice: it belongs to the user's practice when the EHR lists exactly one. (A FHIR denial
-    whose request names none stays unattributed: the user opening a chart may work for another practice.)"""
+    """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand names
+    the practice chosen on its form; one saved without (before the form asked, or while the EHR could not tell the
+    user's practices) belongs to the user's practice when the EHR lists exactly one. (A FHIR denial whose request
+    names none stays unattributed: the user opening a chart may work for another practice.)"""
     named = (denial.get("orderingProvider") or {}).get("organization")
     typed = bool(denial.get("enteredByHand"))
     track_denial(
