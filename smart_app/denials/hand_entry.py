@@ -165,7 +165,7 @@ def _practice(chosen: str, practices: Sequence[str] | None, errors: dict[str, st
         errors["practice"] = "That practice is not one of yours: choose one from the list."
         return None
     if not chosen and len(practices) > 1:
-        errors["practice"] = "Choose the practice this denial belongs to: its case goes on that practice's worklist."
+        errors["practice"] = "Choose the practice this denial belongs to."
         return None
     return chosen or (practices[0] if practices else None)
 
