@@ -5,7 +5,7 @@ the same ``Denial`` a FHIR ClaimResponse gives, marked "entered by hand".
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,6 +69,7 @@ class HandEntry:
     reason_text: str
     reference_number: str | None
     ordering_physician: str | None
+    practice: str | None = None  # the practice whose worklist the case is on (``Organization/<id>``)
 
     def as_fields(self) -> dict[str, Any]:
         """The stored form of the entry (JSON-friendly)."""
@@ -84,6 +85,7 @@ class HandEntry:
             "reason_text": self.reason_text,
             "reference_number": self.reference_number,
             "ordering_physician": self.ordering_physician,
+            "practice": self.practice,
         }
 
 
@@ -92,11 +94,17 @@ def _clean(form: Mapping[str, str], name: str) -> str:
 
 
 def parse_hand_entry(
-    form: Mapping[str, str], zone: ZoneInfo, *, now: datetime | None = None
+    form: Mapping[str, str],
+    zone: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    practices: Sequence[str] | None = None,
 ) -> tuple[HandEntry | None, dict[str, str]]:
     """Check the hand-entry form: ``(entry, {})`` or ``(None, {field: what is wrong})``. A decision after ``now``
-    (default: the clock) is refused: a letter is not dated in the future, and a brief would count down from it."""
+    (default: the clock) is refused: a letter is not dated in the future, and a brief would count down from it.
+    ``practices`` are the user's (``Organization/<id>``), None when the EHR cannot tell: see ``_practice``."""
     errors: dict[str, str] = {}
+    practice = _practice(_clean(form, "practice"), practices, errors)
     values = {name: _clean(form, name) for name in FIELDS}
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
@@ -136,9 +144,30 @@ def parse_hand_entry(
             reason_text=values["reason_text"],
             reference_number=values["reference_number"] or None,
             ordering_physician=values["ordering_physician"] or None,
+            practice=practice,
         ),
         {},
     )
+
+
+def _practice(chosen: str, practices: Sequence[str] | None, errors: dict[str, str]) -> str | None:
+    """The practice the entry belongs to: the one chosen, which must be one of the user's; the user's only one when
+    none was chosen; required when they have several (a denial of no practice is on nobody's worklist). When the
+    EHR cannot tell the user's practices (None) no choice can be checked, and the entry names none."""
+    if practices is None:
+        if chosen:
+            errors["practice"] = (
+                "Your practices could not be read from the EHR, so this choice cannot be checked: save again to "
+                "store the denial without a practice, or try again in a few minutes."
+            )
+        return None
+    if chosen and chosen not in practices:
+        errors["practice"] = "That practice is not one of yours: choose one from the list."
+        return None
+    if not chosen and len(practices) > 1:
+        errors["practice"] = "Choose the practice this denial belongs to."
+        return None
+    return chosen or (practices[0] if practices else None)
 
 
 def _decision_time(values: Mapping[str, str], zone: ZoneInfo, errors: dict[str, str]) -> datetime | None:
@@ -185,7 +214,7 @@ def denial_from_hand_entry(entry_id: int, fields: Mapping[str, Any], patient_id:
     system = str(fields.get("service_system") or "CPT")
     service = Code(SERVICE_SYSTEMS.get(system), fields.get("service_code"), fields.get("service_display"))
     decided_at = datetime.fromisoformat(fields["decided_at"]) if fields.get("decided_at") else None
-    physician = fields.get("ordering_physician")
+    physician, practice = fields.get("ordering_physician"), fields.get("practice")
     return Denial(
         claim_response_id=hand_denial_id(entry_id),
         claim_response_ref=None,
@@ -205,7 +234,7 @@ def denial_from_hand_entry(entry_id: int, fields: Mapping[str, Any], patient_id:
             "the letter."
         ],
         insurer={"name": fields.get("payer")},
-        ordering_provider=Provider(physician, None, None, None, None) if physician else None,
+        ordering_provider=Provider(physician, None, None, None, None, practice) if physician or practice else None,
         is_drug=system == "NDC",
         entered_by_hand=True,
         plan_type_hint=fields.get("plan_type"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from smart_app.errors import FhirReadError
 from smart_app.fhir.client import FhirClient
-from smart_app.fhir.facts import role_organization
+from smart_app.fhir.facts import display_name, role_organization
 
 ROLE_PAGE = "100"
 
@@ -38,6 +38,25 @@ def user_organizations(client: FhirClient, fhir_user: str | None) -> list[str]:
         if org
     }
     return sorted(found)
+
+
+def organization_names(client: FhirClient, references: list[str]) -> dict[str, str]:
+    """The name of each readable ``Organization/<id>`` in ``references``, asked in one search
+    (``Organization?_id=a,b``); an organisation the EHR does not return, or returns without a name, is absent, so
+    the caller shows its reference instead. Raises ``FhirReadError`` when the EHR cannot be asked."""
+    ids = sorted({ref.partition("/")[2] for ref in references if ref.startswith("Organization/")})
+    if not ids:
+        return {}
+    result = client.search("Organization", {"_id": ",".join(ids), "_count": str(len(ids))})
+    if result.error:
+        raise FhirReadError(f"the practices' names could not be read: {result.error}")
+    return {
+        f"Organization/{org['id']}": name
+        for org in result.resources
+        if isinstance(org, dict) and org.get("resourceType") == "Organization" and org.get("id") in ids
+        for name in [display_name(org)]
+        if name
+    }
 
 
 def _names_practitioner(role: dict[str, object], ident: str) -> bool:

@@ -40,10 +40,11 @@ def calls(context: LaunchContext, denial_id: str) -> list[dict[str, Any]]:
 
 
 def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: str | None, source: str) -> None:
-    """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand
-    names no requesting practice: it belongs to its typist's practice when the EHR lists exactly one for them (only
-    the typist's own view may guess: another user opening the patient would give it to their practice). A FHIR
-    denial whose request names none stays unattributed: the user opening a chart may work for another practice."""
+    """Record (or refresh) the denial's row on the worklist with its current status. A denial entered by hand names
+    the practice chosen on its form; one saved without (before the form asked, or while the EHR could not tell the
+    user's practices) belongs to its typist's practice when the EHR lists exactly one for them (only the typist's
+    own view may guess: another user opening the patient would give it to their practice). A FHIR denial whose
+    request names none stays unattributed: the user opening a chart may work for another practice."""
     named = (denial.get("orderingProvider") or {}).get("organization")
     typed = bool(denial.get("enteredByHand")) and _typed_by(context, str(denial.get("id") or ""))
     track_denial(

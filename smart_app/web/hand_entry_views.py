@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -12,18 +14,46 @@ from smart_app.denials.hand_entry import (
     hand_denial_id,
     parse_hand_entry,
 )
+from smart_app.errors import FhirError
+from smart_app.fhir.membership import organization_names
+from smart_app.smart.launch import LaunchContext
 from smart_app.store.hand_entries import save_hand_entry
-from smart_app.web.context import check_csrf, current_launch
+from smart_app.web.context import check_csrf, current_launch, fhir_client, user_practices
 from smart_app.web.form_keys import form_key_for, submitted_form_key
 from smart_app.web.loading import clock
 
 bp = Blueprint("hand_entry", __name__)
+log = logging.getLogger(__name__)
 
 
-def _form_page(form: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+def _practices(context: LaunchContext) -> list[str] | None:
+    """The user's practices (``Organization/<id>``); the ones last asked when the EHR cannot be asked now; None
+    when the EHR has never been able to say."""
+    try:
+        return user_practices(context)
+    except FhirError as exc:
+        log.info("the user's practices could not be read: %s", type(exc).__name__)
+        return context.organizations
+
+
+def _named(context: LaunchContext, practices: list[str]) -> list[tuple[str, str]]:
+    """Each practice with its name, read from the EHR in one request, A to Z; its reference when unreadable."""
+    try:
+        names = organization_names(fhir_client(context), practices)
+    except FhirError as exc:
+        log.info("the practices' names could not be read: %s", type(exc).__name__)
+        names = {}
+    return sorted(((ref, names.get(ref, ref)) for ref in practices), key=lambda pair: pair[1].casefold())
+
+
+def _form_page(
+    form: dict[str, str], errors: dict[str, str], practices: list[str] | None, status: int = 200
+) -> tuple[str, int]:
+    context = current_launch()
     html = render_template(
         "denial_new.html",
-        launch=current_launch(),
+        launch=context,
+        practices=None if practices is None else _named(context, practices),
         form=form,
         errors=errors,
         plan_types=PLAN_TYPE_CHOICES,
@@ -36,20 +66,24 @@ def _form_page(form: dict[str, str], errors: dict[str, str], status: int = 200) 
 
 @bp.get("/denials/new")
 def new_denial() -> ResponseReturnValue:
-    """The blank form."""
-    return _form_page({"service_system": "CPT"}, {})
+    """The blank form (the user's one practice chosen when they have one)."""
+    practices = _practices(current_launch())
+    only = practices[0] if practices and len(practices) == 1 else ""
+    return _form_page({"service_system": "CPT", "practice": only}, {}, practices)
 
 
 @bp.post("/denials/new")
 def save_denial() -> ResponseReturnValue:
     """Check and store the entry, then open its brief; a bad form comes back with every field as typed. A second
-    submit of the same form (its one-time key) stores nothing and opens the entry the first one stored."""
+    submit of the same form (its one-time key) stores nothing and opens the entry the first one stored. The entry
+    names the practice chosen (one of the user's), so its case is on that practice's worklist."""
     context = current_launch()
     check_csrf(context)
     now = clock()
-    entry, errors = parse_hand_entry(request.form, now.zone, now=now.now)
+    practices = _practices(context)
+    entry, errors = parse_hand_entry(request.form, now.zone, now=now.now, practices=practices)
     if entry is None:
-        return _form_page(dict(request.form), errors, status=400)
+        return _form_page(dict(request.form), errors, practices, status=400)
     entry_id, _ = save_hand_entry(
         current_app.extensions["p2p_db"],
         iss=context.tenant,

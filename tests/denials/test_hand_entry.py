@@ -70,3 +70,36 @@ def test_a_decision_later_today_than_now_is_refused_and_one_earlier_taken() -> N
     assert later is None and "after today" in errors["decided_date"]
     earlier, errors = parse_hand_entry({**GOOD, "decided_date": "2026-11-23", "decided_time": "08:30"}, ZONE, now=NOW)
     assert errors == {} and earlier is not None
+
+
+MINE = ["Organization/prairie", "Organization/front-range"]
+
+
+@pytest.mark.parametrize(
+    ("practices", "chosen", "stored", "message"),
+    [
+        (MINE, "Organization/front-range", "Organization/front-range", None),
+        (MINE, "", None, "Choose the practice this denial belongs to"),
+        (MINE, "Organization/elsewhere", None, "That practice is not one of yours"),
+        (["Organization/prairie"], "", "Organization/prairie", None),  # the user's only practice
+        (["Organization/prairie"], "Organization/elsewhere", None, "That practice is not one of yours"),
+        ([], "", None, None),  # linked to no practice: the form says so, the entry names none
+        (None, "", None, None),  # the EHR cannot tell: the form says so, the entry names none
+        (None, "Organization/prairie", None, "could not be read from the EHR"),  # a choice nobody can check
+    ],
+)
+def test_the_entry_names_one_of_the_users_practices(
+    practices: list[str] | None, chosen: str, stored: str | None, message: str | None
+) -> None:
+    entry, errors = parse_hand_entry({**GOOD, "practice": chosen}, ZONE, now=NOW, practices=practices)
+    if message:
+        assert entry is None and message in errors["practice"]
+    else:
+        assert errors == {} and entry is not None and entry.practice == stored
+
+
+def test_the_chosen_practice_is_the_denials_requesting_practice() -> None:
+    entry, _ = parse_hand_entry({**GOOD, "practice": MINE[1]}, ZONE, now=NOW, practices=MINE)
+    denial = denial_from_hand_entry(8, entry.as_fields(), "p1")  # type: ignore[union-attr]
+    assert denial.ordering_provider is not None and denial.ordering_provider.organization == MINE[1]
+    assert denial.ordering_provider.name is None  # no physician typed: none invented

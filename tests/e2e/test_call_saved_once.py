@@ -179,6 +179,7 @@ def test_the_same_hand_entry_form_submitted_twice_stores_one_denial(pair: Pair) 
         "state": "tx", "service_system": "CPT", "service_code": "73721", "service_display": "MRI knee",
         "decided_date": "2026-11-20", "decided_time": "09:00", "reference_number": "FAX-7781",
         "reason_text": "The requested MRI is not medically necessary.", "ordering_physician": "Dr. Elena Vasquez",
+        "practice": "Organization/org-knee-gulfcoast-ortho",
     }  # fmt: skip
     first = tab.browser.post(f"{pair.app.url}/denials/new", data=entry, timeout=30)
     again = tab.browser.post(f"{pair.app.url}/denials/new", data=entry, timeout=30)

@@ -79,6 +79,7 @@ def test_hand_entered_denial_through_the_whole_pipeline(servers: tuple[str, str]
         "reason_text": "",
         "reference_number": "FAX-2291",
         "ordering_physician": "Dr. Elena Vasquez-Thornbury",
+        "practice": "Organization/org-knee-gulfcoast-ortho",  # the demo clinician works for four practices
     }
     refused = browser.post(f"{app_url}/denials/new", data=entry, timeout=30)
     assert refused.status_code == 400

@@ -4,6 +4,8 @@ are the worklist's under the other, and a call note, a hand entry and the audit 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +78,7 @@ def test_cases_seen_at_chart_launches_are_on_the_worklist_signed_in_under_the_ot
         "service_system": "CPT", "service_code": "72148", "service_display": "MRI lumbar spine by fax",
         "decided_date": "2026-11-20", "decided_time": "09:00", "reference_number": "FAX-ALIAS-1",
         "reason_text": "Not medically necessary.", "ordering_physician": "Dr. Priya Nandakumar",
+        "practice": "Organization/org-lumbar-prairie-family-med",
     })  # fmt: skip
     assert entered.status_code == 200 and "/brief/hand-" in entered.url
 
@@ -83,14 +86,15 @@ def test_cases_seen_at_chart_launches_are_on_the_worklist_signed_in_under_the_ot
     worklist = practice.get(f"{ehr.app.url}/launch", params={"iss": ehr.standalone_base}, timeout=60)
     assert worklist.status_code == 200 and "/worklist?ctx=" in worklist.url
     rows = re.findall(r'id="case-(\d+)"', worklist.text)
-    assert len(rows) == 4, "the four cases seen at chart launches under the other address"
+    assert len(rows) == 5, "the four cases seen at chart launches under the other address, and the one typed in"
     assert "Quillfeather" in worklist.text
     audit = practice.get(f"{ehr.app.url}/audit", params={"ctx": _ctx(worklist)}, timeout=60)
     assert audit.status_code == 200 and "pat-knee-tka" in audit.text  # the chart launches' accesses
 
     # A call recorded from the worklist (written to the EHR under the standalone address) is the chart's case's.
     exported = practice.get(f"{ehr.app.url}/worklist.csv", params={"ctx": _ctx(worklist)}, timeout=60).text
-    lumbar_case = re.search(r"^(\d+),pat-lumbar-mri,", exported, re.M).group(1)  # type: ignore[union-attr]
+    (lumbar_case,) = [row["case"] for row in csv.DictReader(io.StringIO(exported))
+                      if row["patient_id"] == "pat-lumbar-mri" and "by fax" not in row["service"]]  # fmt: skip
     opened = practice.get(f"{ehr.app.url}/worklist/{lumbar_case}/open", params={"ctx": _ctx(worklist)}, timeout=60)
     assert opened.status_code == 200 and "/brief/cr-lumbar-mri-1" in opened.url
     listing = practice.get(f"{ehr.app.url}/", params={"ctx": _ctx(opened)}, timeout=60)

@@ -89,33 +89,85 @@ def test_a_user_linked_to_no_practice_is_told_why_and_sees_nothing(shared: Pair)
     assert not _case_ids(page.text) and "Quillfeather" not in page.text
 
 
-def _enter_by_hand(shared: Pair, practitioner: str, reference: str) -> None:
+def _hand_entry_form(shared: Pair, practitioner: str) -> tuple[requests.Session, str, str]:
+    """A chart launch of the lumbar patient by ``practitioner``; the browser, the launch handle and the form."""
     shared.sign_in_as(practitioner)
     browser = requests.Session()
     chart = browser.get(f"{shared.ehr.url}/launch?patient=pat-lumbar-mri", timeout=60)
     ctx = re.search(r"ctx=([\w-]+)", chart.url).group(1)  # type: ignore[union-attr]
-    form = browser.get(f"{shared.app.url}/denials/new", params={"ctx": ctx}, timeout=30).text
+    form = browser.get(f"{shared.app.url}/denials/new", params={"ctx": ctx}, timeout=30)
+    assert form.status_code == 200
+    return browser, ctx, form.text
+
+
+def _enter_by_hand(shared: Pair, practitioner: str, reference: str, practice: str | None = None) -> requests.Response:
+    browser, ctx, form = _hand_entry_form(shared, practitioner)
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    saved = browser.post(f"{shared.app.url}/denials/new", timeout=30, data={
+    return browser.post(f"{shared.app.url}/denials/new", timeout=30, data={
         "ctx": ctx, "csrf": csrf, "payer": "Aetna", "plan_type": "commercial", "state": "il",
         "service_system": "CPT", "service_code": "72148", "service_display": "MRI lumbar spine",
         "decided_date": "2026-11-20", "decided_time": "09:00", "reference_number": reference,
         "reason_text": "Not medically necessary.", "ordering_physician": "Dr. Priya Nandakumar",
+        **({"practice": practice} if practice is not None else {}),
     })  # fmt: skip
+
+
+def _options(form: str) -> list[tuple[str, str, bool]]:
+    select = form.split('name="practice"', 1)[1].split("</select>", 1)[0]
+    options = re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*)</option>', select)
+    return [(value, name, " selected" in attrs) for value, attrs, name in options]
+
+
+def test_the_hand_entry_form_asks_which_of_the_users_practices(shared: Pair) -> None:
+    _, _, form = _hand_entry_form(shared, "demo-clinician")
+    options = _options(form)
+    assert options[0] == ("", "Choose one of your 4 practices", False)
+    named = {value: name for value, name, _ in options[1:]}
+    assert named["Organization/org-lumbar-prairie-family-med"] == "Prairie Family Medicine Associates"
+    assert len(named) == 4 and not any(name.startswith("Organization/") for name in named.values())
+    assert not any(selected for _, _, selected in options)
+
+    _, _, form = _hand_entry_form(shared, "demo-liaison-prairie")  # one practice: chosen already
+    assert _options(form) == [
+        ("Organization/org-lumbar-prairie-family-med", "Prairie Family Medicine Associates", True)
+    ]
+
+
+def test_a_hand_entry_without_a_practice_or_with_another_is_refused(shared: Pair) -> None:
+    unchosen = _enter_by_hand(shared, "demo-clinician", "FAX-NONE-1")
+    assert unchosen.status_code == 400 and "Choose the practice this denial belongs to" in unchosen.text
+    assert 'value="FAX-NONE-1"' in unchosen.text  # nothing typed is lost
+    stranger = _enter_by_hand(shared, "demo-liaison-prairie", "FAX-NONE-2", "Organization/org-knee-gulfcoast-ortho")
+    assert stranger.status_code == 400 and "That practice is not one of yours" in stranger.text
+
+
+def test_a_denial_entered_by_hand_is_on_the_chosen_practices_worklist(shared: Pair) -> None:
+    saved = _enter_by_hand(shared, "demo-liaison-prairie", "FAX-PRAIRIE-1")  # one practice: the case is Prairie's
     assert saved.status_code == 200 and "/brief/hand-" in saved.url
-
-
-def test_a_denial_entered_by_hand_belongs_to_the_users_one_practice(shared: Pair) -> None:
-    _enter_by_hand(shared, "demo-liaison-prairie", "FAX-PRAIRIE-1")  # one practice: the case is Prairie's
     _, page, _ = _worklist(shared, "demo-liaison-prairie")
     assert len(_case_ids(page.text)) == 2 and "MRI lumbar spine" in page.text
-    assert "on nobody's worklist" not in page.text
 
-    _enter_by_hand(shared, "demo-clinician", "FAX-GROUP-1")  # four practices: which one is not known
+    chosen = "Organization/org-lumbar-prairie-family-med"  # four practices: the one chosen on the form
+    saved = _enter_by_hand(shared, "demo-clinician", "FAX-GROUP-1", chosen)
+    assert saved.status_code == 200 and "/brief/hand-" in saved.url
     _, page, _ = _worklist(shared, "demo-liaison-prairie")
-    assert len(_case_ids(page.text)) == 2
-    assert "1 open case names no practice and is on nobody's worklist" in re.sub(r"<[^>]+>|\s+", " ", page.text) \
-        .replace("  ", " ")  # fmt: skip
+    assert len(_case_ids(page.text)) == 3
+    assert "on nobody's worklist" not in page.text and "names no practice" not in page.text
+
+
+def test_the_form_says_when_the_ehr_cannot_tell_the_users_practices(shared: Pair) -> None:
+    shared.sign_in_as("demo-clinician")
+    browser = requests.Session()
+    chart = browser.get(f"{shared.ehr.url}/launch?patient=pat-knee-tka", timeout=60)
+    ctx = re.search(r"ctx=([\w-]+)", chart.url).group(1)  # type: ignore[union-attr]
+    outage = shared.ehr_flask.extensions["demo_ehr"].outage
+    outage.begin(503)
+    try:
+        form = browser.get(f"{shared.app.url}/denials/new", params={"ctx": ctx}, timeout=60)
+    finally:
+        outage.end()
+    assert form.status_code == 200 and 'name="practice"' not in form.text
+    assert "Your practices could not be read from the EHR just now" in form.text
 
 
 def test_a_user_removed_from_a_practice_loses_its_cases_within_minutes(

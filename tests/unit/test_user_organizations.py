@@ -7,7 +7,7 @@ import responses
 
 from smart_app.errors import FhirReadError
 from smart_app.fhir.client import FhirClient
-from smart_app.fhir.membership import user_organizations
+from smart_app.fhir.membership import organization_names, user_organizations
 
 BASE = "https://ehr.example/fhir"
 
@@ -69,3 +69,27 @@ def test_roles_of_other_practitioners_are_never_trusted() -> None:
     someone_else = {**_role("r7", "Organization/other-practice"), "practitioner": {"reference": "Practitioner/u2"}}
     responses.get(f"{BASE}/PractitionerRole", json=_bundle(_role("r1", "Organization/a"), someone_else))
     assert user_organizations(FhirClient(BASE, "t"), "Practitioner/u1") == ["Organization/a"]
+
+
+@responses.activate
+def test_the_practices_names_are_read_in_one_request() -> None:
+    responses.get(
+        f"{BASE}/Organization",
+        match=[responses.matchers.query_param_matcher({"_id": "a,b,c", "_count": "3"})],
+        json={"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": {"resourceType": "Organization", "id": "a", "name": "Prairie Family Medicine"}},
+            {"resource": {"resourceType": "Organization", "id": "b"}},  # no name: its reference is shown
+            {"resource": {"resourceType": "Organization", "id": "zz", "name": "Not asked for"}},
+        ]},
+    )  # fmt: skip
+    names = organization_names(FhirClient(BASE, "t"), ["Organization/c", "Organization/a", "Organization/b"])
+    assert names == {"Organization/a": "Prairie Family Medicine"}
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_unreadable_names_raise_a_read_error() -> None:
+    responses.get(f"{BASE}/Organization", status=403, json={"resourceType": "OperationOutcome"})
+    with pytest.raises(FhirReadError):
+        organization_names(FhirClient(BASE, "t"), ["Organization/a"])
+    assert organization_names(FhirClient(BASE, "t"), []) == {}
