@@ -168,12 +168,21 @@ def test_when_the_ehr_cannot_say_the_users_practices_again_the_last_answer_holds
     assert browser.get(f"{seen.pair.app.url}/case/{OTHER}", params={"ctx": ctx}, timeout=60).status_code == 404
 
 
-def test_a_hand_entry_nobody_attributed_is_not_given_to_whoever_opens_the_patient(seen: Seen) -> None:
-    """The group's clinician (four practices) types a denial the app cannot attribute; the one-practice liaison who
-    then opens the patient from the worklist does not make it theirs (their list page used to give it their
-    practice, and from then on its brief and case opened for them)."""
+def test_a_hand_entry_nobody_attributed_is_not_given_to_whoever_opens_the_patient(
+    seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group's clinician (four practices) types a denial while the EHR cannot tell their practices, so it is
+    saved with none; the one-practice liaison who then opens the patient from the worklist does not make it theirs
+    (their list page used to give it their practice, and from then on its brief and case opened for them)."""
+    from smart_app.errors import FhirUnreachable
+    from smart_app.web import context as web_context
+
+    def unreachable(*args: object) -> list[str]:
+        raise FhirUnreachable("the EHR did not answer")
+
     pair, app = seen.pair, seen.pair.app.url
     clinician, ctx = _chart_launch(pair, "demo-clinician")
+    monkeypatch.setattr(web_context, "user_organizations", unreachable)
     form = clinician.get(f"{app}/denials/new", params={"ctx": ctx}, timeout=30).text
     key = re.search(r'name="form_key" value="([^"]*)"', form)
     saved = clinician.post(f"{app}/denials/new", timeout=30, data={
@@ -183,6 +192,7 @@ def test_a_hand_entry_nobody_attributed_is_not_given_to_whoever_opens_the_patien
     })  # fmt: skip
     typed = re.search(r"/brief/(hand-\d+)", saved.url)
     assert saved.status_code == 200 and typed, saved.url
+    monkeypatch.undo()
     browser, liaison_ctx, _ = _liaison_from_worklist(pair)
     listing = browser.get(f"{app}/", params={"ctx": liaison_ctx}, timeout=60)
     assert listing.status_code == 200 and f"/brief/{typed.group(1)}" not in listing.text
