@@ -16,14 +16,11 @@ from smart_app.criteria.evaluate import leaves
 CONFIRM = "not documented — confirm before the call"
 
 
-def _first_clause(text: str | None, limit: int = 60) -> str | None:
+def _first_clause(text: str | None) -> str | None:
+    """The first clause of an outcome, whole: the printed page cuts it (at a word) only when it needs the room."""
     if not text:
         return None
-    clause = text.split(";")[0].strip().rstrip(".")
-    if len(clause) <= limit:
-        return clause
-    cut = clause[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,:(")  # at a word, never inside one ("prolo…")
-    return cut + "…"
+    return text.split(";")[0].strip().rstrip(".") or None
 
 
 def _plural(count: int, unit: str) -> str:
@@ -53,7 +50,7 @@ def _diagnosis_line(brief: dict[str, Any], denial: dict[str, Any], request: date
             first = min(matches, key=lambda c: c["onset"])
             since = date.fromisoformat(first["onset"])
             span = f", {span_in_words(since, request)} before the request" if request and request >= since else ""
-            return f"{first['name']} documented since {first['onset']}{span}."
+            return f"{first['name']}, documented since {first['onset']}{span}."
     if denial.get("diagnoses"):
         dx = denial["diagnoses"][0]
         return (

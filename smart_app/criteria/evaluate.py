@@ -93,7 +93,8 @@ def _say(fact: Fact, request: date) -> str:
     if fact.ongoing or (fact.end and fact.end > request):  # a supply running past the request: still taking it
         end = "ongoing at the request"
     when = f"{fact.start}" if end == fact.start else f"{fact.start} to {end}"
-    return f"{fact.name}, {when}" + (f" ({fact.outcome})" if fact.outcome else "")
+    outcome = (fact.outcome or "").strip().rstrip(".")  # "(… weekly.)." read as a typo
+    return f"{fact.name}, {when}" + (f" ({outcome})" if outcome else "")
 
 
 def _cite(facts: list[Fact], text_match: set[str], request: date) -> list[dict[str, Any]]:

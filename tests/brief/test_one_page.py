@@ -117,7 +117,7 @@ def test_bottom_line_starts_with_the_requests_primary_diagnosis() -> None:
     lines = _brief("glp1-t2dm.json")["denials"][0]["bottomLine"]
     assert (
         lines[0]
-        == "Type 2 diabetes mellitus, uncontrolled documented since 2023-03-10, 3 years 8 months before the request."
+        == "Type 2 diabetes mellitus, uncontrolled, documented since 2023-03-10, 3 years 8 months before the request."
     )
     assert lines[1].startswith("Tried: metformin 2023-03-14 to 2023-06-11")
     assert lines[2] == (

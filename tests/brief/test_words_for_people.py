@@ -90,8 +90,17 @@ def test_text_is_cut_at_a_word_and_only_when_the_page_needs_the_room() -> None:
     brief = brief_from_bundle(DEMO / "lumbar-mri.json", clock=brief_clock("2026-11-23", "America/New_York"))
     brief["asOf"] = "2026-11-23 09:00"
     tried = brief["denials"][0]["bottomLine"][1]
-    assert "persistent left leg symptoms with…" in tried and "prolo" not in tried  # was "…with prolo…"
+    assert "persistent left leg symptoms with prolonged sitting)" in tried and "…" not in tried  # was "with prolo…"
     whole = " ".join(render_print_html(brief, level=0).split())  # level 0: the page has room, nothing is cut
     doses = [t["dose"] for t in brief["denials"][0]["priorTreatments"] if t.get("dose") and len(t["dose"]) > 50]
     assert doses and all(dose in whole for dose in doses)
     assert brief["denials"][0]["p2pWindow"]["schedule"]["text"] in whole
+
+
+def test_evidence_reads_as_a_sentence_without_doubled_stops() -> None:
+    brief = brief_from_bundle(DEMO / "ra-tnf.json", clock=brief_clock("2026-11-23", "America/New_York"))
+    said = [e["summary"] for c in brief["denials"][0]["criteria"] for e in c["evidence"]]
+    assert said and not [s for s in said if ".)" in s], said  # was "(Escalated … 20 mg weekly.)."
+    assert brief["denials"][0]["bottomLine"][0].startswith(
+        "Seropositive rheumatoid arthritis, polyarticular, documented"
+    )
