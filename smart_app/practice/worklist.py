@@ -24,13 +24,6 @@ STATUSES: dict[str, str] = {
     "appeal-due": "Appeal due",
     "closed": "Closed",
 }
-CATEGORIES: dict[str, str] = {
-    "medical-necessity": "Medical necessity",
-    "administrative": "Administrative",
-    "benefit-exclusion": "Benefit exclusion",
-    "timely-filing": "Timely filing",
-    "unknown": "Not yet classified",
-}
 RECOMMENDATIONS: dict[str, str] = {
     "peer-to-peer": "Request the P2P",
     "corrected-resubmission": "Correct and resubmit",
@@ -96,11 +89,6 @@ class WorklistRow:
     def status_label(self) -> str:
         """The status in words."""
         return STATUSES.get(self.status, self.status)
-
-    @property
-    def category_label(self) -> str:
-        """The kind of denial in words."""
-        return CATEGORIES.get(self.category, self.category)
 
     @property
     def next_step(self) -> str:

@@ -84,6 +84,8 @@ def test_table_headers_and_badges_keep_their_words_whole(browser: Any, demo: Any
     words = page.evaluate(WORDS_ON_LINES, ".criteria-table th, .criteria-table .badge")
     assert ["Status", 1] in words and any(w[0] in ("met", "not-met", "not") for w in words), words
     assert [w for w in words if w[1] > 1] == [], "cut mid-word"
+    shown = page.locator("main").inner_text()  # codes in words: "medical-necessity" and "not-documented" were shown
+    assert "Medical necessity" in shown and "medical-necessity" not in shown and "not-documented" not in shown
     codes = " ".join(page.locator(".codes").first.inner_text().split())  # a code the table lacks says so
     assert "X12 886 code not in the app's code table: its words are on the denial letter" in codes, codes
     page.context.close()

@@ -89,7 +89,5 @@ def test_filters_combine() -> None:
         ("closed", "None: closed"),
     ],
 )
-def test_labels_are_words_and_the_next_step_follows_the_case(status: str, next_step: str) -> None:
-    row = _row(1, 10, status=status)
-    assert row.category_label == "Medical necessity"  # not "medical-necessity"
-    assert row.next_step == next_step
+def test_the_next_step_is_in_words_and_follows_the_case(status: str, next_step: str) -> None:
+    assert _row(1, 10, status=status).next_step == next_step
