@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from smart_app.outcome.call_note import CallRecord, record_from_form
+from smart_app.outcome.outbox import may_be_in_chart
 from smart_app.store.models import CallNote
 
 
@@ -20,7 +21,8 @@ def call_records(notes: list[CallNote]) -> list[dict[str, Any]]:
             record: CallRecord | None = record_from_form(_json(note.form_json))
         except ValueError:
             record = None
-        rows.append({"note": note, "record": record, "replaced_by": replaced_by.get(note.id)})
+        rows.append({"note": note, "record": record, "replaced_by": replaced_by.get(note.id),
+                     "maybe_in_chart": may_be_in_chart(note)})  # fmt: skip
     return rows
 
 

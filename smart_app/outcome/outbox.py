@@ -102,6 +102,25 @@ def own_note(db: Database, *, iss: str, patient_id: str, claim_response_id: str,
     return note
 
 
+def may_be_in_chart(note: CallNote) -> bool:
+    """Whether an attempt to write the note was sent and its answer lost: the EHR may hold it already."""
+    stored = json.loads(note.written_json) if note.written_json else None
+    return isinstance(stored, list) and UNCONFIRMED in stored
+
+
+def not_in_chart(db: Database, note_id: str) -> bool:
+    """A person looked in the chart and the note whose answer was lost is not there: it may be sent again (the
+    writer will create it). Whether there was such a note to clear."""
+    with db.session() as session:
+        note = session.get(CallNote, note_id)
+        if note is None or note.status == "written" or not may_be_in_chart(note):
+            return False
+        written = [None if w == UNCONFIRMED else w for w in json.loads(note.written_json or "[]")]
+        note.written_json, note.status = json.dumps(written), "pending"
+        note.last_error = "Checked by a person: not in the chart; sent again"
+        return True
+
+
 def complete_note(db: Database, note_id: str, owner: str, *, note_text: str, resources: list[dict[str, Any]]) -> bool:
     """Replace a saved note's text and resources (built again once the chart could be read), only while ``owner``
     holds its lease and nothing of it has been sent; whether it was replaced."""

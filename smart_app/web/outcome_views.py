@@ -14,7 +14,7 @@ from smart_app.errors import ChartUnavailable, FhirError, NotFound, SessionExpir
 from smart_app.fhir.write_profiles import profile_for
 from smart_app.outcome import recording
 from smart_app.outcome.call_note import form_values
-from smart_app.outcome.outbox import own_note
+from smart_app.outcome.outbox import not_in_chart, own_note
 from smart_app.smart.launch import LaunchContext
 from smart_app.web.brief_views import edited_brief
 from smart_app.web.case_access import require_case_access
@@ -122,9 +122,8 @@ def record_call(claim_response_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/outcome/<claim_response_id>/retry/<note_id>")
-def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
-    """Send a saved note that has not reached the chart yet."""
+def _own_saved_note(claim_response_id: str, note_id: str) -> LaunchContext:
+    """The launch of a POST on one of this denial's saved notes (CSRF and practice checked); else an error."""
     context = current_launch()
     check_csrf(context)
     require_case_access(context, claim_response_id)
@@ -132,5 +131,22 @@ def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
                     claim_response_id=claim_response_id, note_id=note_id)  # fmt: skip
     if mine is None:
         raise NotFound("That call note is not one of this denial's.")
+    return context
+
+
+@bp.post("/outcome/<claim_response_id>/retry/<note_id>")
+def retry(claim_response_id: str, note_id: str) -> ResponseReturnValue:
+    """Send a saved note that has not reached the chart yet."""
+    context = _own_saved_note(claim_response_id, note_id)
     deliver_note(context, note_id)
+    return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)
+
+
+@bp.post("/outcome/<claim_response_id>/not-in-chart/<note_id>")
+def send_again(claim_response_id: str, note_id: str) -> ResponseReturnValue:
+    """A person looked in the chart for a note whose write lost its answer and did not find it: send it again.
+    (The app never decides this alone where the EHR cannot be asked by identifier, as at Epic and Oracle.)"""
+    context = _own_saved_note(claim_response_id, note_id)
+    if not_in_chart(current_app.extensions["p2p_db"], note_id):
+        deliver_note(context, note_id)
     return redirect(url_for("case.case", denial_id=claim_response_id, ctx=context.handle, note=note_id), code=303)

@@ -302,3 +302,33 @@ def test_every_form_that_makes_something_makes_it_once(pair: Pair, path: str, fo
         db.dispose()
     assert first.status_code == again.status_code == 200 and first.url == again.url
     assert after == before + 1
+
+
+def test_a_note_that_may_be_in_the_chart_is_sent_again_only_when_a_person_says_it_is_not(tmp_path: Path) -> None:
+    """Epic: a write whose answer was lost cannot be looked up by identifier, so the note is parked. It read
+    "refused by the EHR" with a Retry that parked it again, forever; now it says it may already be in the chart,
+    and a person who looked sends it: one copy."""
+    pair = start_pair(tmp_path, "p2p-checked", ehr_profile="epic")
+    try:
+        pair.app_flask.config["P2P"]["WRITE_PROFILES"] = {pair.fhir: "epic"}
+        tab = _launch(pair)
+        pair.ehr_flask.extensions["demo_ehr"].faults.fail_next_writes(503, times=1)  # the app cannot tell it failed
+        _record(pair, tab)
+        (note,) = _notes(pair)
+        retry = f"{pair.app.url}/outcome/{DENIAL}/retry/{note.id}"
+        tab.browser.post(retry, data={"ctx": tab.ctx, "csrf": tab.csrf}, timeout=60)
+        (parked,) = _notes(pair)
+        assert parked.status == "parked" and _in_chart(pair, note.id) == []
+        case = unescape(tab.browser.get(f"{pair.app.url}/case/{DENIAL}", params={"ctx": tab.ctx}, timeout=60).text)
+        assert "may already be in the chart" in case and "refused by the EHR" not in case
+        assert "I looked: it is not in the chart, send it" in case
+        sent = tab.browser.post(f"{pair.app.url}/outcome/{DENIAL}/not-in-chart/{note.id}",
+                                data={"ctx": tab.ctx, "csrf": tab.csrf}, timeout=60)  # fmt: skip
+        assert sent.status_code == 200
+        (written,) = _notes(pair)
+        assert written.status == "written"
+        documents = requests.get(f"{pair.fhir}/DocumentReference", params={"patient": PATIENT},
+                                 headers={"Authorization": "Bearer x"}, timeout=30).json()  # fmt: skip
+        assert len([e for e in documents.get("entry", []) if "PEER-TO-PEER REVIEW CALL" in _text(e["resource"])]) == 1
+    finally:
+        pair.stop()
