@@ -134,9 +134,11 @@ def load_settings(
         settings[key] = _parse_list(settings[key])
     settings["TENANT_ALIASES"] = _parse_aliases(settings["TENANT_ALIASES"])
     profiles = _parse_profiles(settings["WRITE_PROFILES"])
-    for alias, tenant in settings["TENANT_ALIASES"].items():  # an alias writes as its tenant does
+    for alias, tenant in settings["TENANT_ALIASES"].items():  # one EHR writes one way, under either address
         if tenant in profiles:
             profiles.setdefault(alias, profiles[tenant])
+        elif alias in profiles:  # set only for the launch's address: outbox flush, keyed by tenant, needs it too
+            profiles[tenant] = profiles[alias]
     settings["WRITE_PROFILES"] = profiles
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")

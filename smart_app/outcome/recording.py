@@ -1,4 +1,5 @@
-"""Recording a P2P call, the one use case the web form, the command line and the tests share.
+"""Recording a P2P call: the one use case behind the web form, with no Flask and no HTTP, so tests (and any other
+caller, such as a future command) record a call exactly as the page does.
 
 What the person typed is saved before the EHR is asked anything: the note is kept, leased to this recording, from
 the typed record alone. Then the chart is read (``read_brief``, passed in: this module knows no HTTP) and, when it

@@ -26,6 +26,13 @@ def test_an_alias_writes_as_its_tenant_unless_told_otherwise() -> None:
     assert settings["WRITE_PROFILES"] == {CHART: "epic", STANDALONE: "epic", ORG2: "us-core"}
 
 
+def test_a_profile_set_only_for_the_launch_address_holds_for_its_tenant_too() -> None:
+    """outbox flush looks the profile up by the tenant: set only on the alias, it was ignored there."""
+    settings = load_settings(environ={"P2P_TENANT_ALIASES": f"{STANDALONE}={CHART}",
+                                      "P2P_WRITE_PROFILES": f"{STANDALONE}=oracle-health"})  # fmt: skip
+    assert settings["WRITE_PROFILES"] == {STANDALONE: "oracle-health", CHART: "oracle-health"}
+
+
 def test_a_chain_of_aliases_stops_the_app_at_start() -> None:
     with pytest.raises(ValueError, match=f"P2P_TENANT_ALIASES: {ORG2} is both a tenant and an alias"):
         load_settings(environ={"P2P_TENANT_ALIASES": f"{STANDALONE}={ORG2},{ORG2}={CHART}"})
