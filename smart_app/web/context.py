@@ -64,11 +64,13 @@ def store_launch(context: LaunchContext) -> None:
     session["launches"] = launches
 
 
-def current_launch(*, keep_if_unrefreshed: bool = False) -> LaunchContext:
+def current_launch(*, keep_if_unrefreshed: bool = False, touch: bool = True) -> LaunchContext:
     """The launch this request belongs to (from ``ctx``), refreshed if its token expired; else ``SessionExpired``.
 
     With ``keep_if_unrefreshed``, a token endpoint that cannot be reached (``TokenError``) does not end the request:
-    the launch goes on with its expired token, so what the user typed is saved and its delivery waits for the EHR."""
+    the launch goes on with its expired token, so what the user typed is saved and its delivery waits for the EHR.
+    With ``touch=False`` (a page's stylesheet, fetched beside the page) the session is read, never written: a
+    write from a request still in flight would undo what the next page stored, such as a sign-in's state."""
     if "launch_context" in g:
         return g.launch_context
     handle = request.values.get("ctx", "")
@@ -88,6 +90,8 @@ def current_launch(*, keep_if_unrefreshed: bool = False) -> LaunchContext:
     if now - context.last_seen > settings()["SESSION_MINUTES"] * 60:
         _forget(handle)
         raise SessionExpired(f"You were signed out after {settings()['SESSION_MINUTES']} minutes without activity.")
+    if not touch:
+        return context
     try:
         refresh_if_needed(context, settings())
     except TokenError as exc:

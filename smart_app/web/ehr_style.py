@@ -113,7 +113,7 @@ def _fetch(url: str, timeout: float) -> str:
 @bp.get("/ehr-style.css")
 def ehr_style() -> ResponseReturnValue:
     """The EHR's colors and fonts for this launch, as CSS (empty when none, or when the URL is not the EHR's)."""
-    context = current_launch()
+    context = current_launch(touch=False)  # fetched beside the page: it must not write the session
     url = context.smart_style_url
     css = ""
     if url and _allowed(url, context.iss, settings()["EHR_ORIGINS"]):
