@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pairs import arrive
+from pairs import arrive, open_brief
 
 pytestmark = pytest.mark.browser
 
@@ -30,3 +30,23 @@ def test_the_rates_page_fits_390_px_and_labels_every_number(browser: Any, demo: 
     assert '"Requested" ": "' in labels or any("Requested" in label for label in labels), labels
     assert any("Overturn rate" in label for label in labels), labels
     context.close()
+
+
+def test_stacked_tables_at_390_px_say_what_each_value_is(browser: Any, demo: Any) -> None:
+    """The prior treatments on the brief, the worklist and the audit log showed bare dates, doses and ids when
+    stacked on a phone; each value now carries its column's name, and the audit page does not scroll sideways."""
+    page = open_brief(browser, demo.ehr.url, "pat-lumbar-mri", width=390)
+    labels = page.evaluate("""[...document.querySelectorAll('#tx-h ~ table tbody tr:first-child td')].map(
+        (td) => getComputedStyle(td, '::before').content)""")
+    assert any("Start" in label for label in labels) and any("Dose" in label for label in labels), labels
+    page.goto(f"{demo.app.url}/launch?iss={demo.fhir_base}")
+    arrive(page, "Practice worklist")
+    labels = page.evaluate("""[...document.querySelectorAll('table.worklist tbody tr:first-child td')].map(
+        (td) => getComputedStyle(td, '::before').content)""")
+    assert any("Payer" in label for label in labels) and any("Status" in label for label in labels), labels
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("heading", name="Audit log").wait_for()
+    page.wait_for_load_state("networkidle")
+    width, scroll = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    assert scroll <= width + 1, f"the audit page scrolls sideways ({scroll} > {width})"
+    page.context.close()
