@@ -119,6 +119,7 @@ def case_page(
         draft_error=draft_error,
         calls=rows,
         current=current,
+        call_held_on=held_on(current),
         steps=steps_for(current["record"], denial, zone) if current else [],
         just_saved=request.args.get("note"),
         form=form,

@@ -118,6 +118,8 @@ def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Pa
     assert "- No PT notes were submitted\n- NSAIDs for two weeks only" in text
     assert note["content"][1]["attachment"]["contentType"] == "application/pdf"  # the brief as printed
 
+    header = frame.locator("section.head").inner_text()  # the window no longer reads "request by" after the call
+    assert "the call was held on 2026-11-23" in header and "request by" not in header
     # Next steps, dated; the demo denial (UnitedHealthcare, commercial) was decided 2026-11-20.
     steps = frame.locator("table.steps").inner_text()
     assert "2026-11-24 23:59" in steps and "written rationale" in steps
