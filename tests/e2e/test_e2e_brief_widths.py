@@ -116,3 +116,10 @@ def test_the_call_script_is_a_page_of_the_app_with_its_pdf_and_a_way_back(browse
     page.get_by_role("heading", name="Call script").wait_for()
     assert "/brief/" in page.url and "/script" not in page.url
     page.context.close()
+
+
+def test_conditions_show_the_icd_10_code_not_a_snomed_id_beside_it(browser: Any, demo: Any) -> None:
+    page = open_brief(browser, demo.ehr.url, "pat-lumbar-mri")
+    conditions = page.locator("ul.conditions").inner_text()
+    assert "M54.50" in conditions and "279039007" not in conditions, conditions  # was "M54.50 279039007"
+    page.context.close()
