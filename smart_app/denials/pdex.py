@@ -72,6 +72,14 @@ def is_eob_denial_id(denial_id: str) -> bool:
     return denial_id.startswith(EOB_PREFIX) and len(denial_id) > len(EOB_PREFIX)
 
 
+def answer_reference(denial_id: str) -> str:
+    """The FHIR reference of the payer's answer a (non-hand) denial id names: an EOB for ``eob-<id>``, else a
+    ClaimResponse."""
+    if is_eob_denial_id(denial_id):
+        return f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"
+    return f"ClaimResponse/{denial_id}"
+
+
 def _with_display(code: Code) -> Code:
     return code if code.display else Code(code.system, code.code, reason_display(code.system, code.code))
 

@@ -18,13 +18,16 @@ PATIENT_SEARCHES: dict[str, str] = {
     "Coverage": "patient",
     "Claim": "patient",
     "ClaimResponse": "patient",
+    "ExplanationOfBenefit": "patient",  # Da Vinci PDex prior authorizations (searched with use=preauthorization)
     "Condition": "patient",
     "MedicationStatement": "patient",
     "MedicationRequest": "patient",
     "Procedure": "patient",
     "Observation": "patient",
 }
-DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse")
+DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse", "ExplanationOfBenefit")
+# Fixed parameters added to a type's search: only prior-authorization EOBs, never the patient's paid claims.
+EXTRA_PARAMS: dict[str, dict[str, str]] = {"ExplanationOfBenefit": {"use": "preauthorization"}}
 REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
 PAGE_SIZE = "200"
 FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records
@@ -72,7 +75,10 @@ def fetch_chart(
     The types whose search failed or stopped short are in ``chart.incomplete``, with why."""
     deadline = None if budget is None else time.monotonic() + budget
     wanted_types = list(types or PATIENT_SEARCHES)
-    queries = {rtype: (rtype, {**patient_param(rtype, patient_id), "_count": PAGE_SIZE}) for rtype in wanted_types}
+    queries = {
+        rtype: (rtype, {**patient_param(rtype, patient_id), **EXTRA_PARAMS.get(rtype, {}), "_count": PAGE_SIZE})
+        for rtype in wanted_types
+    }
     results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
     incomplete = {rtype: result.error for rtype, result in results.items() if result.error}
