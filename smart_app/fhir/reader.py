@@ -18,7 +18,10 @@ PATIENT_SEARCHES: dict[str, str] = {
     "Coverage": "patient",
     "Claim": "patient",
     "ClaimResponse": "patient",
-    "ExplanationOfBenefit": "patient",  # Da Vinci PDex prior authorizations (searched with use=preauthorization)
+    # Da Vinci PDex prior authorizations. Not ``use=preauthorization``: ``use`` is no base R4 EOB search parameter
+    # and a strict server refuses it; the IG (HL7/davinci-epdx, input/intro-notes/
+    # StructureDefinition-pdex-priorauthorization-intro.md lines 13-17) says to filter ``use`` on the client.
+    "ExplanationOfBenefit": "patient",
     "Condition": "patient",
     "MedicationStatement": "patient",
     "MedicationRequest": "patient",
@@ -26,8 +29,6 @@ PATIENT_SEARCHES: dict[str, str] = {
     "Observation": "patient",
 }
 DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse", "ExplanationOfBenefit")
-# Fixed parameters added to a type's search: only prior-authorization EOBs, never the patient's paid claims.
-EXTRA_PARAMS: dict[str, dict[str, str]] = {"ExplanationOfBenefit": {"use": "preauthorization"}}
 REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
 PAGE_SIZE = "200"
 FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records
@@ -75,10 +76,7 @@ def fetch_chart(
     The types whose search failed or stopped short are in ``chart.incomplete``, with why."""
     deadline = None if budget is None else time.monotonic() + budget
     wanted_types = list(types or PATIENT_SEARCHES)
-    queries = {
-        rtype: (rtype, {**patient_param(rtype, patient_id), **EXTRA_PARAMS.get(rtype, {}), "_count": PAGE_SIZE})
-        for rtype in wanted_types
-    }
+    queries = {rtype: (rtype, {**patient_param(rtype, patient_id), "_count": PAGE_SIZE}) for rtype in wanted_types}
     results = client.search_all(queries, deadline=deadline)
     resources = [r for result in results.values() for r in result.resources]
     incomplete = {rtype: result.error for rtype, result in results.items() if result.error}
