@@ -10,7 +10,7 @@ from pathlib import Path
 from builders import chart_of, claim, claim_response
 
 from smart_app.content import content_dir
-from smart_app.denials.pdex import all_answers, eob_answers, open_denials_with_eobs, read_eob_denial
+from smart_app.denials.pdex import all_answers, answer_reference, eob_answers, open_denials_with_eobs, read_eob_denial
 from smart_app.fhir.chart import as_collection, chart_from_bundle
 
 PDEX_EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "pdex" / "ExplanationOfBenefit-PDexPriorAuth1.json"
@@ -42,6 +42,7 @@ def test_the_demo_eob_only_denial_carries_its_carc_reason_in_words() -> None:
     assert skipped == [] and denial.warnings == []
     assert denial.decision == "denied" and denial.pre_auth_ref == "A266120477"
     item = denial.items[0]
+    assert item.service is not None
     assert (item.service.system, item.service.code) == ("http://www.ama-assn.org/go/cpt", "73221")
     (reason,) = item.reason_codes
     assert (reason.system, reason.code) == (CARC, "50")
@@ -93,3 +94,9 @@ def test_read_eob_denial_takes_the_header_review_action_when_items_carry_none() 
     chart = chart_of({**eob, "patient": {"reference": "Patient/p1"}})
     denial = read_eob_denial(chart.of_type("ExplanationOfBenefit")[0], chart.resolve)
     assert denial.decision == "denied" and denial.items[0].reason_codes[0].code == "50"
+
+
+def test_an_eob_denial_id_names_its_eob_and_any_other_id_a_claimresponse() -> None:
+    assert answer_reference("eob-pdex-shoulder-mri-1") == "ExplanationOfBenefit/pdex-shoulder-mri-1"
+    assert answer_reference("cr-lumbar-mri-1") == "ClaimResponse/cr-lumbar-mri-1"
+    assert answer_reference("eob-") == "ClaimResponse/eob-"  # no EOB id after the prefix
