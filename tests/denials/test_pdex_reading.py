@@ -100,3 +100,13 @@ def test_an_eob_denial_id_names_its_eob_and_any_other_id_a_claimresponse() -> No
     assert answer_reference("eob-pdex-shoulder-mri-1") == "ExplanationOfBenefit/pdex-shoulder-mri-1"
     assert answer_reference("cr-lumbar-mri-1") == "ClaimResponse/cr-lumbar-mri-1"
     assert answer_reference("eob-") == "ClaimResponse/eob-"  # no EOB id after the prefix
+
+
+def test_a_rarc_denial_reason_gets_its_words_from_the_shipped_table() -> None:
+    eob = copy.deepcopy({**_demo_eob(), "patient": {"reference": "Patient/p1"}})
+    rarc = {"system": "https://x12.org/codes/remittance-advice-remark-codes", "code": "M62"}
+    eob["item"][0]["adjudication"][1]["reason"]["coding"] = [rarc]
+    chart = chart_of(eob)
+    denial = read_eob_denial(chart.of_type("ExplanationOfBenefit")[0], chart.resolve)
+    (reason,) = denial.items[0].reason_codes
+    assert reason.display == "Missing/incomplete/invalid treatment authorization code."
