@@ -10,13 +10,17 @@ Where PDex puts each part (HL7/davinci-epdx at 444e07e, ``input/fsh/ProfilePdexP
   (``X12ClaimAdjustmentReasonCodesCMSRemittanceAdviceRemarkCodes``, ``CodeSystemStubs.fsh`` line 142: codes from
   ``https://x12.org/codes/claim-adjustment-reason-codes``);
 - when decided: ``item.adjudication.extension(adjudicationActionDate)`` (``WhenAdjudicated``, line 98), else
-  ``created``; the authorization's period ``preAuthRefPeriod`` (line 38) and per item ``preAuthPeriod`` (line 50);
+  ``created``; the authorization's period ``preAuthRefPeriod`` (line 38; 0..* in R4) goes to the notes; the
+  item's ``preAuthPeriod`` (line 50) and ``billablePeriod`` are not read yet;
 - the numbers: ``preAuthRef``, item ``previousAuthorizationNumber`` / ``administrationReferenceNumber`` (lines
   51-52, the PAS extensions);
 - who: ``insurer`` 1..1 (line 30), ``provider`` 1..1 (line 32), ``patient`` 1..1 (line 26), the reviewer as PAS's
   ``claimResponseReviewer`` (line 15); the request it answers is R4's ``ExplanationOfBenefit.claim``.
 An EOB keeps its service on ``item.productOrService`` itself (no Claim join needed). Nothing here is guessed: a
-missing part is a warning on the denial.
+missing part is a warning on the denial; without a review action an item's decision is ``unknown`` (``pended``
+for a ``queued`` outcome, as the PAS reader does), never inferred from a denial reason. ``use`` is filtered here,
+not searched: it is no base R4 search parameter (``input/intro-notes/StructureDefinition-pdex-priorauthorization-
+intro.md`` lines 13-17).
 """
 
 from __future__ import annotations
