@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 from smart_app.brief.model import build_brief
 from smart_app.config import WRITE_PROFILE_NAMES, load_settings, tenant_of
 from smart_app.denials.assess import Clock
-from smart_app.denials.pas import open_denials, prior_auth_answers, read_denial
+from smart_app.denials.pas import Denial, read_denial
+from smart_app.denials.pdex import EOB_PREFIX, all_answers, is_eob_denial_id, open_denials_with_eobs, read_eob_denial
 from smart_app.errors import InputError, P2PError
-from smart_app.fhir.chart import as_collection, chart_from_bundle
+from smart_app.fhir.chart import Chart, as_collection, chart_from_bundle
 
 log = logging.getLogger("smart_app")
 DEMO_CLIENT_ID = "p2p-brief-demo"
@@ -64,20 +65,22 @@ def brief_from_bundle(
     """The whole pipeline on one Bundle file: chart, denial(s), brief model. Raise ``InputError`` if unusable.
 
     With no open denial in the file, the newest prior-authorization answer is briefed (it says there is nothing
-    to contest) rather than nothing at all; a file with no ClaimResponse is an input error.
+    to contest) rather than nothing at all. A PDex ExplanationOfBenefit (``use = preauthorization``) is an answer
+    too, chosen by its id or ``eob-<id>``; a file with neither a ClaimResponse nor an EOB is an input error.
     """
     settings = load_settings()
     chart = chart_from_bundle(_load_bundle(path))
-    responses = chart.of_type("ClaimResponse")
-    if not responses:
-        raise InputError(f"{path}: holds no ClaimResponse (a prior-authorization answer) to brief")
+    responses, eobs = chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit")
+    if not responses and not eobs:
+        raise InputError(
+            f"{path}: holds no ClaimResponse (a prior-authorization answer) and no PDex ExplanationOfBenefit to brief"
+        )
     if claim_response_id:
-        chosen = [r for r in responses if r.get("id") == claim_response_id]
-        if not chosen:
-            raise InputError(f"{path}: no ClaimResponse with id {claim_response_id!r}")
-        denials = [read_denial(chosen[0], chart.resolve)]
+        denials = _chosen_answer(path, chart, claim_response_id)
     else:
-        denials = open_denials(responses, chart.resolve) or prior_auth_answers(responses, chart.resolve)[:1]
+        found, skipped = open_denials_with_eobs(responses, eobs, chart.resolve)
+        denials = found or all_answers(responses, eobs, chart.resolve)[0][:1]
+        chart.warnings.extend(skipped)
     if not denials:
         raise InputError(f"{path}: holds no prior-authorization ClaimResponse (use = preauthorization)")
     patient_ref = denials[0].patient_ref or ""
@@ -88,6 +91,18 @@ def brief_from_bundle(
         clock=clock or brief_clock(None, settings["TIMEZONE"]),
         practice_state=settings.get("PRACTICE_STATE"),
     )
+
+
+def _chosen_answer(path: Path, chart: Chart, answer_id: str) -> list[Denial]:
+    """The ClaimResponse with id ``answer_id``, else the EOB with that id (or ``eob-<id>``)."""
+    chosen = [r for r in chart.of_type("ClaimResponse") if r.get("id") == answer_id]
+    if chosen:
+        return [read_denial(chosen[0], chart.resolve)]
+    eob_id = answer_id[len(EOB_PREFIX) :] if is_eob_denial_id(answer_id) else answer_id
+    eob = chart.index.get(f"ExplanationOfBenefit/{eob_id}")
+    if eob is not None:
+        return [read_eob_denial(eob, chart.resolve)]
+    raise InputError(f"{path}: no ClaimResponse with id {answer_id!r}")
 
 
 def _cmd_brief(args: argparse.Namespace) -> int:

@@ -291,3 +291,14 @@ def test_pas_example_without_a_policy_gets_the_generic_outline(capsys: pytest.Ca
     assert denial["policy"] is None and denial["criteria"] == []
     assert denial["noPolicy"].startswith("No policy on file for")
     assert denial["genericOutline"]
+
+
+@pytest.mark.parametrize("chosen", [(), ("--claim-response", "eob-pdex-shoulder-mri-1")])
+def test_a_bundle_whose_denial_is_only_a_pdex_eob_is_briefed(capsys: pytest.CaptureFixture[str], chosen) -> None:
+    brief = _brief(capsys, str(DEMO / "shoulder-eob.json"), "--today", "2026-11-23", *chosen)
+    (denial,) = brief["denials"]
+    assert denial["claimResponse"] == "ExplanationOfBenefit/pdex-shoulder-mri-1"
+    assert denial["decision"] == "denied" and denial["preAuthRef"] == "A266120477"
+    assert denial["service"]["code"] == "73221"
+    carc = [c for c in denial["reason"]["codes"] if c["codeSet"] == "CARC"]
+    assert [c["code"] for c in carc] == ["50"] and "medical necessity" in carc[0]["display"]

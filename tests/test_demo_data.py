@@ -45,6 +45,9 @@ EXPECTED_PATIENTS = {
 MALFORMED = {"glp1-t2dm": {("Observation", "obs-glp1-malformed")}}
 
 SLUGS = sorted(EXPECTED_RESPONSES)
+# Charts whose denial exists only as a Da Vinci PDex ExplanationOfBenefit: slug -> (patient, {EOB id: X12 306})
+EOB_CHARTS = {"shoulder-eob": ("pat-shoulder-eob", {"pdex-shoulder-mri-1": "A3"})}
+PDEX = "http://hl7.org/fhir/us/davinci-pdex/"
 
 
 def load(slug: str) -> dict:
@@ -101,7 +104,7 @@ def npi_is_valid(value: str) -> bool:
 
 
 def test_demo_folder_holds_the_four_charts_and_the_practice_staff():
-    assert sorted(p.stem for p in DEMO_DIR.glob("*.json")) == sorted([*SLUGS, "practice-staff"])
+    assert sorted(p.stem for p in DEMO_DIR.glob("*.json")) == sorted([*SLUGS, *EOB_CHARTS, "practice-staff"])
     assert (DEMO_DIR / "SOURCES.md").is_file()
 
 
@@ -124,7 +127,7 @@ def test_practice_staff_validates_and_every_role_points_at_a_practice_of_the_cha
     assert roles["Practitioner/demo-liaison-prairie"] == {"Organization/org-lumbar-prairie-family-med"}
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", [*SLUGS, *EOB_CHARTS])
 def test_every_resource_validates_except_the_deliberately_malformed_one(slug):
     bundle = load(slug)
     failed = {}
@@ -139,7 +142,7 @@ def test_every_resource_validates_except_the_deliberately_malformed_one(slug):
         assert "valueQuantity" in message
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", [*SLUGS, *EOB_CHARTS])
 def test_bundle_envelope_parses_as_r4b_collection(slug):
     bundle = load(slug)
     skip = MALFORMED.get(slug, set())
@@ -155,7 +158,7 @@ def test_bundle_envelope_parses_as_r4b_collection(slug):
         assert entry["fullUrl"] == f"{BASE}{r['resourceType']}/{r['id']}"
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", [*SLUGS, *EOB_CHARTS])
 def test_every_reference_resolves_inside_its_bundle(slug):
     bundle = load(slug)
     known = set(by_key(bundle))
@@ -301,3 +304,33 @@ def test_every_review_action_in_the_demo_is_in_the_code_table():
 
 def test_content_dir_points_at_the_source_tree_or_wheel():
     assert isinstance(DEMO_DIR, Path) and DEMO_DIR.is_dir()
+
+
+@pytest.mark.parametrize("slug", sorted(EOB_CHARTS))
+def test_the_eob_only_chart_holds_a_pdex_prior_authorization_and_no_claimresponse(slug):
+    patient_id, expected = EOB_CHARTS[slug]
+    index = by_key(load(slug))
+    assert f"Patient/{patient_id}" in index
+    assert not [k for k in index if k.startswith(("ClaimResponse/", "Claim/"))]
+    table = json.loads(CODES_FILE.read_text(encoding="utf-8"))
+    for eob_id, code in expected.items():
+        eob = index[f"ExplanationOfBenefit/{eob_id}"]
+        assert eob["use"] == "preauthorization" and eob["patient"] == {"reference": f"Patient/{patient_id}"}
+        assert eob["meta"]["profile"] == [PDEX + "StructureDefinition/pdex-priorauthorization"]
+        assert datetime.fromisoformat(eob["created"]) <= TODAY
+        (item,) = eob["item"]
+        actions = [
+            c["code"]
+            for a in item["adjudication"]
+            for e in a.get("extension", [])
+            if e["url"] == PDEX + "StructureDefinition/extension-reviewAction"
+            for sub in e["extension"]
+            if sub["url"] == PDEX + "StructureDefinition/extension-reviewActionCode"
+            for c in sub["valueCodeableConcept"]["coding"]
+        ]
+        assert actions == [code] and code in table["codes"]
+        reasons = [a for a in item["adjudication"] if a["category"]["coding"][0]["code"] == "denialreason"]
+        assert (
+            reasons
+            and reasons[0]["category"]["coding"][0]["system"] == PDEX + "CodeSystem/PDexAdjudicationDiscriminator"
+        )

@@ -1,6 +1,6 @@
 """Code tables the app ships in ``fhir/codes/``: X12 306 review actions, and denial reason codes with the
-triage category each one signals (X12 901 reject reasons, CARC, HL7 decision reasons, and the X12 886 codes a
-practice adds under its own X12 licence)."""
+triage category each one signals (X12 901 reject reasons, CARC, two RARCs, HL7 decision reasons, and the X12 886
+codes a practice adds under its own X12 licence)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 # Types the brief reads (the ones the app asks scopes for) plus what a Bundle file may also carry.
 KNOWN_TYPES = frozenset(READ_TYPES) | {"DiagnosticReport", "DocumentReference", "ServiceRequest", "Location"}
 # The element naming whose record it is (FHIR's Patient compartment), where it is not ``subject``.
-OWNER_ELEMENTS = {"Claim": "patient", "ClaimResponse": "patient", "Coverage": "beneficiary"}
+OWNER_ELEMENTS = {
+    "Claim": "patient",
+    "ClaimResponse": "patient",
+    "ExplanationOfBenefit": "patient",
+    "Coverage": "beneficiary",
+}
 UNOWNED_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "Medication", "Location"})
 
 

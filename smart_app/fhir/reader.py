@@ -18,13 +18,17 @@ PATIENT_SEARCHES: dict[str, str] = {
     "Coverage": "patient",
     "Claim": "patient",
     "ClaimResponse": "patient",
+    # Da Vinci PDex prior authorizations. Not ``use=preauthorization``: ``use`` is no base R4 EOB search parameter
+    # and a strict server refuses it; the IG (HL7/davinci-epdx, input/intro-notes/
+    # StructureDefinition-pdex-priorauthorization-intro.md lines 13-17) says to filter ``use`` on the client.
+    "ExplanationOfBenefit": "patient",
     "Condition": "patient",
     "MedicationStatement": "patient",
     "MedicationRequest": "patient",
     "Procedure": "patient",
     "Observation": "patient",
 }
-DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse")
+DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse", "ExplanationOfBenefit")
 REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
 PAGE_SIZE = "200"
 FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records

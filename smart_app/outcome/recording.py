@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smart_app.brief.render import DoesNotFit, render_pdf, render_text
 from smart_app.denials.hand_entry import is_hand_denial_id
+from smart_app.denials.pdex import answer_reference
 from smart_app.errors import NotFound
 from smart_app.fhir.write_profiles import PDF, TargetProfile, call_documents
 from smart_app.fhir.writeback import build_document_reference
@@ -188,7 +189,7 @@ def _reference_number(denial: dict[str, Any]) -> str | None:
 def _note_context(denial: dict[str, Any] | None, call: CallSubmission, corrects: str | None) -> NoteContext:
     reason = call.correction_reason.strip()[:2000]
     if denial is None:  # the chart could not be read: the typed record, and the denial it was typed for
-        ref = None if is_hand_denial_id(call.denial_id) else f"ClaimResponse/{call.denial_id}"
+        ref = None if is_hand_denial_id(call.denial_id) else answer_reference(call.denial_id)
         return NoteContext("see the prior-authorization request", "payer not named", ref, None,
                            corrects=corrects, correction_reason=reason)  # fmt: skip
     specialty = ((denial.get("orderingProvider") or {}).get("specialty") or {}).get("display")

@@ -21,6 +21,7 @@ REFERENCE_PARAMS: dict[str, tuple[str, ...]] = {
     "beneficiary": ("beneficiary",),
     "encounter": ("encounter", "context.encounter"),
     "request": ("request",),
+    "claim": ("claim",),
     "practitioner": ("practitioner",),
     "organization": ("organization",),
 }
@@ -55,6 +56,7 @@ TYPE_PARAMS: dict[str, tuple[str, ...]] = {
     "Coverage": ("patient", "beneficiary", "status", "identifier"),
     "Claim": ("patient", "use", "status", "identifier", "encounter"),
     "ClaimResponse": ("patient", "use", "status", "identifier", "request"),
+    "ExplanationOfBenefit": ("patient", "use", "status", "identifier", "claim"),
     "DocumentReference": ("patient", "subject", "status", "category", "type", "encounter", "identifier"),
 }
 

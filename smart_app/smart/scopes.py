@@ -14,6 +14,7 @@ READ_TYPES: tuple[str, ...] = (
     "Coverage",
     "Claim",
     "ClaimResponse",
+    "ExplanationOfBenefit",
     "Condition",
     "MedicationStatement",
     "MedicationRequest",

@@ -9,7 +9,15 @@ from flask import current_app
 
 from smart_app.denials.assess import Clock
 from smart_app.denials.hand_entry import HAND_PREFIX, denial_from_hand_entry, is_hand_denial_id
-from smart_app.denials.pas import Denial, open_denials, read_denial
+from smart_app.denials.pas import Denial, read_denial
+from smart_app.denials.pdex import (
+    EOB_PREFIX,
+    eob_answers,
+    is_eob_denial_id,
+    merge_answers,
+    open_denials_with_eobs,
+    read_eob_denial,
+)
 from smart_app.errors import ChartUnavailable, MissingLaunchContext, NotFound
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
@@ -52,15 +60,21 @@ def _budget() -> float:
 
 
 def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
-    """The patient's denied or pended answers, newest first, with the ones entered by hand."""
+    """The patient's denied or pended answers (ClaimResponses, and PDex EOBs that answer a request no ClaimResponse
+    answers), newest first, with the ones entered by hand."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES, budget=_budget())
-    denials = open_denials(chart.of_type("ClaimResponse"), chart.resolve) + _hand_denials(context, patient_id)
+    from_ehr, skipped = open_denials_with_eobs(
+        chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit"), chart.resolve
+    )
+    chart.warnings.extend(skipped)
+    denials = from_ehr + _hand_denials(context, patient_id)
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
-    """The whole chart and one denial in it (a ClaimResponse or a hand entry); ``NotFound`` if not this patient's,
+    """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, or a hand entry);
+    ``NotFound`` if not this patient's,
     ``ChartUnavailable`` when the ClaimResponse search failed (a failed read is never "not found")."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, budget=_budget())
@@ -72,6 +86,8 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
         if fields is None:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
+    if is_eob_denial_id(denial_id):
+        return chart, _eob_denial(chart, denial_id[len(EOB_PREFIX) :], patient_id)
     claim_response = chart.index.get(f"ClaimResponse/{denial_id}")
     unread = denials_unread(chart)
     if claim_response is None and unread:
@@ -79,7 +95,22 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
     subject = (claim_response or {}).get("patient", {}).get("reference", "")
     if claim_response is None or subject.split("/")[-1] != patient_id:
         raise NotFound("This denial is not in the launched patient's chart.")
-    return chart, read_denial(claim_response, chart.resolve)
+    denial = read_denial(claim_response, chart.resolve)
+    merge_answers([denial], eob_answers(chart.of_type("ExplanationOfBenefit"), chart.resolve)[0])  # names an EOB twin
+    return chart, denial
+
+
+def _eob_denial(chart: Chart, eob_id: str, patient_id: str) -> Denial:
+    eob = chart.index.get(f"ExplanationOfBenefit/{eob_id}")
+    if eob is None and chart.incomplete.get("ExplanationOfBenefit"):
+        raise ChartUnavailable(
+            "The EHR could not be read, so the patient's prior-authorization decisions are not known. "
+            f"{chart.incomplete['ExplanationOfBenefit']}."
+        )
+    subject = (eob or {}).get("patient", {}).get("reference", "")
+    if eob is None or subject.split("/")[-1] != patient_id:
+        raise NotFound("This denial is not in the launched patient's chart.")
+    return read_eob_denial(eob, chart.resolve)
 
 
 def denials_unread(chart: Chart) -> str | None:

@@ -9,6 +9,8 @@ from ehr_helpers import FHIR, INSPECTOR, SmartFlow, bearer
 from flask import Flask
 from flask.testing import FlaskClient
 
+from smart_app.content import content_dir
+
 INSPECT = bearer(INSPECTOR)
 
 
@@ -170,3 +172,17 @@ def test_latency_is_added_to_fhir_requests(make_ehr: Callable[..., Flask]) -> No
 def test_update_and_delete_are_not_supported(client: FlaskClient) -> None:
     assert client.delete("/fhir/Patient/pat-alvarez", headers=INSPECT).status_code == 405
     assert client.put("/fhir/Patient/pat-alvarez", headers=INSPECT, json={}).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("ExplanationOfBenefit?patient=Patient/pat-shoulder-eob&use=preauthorization", {"pdex-shoulder-mri-1"}),
+        ("ExplanationOfBenefit?patient=Patient/pat-shoulder-eob&use=claim", set()),
+        ("ExplanationOfBenefit?claim=Claim/none", set()),
+    ],
+)
+def test_the_demo_ehr_searches_pdex_eobs_by_use(make_ehr: Callable[..., Flask], query: str, ids: set[str]) -> None:
+    client = make_ehr(bundles_dir=content_dir("fhir") / "demo").test_client()
+    bundle = client.get(f"/fhir/{query}", headers=INSPECT).get_json()
+    assert {e["resource"]["id"] for e in bundle.get("entry", [])} == ids
