@@ -92,6 +92,18 @@ def open_brief(browser: Any, ehr_url: str, patient: str, *, width: int = 1280) -
     return page
 
 
+def case_in_chart_frame(page: Any, ehr_url: str, patient: str) -> Any:
+    """The patient's chart in the demo EHR, the app in its frame (consent approved), on the brief's first case
+    page ("Call and follow-up"): the frame, as a Playwright FrameLocator."""
+    page.goto(f"{ehr_url}/")
+    page.click(f"a[href='/chart/{patient}']")
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("button", name="Allow").click()
+    frame.get_by_role("link", name="Open brief").click()
+    frame.get_by_role("link", name="Call and follow-up").first.click()
+    return frame
+
+
 class LogLines(logging.Handler):
     """Every log record, formatted, kept in ``lines``."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from pairs import case_in_chart_frame
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -29,12 +30,7 @@ def _fill(frame: Any, reviewer: str) -> None:
 
 
 def test_back_and_submit_again_shows_the_first_note_and_writes_nothing(page: Any, demo: Any) -> None:
-    page.goto(f"{demo.ehr.url}/")
-    page.click(f"a[href='/chart/{PATIENT}']")
-    frame = page.frame_locator("iframe")
-    frame.get_by_role("button", name="Allow").click()
-    frame.get_by_role("link", name="Open brief").click()
-    frame.get_by_role("link", name="Call and follow-up").first.click()
+    frame = case_in_chart_frame(page, demo.ehr.url, PATIENT)
     frame.get_by_role("heading", name="Record the call").wait_for()
     before = _notes_in_ehr(demo)
     _fill(frame, "Dr. Back Button")

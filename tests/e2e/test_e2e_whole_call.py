@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from pairs import case_in_chart_frame
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -48,12 +49,7 @@ def _log(
 def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Path) -> None:
     shots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{demo.ehr.url}/")
-    page.click(f"a[href='/chart/{PATIENT}']")
-    frame = page.frame_locator("iframe")
-    frame.get_by_role("button", name="Allow").click()
-    frame.get_by_role("link", name="Open brief").click()
-    frame.get_by_role("link", name="Call and follow-up").first.click()
+    frame = case_in_chart_frame(page, demo.ehr.url, PATIENT)
     frame.get_by_role("heading", name="Scheduling log").wait_for()
     assert frame.locator(".schedule-status").inner_text() == "Not requested yet."
 
