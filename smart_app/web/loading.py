@@ -3,6 +3,7 @@ hand), one denial, and the clock and state the brief is built with."""
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -74,8 +75,8 @@ def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
 
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
     """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, or a hand entry);
-    ``NotFound`` if not this patient's,
-    ``ChartUnavailable`` when the ClaimResponse search failed (a failed read is never "not found")."""
+    ``NotFound`` if not this patient's, ``ChartUnavailable`` when the payer's answers could not all be read (a
+    failed read is never "not found")."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, budget=_budget())
     if is_hand_denial_id(denial_id):
@@ -87,36 +88,32 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
     if is_eob_denial_id(denial_id):
-        return chart, _eob_denial(chart, denial_id[len(EOB_PREFIX) :], patient_id)
-    claim_response = chart.index.get(f"ClaimResponse/{denial_id}")
-    unread = denials_unread(chart)
-    if claim_response is None and unread:
-        raise ChartUnavailable(unread)
-    subject = (claim_response or {}).get("patient", {}).get("reference", "")
-    if claim_response is None or subject.split("/")[-1] != patient_id:
-        raise NotFound("This denial is not in the launched patient's chart.")
-    denial = read_denial(claim_response, chart.resolve)
+        return chart, read_eob_denial(_answer(chart, f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"),
+                                      chart.resolve)  # fmt: skip
+    denial = read_denial(_answer(chart, f"ClaimResponse/{denial_id}"), chart.resolve)
     merge_answers([denial], eob_answers(chart.of_type("ExplanationOfBenefit"), chart.resolve)[0])  # names an EOB twin
     return chart, denial
 
 
-def _eob_denial(chart: Chart, eob_id: str, patient_id: str) -> Denial:
-    eob = chart.index.get(f"ExplanationOfBenefit/{eob_id}")
-    if eob is None and chart.incomplete.get("ExplanationOfBenefit"):
-        raise ChartUnavailable(
-            "The EHR could not be read, so the patient's prior-authorization decisions are not known. "
-            f"{chart.incomplete['ExplanationOfBenefit']}."
-        )
-    subject = (eob or {}).get("patient", {}).get("reference", "")
-    if eob is None or subject.split("/")[-1] != patient_id:
-        raise NotFound("This denial is not in the launched patient's chart.")
-    return read_eob_denial(eob, chart.resolve)
+def _answer(chart: Chart, reference: str) -> dict[str, Any]:
+    """The payer's answer (ClaimResponse or EOB) naming the launched patient; ``ChartUnavailable`` when it is
+    absent because the answers could not all be read."""
+    answer = chart.index.get(reference)
+    subject = str(((answer or {}).get("patient") or {}).get("reference") or "")
+    if answer is not None and subject.split("/")[-1] == chart.patient_id:
+        return answer
+    unread = denials_unread(chart)
+    if unread:
+        raise ChartUnavailable(unread)
+    raise NotFound("This denial is not in the launched patient's chart.")
 
 
 def denials_unread(chart: Chart) -> str | None:
-    """What to tell the user when the patient's prior-authorization answers could not be read (the search failed
-    or stopped short), or None when they were read: then an absent denial is really absent."""
-    reason = chart.incomplete.get("ClaimResponse")
-    if reason is None:
+    """What to tell the user when the patient's prior-authorization answers (ClaimResponses, PDex EOBs) could not
+    all be read (a search failed or stopped short), or None when they were: then an absent denial is really absent."""
+    reasons = [chart.incomplete[t] for t in ("ClaimResponse", "ExplanationOfBenefit") if t in chart.incomplete]
+    if not reasons:
         return None
-    return f"The EHR could not be read, so the patient's prior-authorization answers are not known. {reason}."
+    return (
+        f"The EHR could not be read, so the patient's prior-authorization answers are not known. {'; '.join(reasons)}."
+    )
