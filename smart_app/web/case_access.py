@@ -19,12 +19,10 @@ import logging
 from collections.abc import Collection
 
 from smart_app.brief.model import denial_summary, patient_header
-from smart_app.denials.hand_entry import HAND_PREFIX, is_hand_denial_id
 from smart_app.errors import FhirError, NotFound
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import case_practices
-from smart_app.store.hand_entries import hand_entry_author
-from smart_app.web.case_state import database, track_case
+from smart_app.web.case_state import database, track_case, typed_by_user
 from smart_app.web.context import user_practices
 from smart_app.web.loading import clock, load_denial, practice_state
 
@@ -48,13 +46,15 @@ def reachable_denials(context: LaunchContext, denial_ids: Collection[str]) -> se
         return set()
     practices = _practices(context)
     on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
-    for unseen in set(denial_ids) - set(on_file):
-        _record_from_chart(context, unseen)
-    on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
+    unseen = set(denial_ids) - set(on_file)
+    for denial_id in unseen:
+        _record_from_chart(context, denial_id)
+    if unseen:
+        on_file = case_practices(database(), context.tenant, context.patient, denial_ids)
     return {
         d
         for d in denial_ids
-        if d in on_file and (on_file[d] in practices or (on_file[d] is None and _typed_by_user(context, d)))
+        if d in on_file and (on_file[d] in practices or (on_file[d] is None and typed_by_user(context, d)))
     }
 
 
@@ -77,11 +77,3 @@ def _record_from_chart(context: LaunchContext, denial_id: str) -> None:
     summary = denial_summary(denial, patient=chart.patient, clock=clock(), practice_state=practice_state())
     source = "hand" if summary["enteredByHand"] else "launch"
     track_case(context, summary, patient_name=patient_header(chart)["name"], source=source)
-
-
-def _typed_by_user(context: LaunchContext, denial_id: str) -> bool:
-    if not is_hand_denial_id(denial_id) or not context.fhir_user:
-        return False
-    entry_id = int(denial_id[len(HAND_PREFIX) :])
-    author = hand_entry_author(database(), iss=context.tenant, patient_id=context.patient or "", entry_id=entry_id)
-    return author == context.fhir_user

@@ -46,7 +46,7 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
     own view may guess: another user opening the patient would give it to their practice). A FHIR denial whose
     request names none stays unattributed: the user opening a chart may work for another practice."""
     named = (denial.get("orderingProvider") or {}).get("organization")
-    typed = bool(denial.get("enteredByHand")) and _typed_by(context, str(denial.get("id") or ""))
+    typed = bool(denial.get("enteredByHand")) and typed_by_user(context, str(denial.get("id") or ""))
     track_denial(
         database(),
         tenant=context.tenant,
@@ -58,7 +58,7 @@ def track_case(context: LaunchContext, denial: dict[str, Any], *, patient_name: 
     )
 
 
-def _typed_by(context: LaunchContext, denial_id: str) -> bool:
+def typed_by_user(context: LaunchContext, denial_id: str) -> bool:
     """Whether the signed-in user typed this hand-entered denial."""
     if not is_hand_denial_id(denial_id) or not context.fhir_user:
         return False
