@@ -49,6 +49,7 @@ class SearchResult:
     pages: int = 0
     total: int | None = None  # the server's count of matches (``Bundle.total``), when it gave one
     matched: int = 0  # matches read (``_include``d resources are not counted in ``Bundle.total``)
+    refused: bool = False  # the server refused the search (403): the grant lacks it, and waiting will not help
 
 
 @dataclass
@@ -270,7 +271,7 @@ class FhirClient:
         except FhirAuthError as exc:
             if exc.status_code == 401:
                 raise
-            result.error = exc.message
+            result.error, result.refused = exc.message, True
         return result
 
     def search_pages(

@@ -204,7 +204,7 @@ def _already_written(
     if match is not None:
         return f"DocumentReference/{match['id']}"
     if unconfirmed and existing.error:
-        refused = "refused (403)" in existing.error  # the grant lacks DocumentReference search: waiting won't help
+        refused = existing.refused  # the grant lacks DocumentReference search: waiting won't help
         raise WriteBackError(
             f"An earlier attempt reached the EHR but its answer was lost, and the EHR could not be asked whether it "
             f"kept the note ({existing.error}); it is not sent again until it can be"

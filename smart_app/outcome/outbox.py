@@ -104,8 +104,7 @@ def own_note(db: Database, *, iss: str, patient_id: str, claim_response_id: str,
 
 def may_be_in_chart(note: CallNote) -> bool:
     """Whether an attempt to write the note was sent and its answer lost: the EHR may hold it already."""
-    stored = json.loads(note.written_json) if note.written_json else None
-    return isinstance(stored, list) and UNCONFIRMED in stored
+    return UNCONFIRMED in _written(note)
 
 
 def not_in_chart(db: Database, note_id: str) -> bool:
@@ -115,7 +114,7 @@ def not_in_chart(db: Database, note_id: str) -> bool:
         note = session.get(CallNote, note_id)
         if note is None or note.status == "written" or not may_be_in_chart(note):
             return False
-        written = [None if w == UNCONFIRMED else w for w in json.loads(note.written_json or "[]")]
+        written = [None if w == UNCONFIRMED else w for w in _written(note)]
         note.written_json, note.status = json.dumps(written), "pending"
         note.last_error = "Checked by a person: not in the chart; sent again"
         return True
