@@ -61,7 +61,8 @@ class CallSubmission:
 @dataclass
 class RecordedCall:
     """The outcome: the note saved (``note_id``), or the form's errors (nothing saved). ``repeated`` when the form's
-    key had already recorded this note (nothing new written); ``brief`` is None when the chart could not be read."""
+    key had already recorded this note (nothing new written); ``brief`` is the one read (None when the chart could not
+    be read, or was not read because the form was refused first)."""
 
     note_id: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
@@ -114,7 +115,7 @@ def record_call(
         checked, errors = parse_call_form(call.form, known)  # a ticked criterion the brief does not have: refused
         if checked is None:
             discard_note(db, note_id)  # the form comes back with every field as typed and the reason
-            return RecordedCall(errors=errors)
+            return RecordedCall(errors=errors, brief=brief)
         text, resources = _documents(record, call, note_id, original, profile, brief=brief)
         complete_note(db, note_id, lease, note_text=text, resources=resources)
     # Logged here, before the write to the chart, which logs its own event after it.

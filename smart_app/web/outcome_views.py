@@ -72,7 +72,7 @@ def _submission(context: LaunchContext, denial_id: str) -> recording.CallSubmiss
 
 def _form_errors_page(context: LaunchContext, denial_id: str, recorded: recording.RecordedCall) -> ResponseReturnValue:
     """The case page with the form as typed and its errors; the typed text to copy when the chart cannot be read."""
-    brief = _brief_or_none(context, denial_id)
+    brief = recorded.brief or _brief_or_none(context, denial_id)  # read once: the brief the recording read
     if brief is None:
         return _typed_text_page(
             ChartUnavailable.title,
