@@ -16,6 +16,7 @@ from smart_app.config import DEFAULTS
 from smart_app.criteria.apply import criteria_for
 from smart_app.denials.assess import Clock, assess
 from smart_app.denials.codes import code_set_name
+from smart_app.denials.coverage_info import coverage_assertions
 from smart_app.denials.pas import Denial, service_text
 from smart_app.denials.triage import reason_text
 from smart_app.fhir.chart import Chart
@@ -122,12 +123,14 @@ def denial_summary(
         **{k: v for k, v in assessment.items() if k != "warnings"},
         "policy": None,
         "policyResult": None,
+        "coverageAssertions": [],
         "criteria": [],
         "guidelines": [],
         "warnings": [*denial.warnings, *assessment["warnings"]],
     }
     if chart is not None:
         summary.update(criteria_for(denial, chart, assessment["payer"]["key"], clock.now.date()))
+        summary["coverageAssertions"] = [a.as_dict() for a in coverage_assertions(denial, chart)]
     return summary
 
 

@@ -29,7 +29,17 @@ PATIENT_SEARCHES: dict[str, str] = {
     "Observation": "patient",
 }
 DENIAL_SEARCHES = ("Patient", "Coverage", "Claim", "ClaimResponse", "ExplanationOfBenefit")
-REFERENCED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Medication", "Claim", "Coverage")
+# The orders a PAS Claim's items name (``requestedService``) are read for their CRD coverage-information.
+REFERENCED_TYPES = (
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Medication",
+    "Claim",
+    "Coverage",
+    "ServiceRequest",
+    "DeviceRequest",
+)
 PAGE_SIZE = "200"
 FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records
 

@@ -219,8 +219,19 @@ def _criterion(criterion: Mapping[str, Any], discussed: bool, draft: _Draft) -> 
         draft.add(text, NOT_DOCUMENTED, note, attested, on_call, related)
 
 
+def _named_at_ordering(denial: Mapping[str, Any], draft: _Draft) -> None:
+    """The policy section the payer itself named for the order (Da Vinci CRD), cited with its assertion id."""
+    for assertion in denial.get("coverageAssertions") or []:
+        for link in assertion.get("policyLinks") or []:
+            trace = f" (coverage assertion {assertion['assertionId']}" if assertion.get("assertionId") else " ("
+            trace += f", {assertion['date']})" if assertion.get("date") else ")"
+            named = f"{link['note']}: {link['url']}" if link.get("note") else link["url"]
+            draft.add(f"When this order was placed, {_payer(denial)} named the policy that applies{trace}: {named}.")
+
+
 def _criteria(denial: Mapping[str, Any], record: CallRecord) -> LetterSection:
     draft = _Draft()
+    _named_at_ordering(denial, draft)
     policy = denial.get("policy")
     if not policy:
         draft.add(f"No coverage policy is on file for this service: its criteria are {NOT_DOCUMENTED}")

@@ -18,6 +18,8 @@ READ_TYPES: tuple[str, ...] = (
     "Condition",
     "MedicationStatement",
     "MedicationRequest",
+    "ServiceRequest",  # the order, for the payer's Da Vinci CRD coverage-information (policy named at ordering)
+    "DeviceRequest",
     "Medication",
     "Procedure",
     "Observation",
