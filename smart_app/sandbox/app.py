@@ -57,6 +57,7 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
         user=DemoUser(_signed_in_practitioner(store, settings.signed_in_user)),
         authorization_server=build_authorization_server(app, settings, store, registry, key),
         resource_protector=build_resource_protector(registry, settings.inspector_token),
+        charts_dated=now.date(),
     )
     app.extensions[EXTENSION_KEY] = ehr
     for blueprint in (discovery.bp, bulk_export.bp, fhir_api.bp, oauth_views.bp, ehr_pages.bp):

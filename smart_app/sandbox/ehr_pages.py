@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .chart_summary import latest_encounter, notes, summarize
 from .ehr_state import current_ehr
+from .fax_inbox import KINDS, letter_file, letters_for
 from .oauth_models import LaunchContext
 from .references import as_dict, as_list, concept_text
 
@@ -73,6 +75,40 @@ def chart_notes(patient_id: str) -> Response:
         note_count=len(documents),
         active="notes",
     )
+
+
+@bp.get("/chart/<patient_id>/letters")
+def chart_letters(patient_id: str) -> Response:
+    """The fax inbox: the patient's payer letters, each as its text PDF and as the scan the fax machine made."""
+    ehr = current_ehr()
+    patient = ehr.store.get("Patient", patient_id)
+    if patient is None:
+        return _no_chart()
+    return page(
+        "ehr/letters.html",
+        patient=summarize(ehr.store, patient),
+        letters=letters_for(patient_id),
+        kinds=KINDS,
+        note_count=len(notes(ehr.store, patient_id)),
+        active="letters",
+    )
+
+
+@bp.get("/chart/<patient_id>/letters/<letter_id>/<kind>")
+def chart_letter_file(patient_id: str, letter_id: str, kind: str) -> Response:
+    """One letter's file, dated to the day the demo's charts are dated for."""
+    ehr = current_ehr()
+    known = {spec["id"] for spec in letters_for(patient_id)}
+    content = letter_file(letter_id, kind, ehr.charts_dated or date.today()) if letter_id in known else None
+    if content is None:
+        return page(
+            "ehr/error.html", 404, title="Letter not found", message="There is no such letter for this patient."
+        )
+    response = make_response(content)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{letter_id}-{kind}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/launch")

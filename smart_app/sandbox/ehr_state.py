@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
@@ -37,6 +38,7 @@ class DemoEhr:
     outage: Outage = field(default_factory=Outage)
     search_faults: SearchFaults = field(default_factory=SearchFaults)
     exports: dict[str, Any] = field(default_factory=dict)  # Bulk Data export jobs by id
+    charts_dated: date | None = None  # the day the demo charts (and the fax inbox's letters) are dated for
     _count: int = 0
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
 
