@@ -155,7 +155,10 @@ def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
         report = sync(app.extensions["p2p_db"], client, clock=Clock.now_in(app.config["P2P"]["TIMEZONE"]))
     except P2PError as exc:
         return f"the sync failed ({exc.message}); run the sync command below"
-    return f"{report.read} ClaimResponses read by {report.via}, {report.new_cases} new case(s)"
+    return (
+        f"{report.read} ClaimResponses and {report.eobs_read} ExplanationOfBenefits read by {report.via}, "
+        f"{report.new_cases} new case(s)"
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -332,7 +335,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         )
         refused = f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
         print(  # noqa: T201 - the command's output: counts only, no patient data
-            f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
+            f"{iss}: {report.read} ClaimResponse(s) and {report.eobs_read} ExplanationOfBenefit(s) read in "
+            f"{report.pages} page(s) by {report.via}, "
             f"{report.denials} open denial(s), {refused}"
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"

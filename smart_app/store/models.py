@@ -154,13 +154,15 @@ class DenialCase(Base):
 
 
 class SyncState(Base):
-    """How far ``p2p-brief sync`` has read one EHR's ClaimResponses: the newest ``meta.lastUpdated`` processed and
-    the ids already processed at exactly that instant (the next run asks ``ge`` that instant and skips them); or,
-    when the server offers Bulk Data, the export being read (status URL, transaction time, lines done)."""
+    """How far ``p2p-brief sync`` has read one EHR's answers of one type (ClaimResponse, or PDex
+    ExplanationOfBenefit): the newest ``meta.lastUpdated`` processed and the ids already processed at exactly that
+    instant (the next run asks ``ge`` that instant and skips them); or, when the server offers Bulk Data, the export
+    being read (status URL, transaction time, lines done). One row per type, so neither moves the other's mark."""
 
-    __tablename__ = "sync_state"
+    __tablename__ = "sync_positions"
 
     iss: Mapped[str] = mapped_column(String(500), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True, default="ClaimResponse")
     high_water: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ids_at_mark_json: Mapped[str] = mapped_column(Text, default="[]")
     export_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Bulk Data export being read

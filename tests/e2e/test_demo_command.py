@@ -43,8 +43,12 @@ def test_the_demo_starts_with_a_filled_worklist(tmp_path: Path) -> None:
         output = "\n".join(lines)
         assert f"Demo EHR (open this): http://127.0.0.1:{ehr_port}/" in output
         assert f"/launch?iss=http://127.0.0.1:{ehr_port}/fhir" in output
-        # 4 charts (5 ClaimResponses, one an approval) + 12 copies (15): 16 open denials, each a case
-        assert "worklist filled by a first sync: 20 ClaimResponses read by export, 16 new case(s)" in output
+        # 4 charts (5 ClaimResponses, one an approval) + 12 copies (15): 16 open denials, and the shoulder MRI the
+        # payer posted only as a PDex EOB: 17 cases
+        assert (
+            "worklist filled by a first sync: 20 ClaimResponses and 1 ExplanationOfBenefits read by export, "
+            "17 new case(s)"
+        ) in output
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["status"] == "ok"
     finally:
         process.send_signal(signal.SIGINT)
