@@ -13,6 +13,7 @@ app itself (SMART Backend Services).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from smart_app.denials.assess import Clock
@@ -78,6 +79,23 @@ def _sync_by_search(
     practice_state: str | None,
     report: SyncReport,
 ) -> None:
+    def record(page: list[dict[str, Any]]) -> None:
+        sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
+
+    sync_by_search(db, client, iss, resource_type, record=record, report=report)
+
+
+def sync_by_search(
+    db: Database,
+    client: FhirClient,
+    iss: str,
+    resource_type: str,
+    *,
+    record: Callable[[list[dict[str, Any]]], None],
+    report: SyncReport,
+) -> None:
+    """Search ``resource_type`` changed since the saved mark (``_lastUpdated=ge``, oldest first), give each page
+    to ``record``, and save the mark after each page; the ids at the mark are skipped the next time."""
     progress = load_progress(db, iss, resource_type)
     mark, seen_at_mark = progress.high_water, progress.ids_at_mark
     report.marks[resource_type] = mark
@@ -87,7 +105,7 @@ def _sync_by_search(
     for page in client.search_pages(resource_type, params):
         fresh = [r for r in page if not (_last_updated(r) == mark and str(r.get("id")) in seen_at_mark)]
         if fresh:
-            sync_pages.record_page(db, client, iss, fresh, clock, practice_state, report)
+            record(fresh)
         else:
             report.pages += 1
         for resource in page:

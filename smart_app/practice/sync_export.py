@@ -8,6 +8,8 @@ dropped it, starts a new one from the same mark). When every file is read, the m
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from smart_app.denials.assess import Clock
@@ -20,9 +22,13 @@ from smart_app.store.db import Database
 from smart_app.store.sync_progress import SyncProgress, load_progress, save_progress
 
 log = logging.getLogger(__name__)
+Recorder = Callable[[list[dict[str, Any]]], None]
+KickOff = Callable[[list[str], str | None], str]
 
 
-def _manifest(db: Database, client: FhirClient, iss: str, resource_type: str, progress: SyncProgress) -> dict[str, Any]:
+def _manifest(
+    db: Database, client: FhirClient, iss: str, resource_type: str, progress: SyncProgress, kick_off: KickOff
+) -> dict[str, Any]:
     """The manifest of the export being read, or of a new one started from the mark."""
     if progress.export:
         try:
@@ -31,7 +37,7 @@ def _manifest(db: Database, client: FhirClient, iss: str, resource_type: str, pr
             log.info("sync %s: the saved export is gone; starting a new one", iss)
         except FhirReadError as exc:  # the job failed on the server: waiting on it again would fail every run
             log.info("sync %s: the saved export failed (%s); starting a new one", iss, type(exc).__name__)
-    progress.export = {"status_url": start_export(client, [resource_type], progress.high_water), "file": 0, "lines": 0}
+    progress.export = {"status_url": kick_off([resource_type], progress.high_water), "file": 0, "lines": 0}
     save_progress(db, iss, progress, resource_type)
     return wait_for_manifest(client, progress.export["status_url"])
 
@@ -45,18 +51,25 @@ def sync_by_export(
     clock: Clock,
     practice_state: str | None,
     report: SyncReport | None = None,
+    record: Recorder | None = None,
+    kick_off: KickOff | None = None,
 ) -> SyncReport:
     """Read one export of ``resource_type`` to its end, recording each page's denials and saving the position
-    after each page; counted in ``report`` (a new one when not given)."""
+    after each page; counted in ``report`` (a new one when not given). ``kick_off`` starts the export (default: a
+    system-level ``$export``) and ``record`` records a page (default: as the EHR's own, ``record_page``)."""
     progress = load_progress(db, iss, resource_type)
     report = report or SyncReport(via="export")
     report.marks[resource_type] = progress.high_water
-    manifest = _manifest(db, client, iss, resource_type, progress)
+    if record is None:
+        record = partial(_record_page, db, client, iss, clock, practice_state, report)
+    manifest = _manifest(
+        db, client, iss, resource_type, progress, kick_off or (lambda types, since: start_export(client, types, since))
+    )
     export = progress.export or {}
     files = [o for o in manifest["output"] if isinstance(o, dict) and o.get("type") == resource_type]
     requires_token = manifest.get("requiresAccessToken") is not False
     try:
-        _read_files(db, client, iss, resource_type, progress, files, requires_token, clock, practice_state, report)
+        _read_files(db, client, iss, resource_type, progress, files, requires_token, record, report)
     except FhirReadError:
         # A file that cannot be read (expired, or the server failed): the next run starts a new export from the
         # same mark, so nothing is skipped; what was recorded stays recorded (one case per denial).
@@ -76,6 +89,18 @@ def sync_by_export(
     return report
 
 
+def _record_page(
+    db: Database,
+    client: FhirClient,
+    iss: str,
+    clock: Clock,
+    practice_state: str | None,
+    report: SyncReport,
+    page: list[dict[str, Any]],
+) -> None:
+    sync_pages.record_page(db, client, iss, page, clock, practice_state, report)  # looked up now: tests replace it
+
+
 def _read_files(
     db: Database,
     client: FhirClient,
@@ -84,8 +109,7 @@ def _read_files(
     progress: SyncProgress,
     files: list[dict[str, Any]],
     requires_token: bool,
-    clock: Clock,
-    practice_state: str | None,
+    record: Recorder,
     report: SyncReport,
 ) -> None:
     """Read the export's files of ``resource_type`` from the saved file and line, a page at a time."""
@@ -105,11 +129,11 @@ def _read_files(
                 continue
             page.append(resource)
             if len(page) >= sync_pages.PAGE_SIZE:
-                sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
+                record(page)
                 page = []
                 export.update(file=index, lines=line)
                 save_progress(db, iss, progress, resource_type)
         if page:
-            sync_pages.record_page(db, client, iss, page, clock, practice_state, report)
+            record(page)
         export.update(file=index + 1, lines=0)
         save_progress(db, iss, progress, resource_type)

@@ -51,6 +51,15 @@ class SyncReport:
         return self.marks.get("ClaimResponse")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Whose case a denial is in the EHR: the patient's id there, and the practice (``Organization/<id>``) when it
+    is not the one the answer names (an answer read from a payer's own API)."""
+
+    patient_id: str | None
+    organization: str | None = None
+
+
 def with_references(client: FhirClient, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The page plus what it references, three levels deep (Claim -> Coverage -> payer; PractitionerRole ->
     Practitioner), each level one concurrent burst. A failed read raises ``FhirReadError``: the page is not
@@ -108,11 +117,12 @@ def record_answers(
     clock: Clock,
     practice_state: str | None,
     report: SyncReport,
-    patient_of: Callable[[Denial], str | None] | None = None,
+    place: Callable[[Denial], Placement | None] | None = None,
 ) -> None:
     """Record as cases the open denials among the chart's answers named in ``wanted`` (``Type/id``). Every answer
     in the chart takes part in the merge (a ClaimResponse and an EOB for one request are one denial); a case whose
-    EOB a ClaimResponse now answers is closed. ``patient_of`` names the case's patient (default: the answer's own)."""
+    EOB a ClaimResponse now answers is closed. ``place`` names the case's patient and practice in the EHR (default:
+    the answer's own patient and requesting organisation; None: not recorded)."""
     answers = [r for t in ANSWER_TYPES for r in chart.of_type(t)]
     refused = {
         f"{r.get('resourceType')}/{r.get('id')}"
@@ -132,12 +142,16 @@ def record_answers(
     for denial in merged:
         if denial.claim_response_ref not in wanted or not (denial.is_open or denial.decision == "unknown"):
             continue
-        patient_id = patient_of(denial) if patient_of else _answer_patient(denial, chart)
-        if not patient_id:
+        placement = place(denial) if place else Placement(_answer_patient(denial, chart))
+        if placement is None or not placement.patient_id:
             continue
+        patient_id = placement.patient_id
         report.denials += 1
         patient = (chart.resolve({"reference": denial.patient_ref}) if denial.patient_ref else None) or {}
         summary = denial_summary(denial, patient=patient, clock=clock, practice_state=practice_state)
+        if placement.organization:  # the payer's record of the practice, as the EHR knows it
+            summary["orderingProvider"] = {**(summary.get("orderingProvider") or {}),
+                                           "organization": placement.organization}  # fmt: skip
         sightings.append(Sighting(patient_id, summary, display_name(patient)))
         summaries.append(summary)
         superseded += [(patient_id, e.claim_response_id) for e in eob_denials if same_request(denial, e)]
