@@ -205,6 +205,7 @@ def _demo_payer(payer_url: str, app_url: str, inspector: str) -> tuple[Any, Path
 
 def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -> str:
     """One ``p2p-brief sync --payer`` of the demo payer, so its denial is on the worklist too."""
+    from smart_app.errors import PayerTokenError
     from smart_app.fhir.client import FhirClient
     from smart_app.practice.payer_registry import registration
     from smart_app.practice.payer_sync import PAYER_SCOPE, sync_payer
@@ -216,7 +217,8 @@ def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -
     payer = registration(registry, DEMO_PAYER)
     ehr_auth = BackendAuth(DEMO_BACKEND_CLIENT_ID, load_private_key(key_file), "RS384", scope=SYNC_SCOPE)
     payer_auth = BackendAuth(payer.client_id, payer.private_key(), payer.alg, scope=PAYER_SCOPE,
-                             token_endpoint=payer.token_endpoint, server=f"payer {payer.key}")  # fmt: skip
+                             token_endpoint=payer.token_endpoint, server=f"payer {payer.key}",
+                             token_error=PayerTokenError)  # fmt: skip
     try:
         report = sync_payer(
             app.extensions["p2p_db"],
@@ -440,6 +442,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _sync_payer(args: argparse.Namespace, settings: dict[str, Any], db: Any, ehr: Any) -> int:
     """``sync --payer NAME [--inquire Claim/ID]``: the payer's decisions onto the EHR's worklist; the refused ones
     listed (references only), one line each."""
+    from smart_app.errors import PayerTokenError
     from smart_app.fhir.client import FhirClient
     from smart_app.practice.payer_registry import registration
     from smart_app.practice.payer_sync import PAYER_SCOPE, inquire, sync_payer
@@ -453,6 +456,7 @@ def _sync_payer(args: argparse.Namespace, settings: dict[str, Any], db: Any, ehr
         scope=payer.scope or PAYER_SCOPE,
         token_endpoint=payer.token_endpoint,
         server=f"payer {payer.key}",
+        token_error=PayerTokenError,
     )
     clock = Clock.now_in(settings["TIMEZONE"])
     if args.inquire:

@@ -7,6 +7,7 @@ P2PError
 │   ├── AuthorizationDenied     the EHR's authorize step answered with an ``error``
 │   ├── StateMismatch           ``state`` missing, unknown, reused or from another session
 │   ├── TokenError              the token exchange or refresh failed
+│   │   └── PayerTokenError         a payer's token endpoint refused the practice (``sync --payer``)
 │   ├── IdTokenInvalid          the id_token's signature or claims do not verify
 │   ├── MissingLaunchContext    the token response names no patient
 │   └── SessionExpired          no live launch for this request: relaunch from the chart
@@ -82,6 +83,14 @@ class TokenError(LaunchError):
     title = "The EHR did not issue an access token"
     status = 502
     advice = "Relaunch the app from the patient's chart. If it happens again, the app's registration may be wrong."
+
+
+class PayerTokenError(TokenError):
+    title = "The payer did not issue an access token"
+    advice = (
+        "Check the payer registry (P2P_PAYER_REGISTRY): the client id, token endpoint and private key must be the "
+        "ones the payer registered for the practice."
+    )
 
 
 class IdTokenInvalid(LaunchError):

@@ -48,10 +48,12 @@ class BackendAuth:
         *,
         token_endpoint: str | None = None,
         server: str = "EHR",
+        token_error: type[TokenError] = TokenError,
     ) -> None:
         self.client_id = client_id
         self.token_endpoint = token_endpoint  # given (a payer's registration), else discovered from each server
         self.server = server  # who answers, in the error messages: "EHR", "payer uhc"
+        self.token_error = token_error
         self.key = key
         self.alg = alg
         self.scope = scope
@@ -70,15 +72,15 @@ class BackendAuth:
             answer: dict[str, Any] = session.fetch_token(endpoint, grant_type="client_credentials", scope=self.scope)
             token = BackendToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in") or 300))
         except AuthlibBaseError as exc:  # an OAuth error answer (Authlib's OAuthError, OAuth2Error, ...)
-            raise TokenError(
+            raise self.token_error(
                 f"The {self.server} refused the app's backend token request: {_oauth_error(exc)}."
             ) from exc
         except RequestException as exc:
-            raise TokenError(
+            raise self.token_error(
                 f"The {self.server}'s token endpoint could not be reached ({type(exc).__name__})."
             ) from exc
         except (KeyError, TypeError, ValueError) as exc:
-            raise TokenError(
+            raise self.token_error(
                 f"The {self.server}'s token endpoint gave no usable token ({type(exc).__name__})."
             ) from exc
         self._tokens[iss] = token
