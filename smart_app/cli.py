@@ -461,7 +461,9 @@ def _sync_payer(args: argparse.Namespace, settings: dict[str, Any], db: Any, ehr
     clock = Clock.now_in(settings["TIMEZONE"])
     if args.inquire:
         pas = FhirClient.from_settings(payer.pas, partial(auth.token, payer.pas), settings)
-        report = inquire(db, pas, ehr, args.inquire, clock=clock, practice_state=settings["PRACTICE_STATE"])
+        report = inquire(
+            db, pas, ehr, args.inquire, clock=clock, practice_state=settings["PRACTICE_STATE"], payer_key=payer.key
+        )
         print(  # noqa: T201 - the command's output: counts and references only
             f"payer {payer.key} ({payer.pas}): Claim/$inquire for {args.inquire}: {report.read} ClaimResponse(s), "
             f"{report.denials} open denial(s), {report.new_cases} new case(s)"

@@ -26,18 +26,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smart_app.denials.assess import Clock
-from smart_app.denials.pdex import eob_answers
+from smart_app.denials.pdex import eob_answers, eob_denial_id
 from smart_app.errors import FhirReadError, InputError
 from smart_app.fhir.bulk import start_export_at
 from smart_app.fhir.chart import Chart, build_chart, chart_from_bundle
 from smart_app.fhir.client import FhirClient, operation_outcome_text
 from smart_app.fhir.facts import role_organization
+from smart_app.fhir.reader import references_in
 from smart_app.practice.member_match import Member, match_members, member_of, npi_of, practices_by_npi
 from smart_app.practice.payer_registry import PayerRegistration
 from smart_app.practice.sync import sync_by_search
 from smart_app.practice.sync_export import sync_by_export
 from smart_app.practice.sync_pages import Placement, SyncReport, record_answers, with_references
 from smart_app.store.db import Database
+from smart_app.store.payer_answers import save_payer_answer
 from smart_app.store.sync_progress import load_progress, save_progress
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class _PayerRun:
     clock: Clock
     practice_state: str | None
     report: PayerSyncReport
+    payer_key: str = ""
 
 
 def sync_payer(
@@ -78,7 +81,7 @@ def sync_payer(
     tenant = ehr.base_url.rstrip("/")
     iss = payer.base_url.rstrip("/")
     before = load_progress(db, iss, EOB)
-    run = _PayerRun(db, payer, ehr, tenant, clock, practice_state, PayerSyncReport(via="export"))
+    run = _PayerRun(db, payer, ehr, tenant, clock, practice_state, PayerSyncReport(via="export"), registration.key)
     if registration.group:
         group = registration.group
         sync_by_export(db, payer, iss, EOB, clock=clock, practice_state=practice_state, report=run.report,
@@ -106,8 +109,37 @@ def _record_eobs(run: _PayerRun, page: list[dict[str, Any]]) -> None:
     open_refs = {d.claim_response_ref for d in denials if d.is_open or d.decision == "unknown"}
     answers = [e for e in eobs if f"{EOB}/{e.get('id')}" in open_refs]
     placements = _place(run, chart, answers, {d.claim_response_ref or "": d.ordering_provider for d in denials})
+    _keep(run.db, run.tenant, run.payer_key, chart, placements)
     record_answers(run.db, run.tenant, chart, set(placements), run.clock, run.practice_state, run.report,
                    place=lambda d: placements.get(d.claim_response_ref or ""))  # fmt: skip
+
+
+def _keep(db: Database, tenant: str, payer_key: str, chart: Chart, placements: dict[str, Placement]) -> None:
+    """Keep each placed answer with what it names, under its chart: the case's brief is built from it (the EHR
+    has no copy). Saved before the case, so a case never lacks its answer."""
+    for ref, placement in placements.items():
+        kind, _, ident = ref.partition("/")
+        answer = chart.index.get(ref)
+        if answer is None or not placement.patient_id:
+            continue
+        denial_id = eob_denial_id(ident) if kind == EOB else ident
+        save_payer_answer(db, tenant=tenant, patient_id=placement.patient_id, denial_id=denial_id, payer=payer_key,
+                          resources=with_what_it_names(answer, chart))  # fmt: skip
+
+
+def with_what_it_names(answer: dict[str, Any], chart: Chart) -> list[dict[str, Any]]:
+    """The answer and every record it references in the chart, transitively (its member, Coverage, payer,
+    provider, the provider's practice): nothing of another member's."""
+    found = {f"{answer.get('resourceType')}/{answer.get('id')}": answer}
+    queue = [answer]
+    while queue:
+        for reference in references_in(queue.pop()):
+            target = chart.resolve({"reference": reference})
+            key = f"{(target or {}).get('resourceType')}/{(target or {}).get('id')}"
+            if target is not None and key not in found:
+                found[key] = target
+                queue.append(target)
+    return list(found.values())
 
 
 def _place(
@@ -147,6 +179,7 @@ def inquire(
     *,
     clock: Clock,
     practice_state: str | None = None,
+    payer_key: str = "",
 ) -> PayerSyncReport:
     """Ask the payer's PAS API for its decision on one request the EHR holds (``Claim/<id>``) and record it as a
     case of that Claim's patient, when the payer's answer names the same member (member ID and birth date)."""
@@ -176,6 +209,7 @@ def inquire(
             _refuse(report, ref, member, match.refusal or "no match")
         else:
             placements[ref] = Placement(match.patient_id, practice)
+    _keep(db, ehr.base_url.rstrip("/"), payer_key, chart, placements)
     record_answers(db, ehr.base_url.rstrip("/"), chart, set(placements), clock, practice_state, report,
                    place=lambda d: placements.get(d.claim_response_ref or ""))  # fmt: skip
     return report

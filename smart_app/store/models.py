@@ -169,6 +169,23 @@ class SyncState(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class PayerAnswer(Base):
+    """A decision read from a payer's own API (``p2p-brief sync --payer``) and placed on an EHR chart: the payer's
+    answer (an EOB or ClaimResponse) and the records it references, as the payer sent them. The EHR has no copy, so
+    the case's brief is built from this one."""
+
+    __tablename__ = "payer_answers"
+    __table_args__ = (UniqueConstraint("tenant", "patient_id", "denial_id", name="uq_payer_answers_denial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(500))
+    patient_id: Mapped[str] = mapped_column(String(128))  # the EHR's patient the member was matched to
+    denial_id: Mapped[str] = mapped_column(String(200))
+    payer: Mapped[str] = mapped_column(String(64))  # its key in the payer registry
+    resources_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
 class AuditEvent(Base):
     """One access to patient data through the app: who (``fhirUser``), what (``action``), which patient and
     resource (ids only, never clinical content), when. Written by the web app and by the outbox."""

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from smart_app import cli
 from smart_app.content import content_dir
+from smart_app.denials.assess import Clock
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.smart.client_auth import public_jwks
@@ -195,3 +196,57 @@ def test_inquire_brings_the_decision_on_one_request(
 def test_inquire_needs_a_payer(practice: dict[str, Any], capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["sync", "--inquire", "Claim/x"]) == 1
     assert capsys.readouterr().err == "p2p-brief: --inquire asks one payer: name it with --payer NAME\n"
+
+
+def test_the_payers_denial_opens_on_the_patients_page_from_the_kept_answer(
+    tmp_path: Path, payer: tuple[RunningServer, Any]
+) -> None:
+    """The EHR has no copy of the payer's decision: the app keeps the payer's answer with the chart it matched, so
+    the patient's page lists the denial and its brief opens, saying where it came from."""
+    import re
+    from html import unescape
+
+    import requests
+    from pairs import start_pair
+
+    from smart_app.fhir.client import FhirClient
+    from smart_app.practice.payer_registry import registration
+    from smart_app.practice.payer_sync import PAYER_SCOPE, sync_payer
+    from smart_app.practice.sync import SYNC_SCOPE
+    from smart_app.smart.backend import BackendAuth
+
+    backend = RegisteredClient("p2p-sync", ["http://127.0.0.1/cb"], "http://127.0.0.1/launch", "private_key_jwt",
+                               jwks=public_jwks(EHR_KEY, "RS384"))  # fmt: skip
+    pair = start_pair(tmp_path, "p2p-payer-page", more_clients=[backend])
+    try:
+        key = tmp_path / "uhc.pem"
+        key.write_bytes(PAYER_KEY.as_pem(private=True))
+        registry = tmp_path / "payer-registry.yaml"
+        registry.write_text(
+            f"payers:\n  uhc:\n    providerAccess: {payer[0].url}/fhir\n    tokenEndpoint: {payer[0].url}/oauth/token"
+            f"\n    clientId: prairie-family-medicine\n    privateKey: {{file: {key}}}\n"
+        )
+        uhc = registration(registry, "uhc")
+        payer_auth = BackendAuth(uhc.client_id, uhc.private_key(), scope=PAYER_SCOPE, token_endpoint=uhc.token_endpoint)
+        ehr_auth = BackendAuth("p2p-sync", EHR_KEY, scope=SYNC_SCOPE)
+        report = sync_payer(
+            pair.app_flask.extensions["p2p_db"],
+            FhirClient(uhc.provider_access, lambda: payer_auth.token(uhc.provider_access)),
+            FhirClient(pair.fhir, lambda: ehr_auth.token(pair.fhir)),
+            uhc,
+            clock=Clock.now_in("America/Chicago"),
+        )
+        assert report.new_cases == 1
+        browser = requests.Session()
+        listing = browser.get(f"{pair.ehr.url}/launch?patient=pat-lumbar-mri", timeout=60)
+        assert listing.status_code == 200 and f"/brief/{PAYER_DENIAL}" in listing.text
+        ctx = re.search(r"ctx=([\w-]+)", listing.url).group(1)  # type: ignore[union-attr]
+        brief = browser.get(f"{pair.app.url}/brief/{PAYER_DENIAL}", params={"ctx": ctx}, timeout=60)
+        assert brief.status_code == 200
+        page = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", brief.text)))
+        assert "A267741093" in page and "64483" in page  # the payer's preAuthRef and the denied service
+        assert "the EHR has no copy of this decision" in page
+        other = browser.get(f"{pair.ehr.url}/launch?patient=pat-knee-tka", timeout=60)
+        assert PAYER_DENIAL not in other.text  # kept with the chart it matched, nobody else's
+    finally:
+        pair.stop()
