@@ -477,7 +477,8 @@ def _sync_payer(args: argparse.Namespace, settings: dict[str, Any], db: Any, ehr
             f"case(s), {report.new_p2p_eligible} new and ready for a P2P, {len(report.refusals)} refused"
         )
     for answer, reason in report.refusals:
-        print(f"  refused {answer}: {reason}; not recorded, read again next run")  # noqa: T201
+        again = "" if args.inquire else ", read again next run"
+        print(f"  refused {answer}: {reason}; not recorded{again}")  # noqa: T201
     return 0
 
 

@@ -16,7 +16,8 @@ P2PError
 │   │   └── ResponseTooLarge        an answer past the byte cap (P2P_FHIR_MAX_RESPONSE_BYTES), abandoned unread
 │   ├── FhirAuthError           401/403 from the FHIR server
 │   └── FhirReadError           any other failed read
-│       └── ChartUnavailable        the records a page needs could not be read: never "not found"
+│       ├── ChartUnavailable        the records a page needs could not be read: never "not found"
+│       └── PayerReadError          a payer's own API gave no usable answer (``sync --payer``)
 ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
 ├── NotFound                a denial that is not in this patient's chart
 └── InputError              a file or form the user gave is wrong (CLI exit 1)
@@ -141,6 +142,11 @@ class FhirAuthError(FhirError):
 
 class FhirReadError(FhirError):
     pass
+
+
+class PayerReadError(FhirReadError):
+    title = "The payer's API gave no usable answer"
+    advice = "Try again later; if it keeps failing, check the payer registry's FHIR bases with the payer."
 
 
 class ChartUnavailable(FhirReadError):

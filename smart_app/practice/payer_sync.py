@@ -27,7 +27,7 @@ from typing import Any
 
 from smart_app.denials.assess import Clock
 from smart_app.denials.pdex import eob_answers, eob_denial_id
-from smart_app.errors import FhirReadError, InputError
+from smart_app.errors import InputError, PayerReadError
 from smart_app.fhir.bulk import start_export_at
 from smart_app.fhir.chart import Chart, build_chart, chart_from_bundle
 from smart_app.fhir.client import FhirClient, operation_outcome_text
@@ -189,8 +189,11 @@ def inquire(
     claim = ehr.read("Claim", claim_id)
     sent = with_references(ehr, [claim])
     answer = _inquiry(pas, ehr.base_url, sent)
-    chart = chart_from_bundle(answer)
     report = PayerSyncReport(via="inquire")
+    if answer is None:
+        report.refusals.append((claim_reference, "the payer holds no decision for this request"))
+        return report
+    chart = chart_from_bundle(answer)
     answers = chart.of_type("ClaimResponse")
     report.read = len(answers)
     if not answers:
@@ -215,8 +218,9 @@ def inquire(
     return report
 
 
-def _inquiry(pas: FhirClient, ehr_base: str, sent: list[dict[str, Any]]) -> dict[str, Any]:
-    """POST the PAS inquiry Bundle (the Claim first) to ``Claim/$inquire``; the payer's answer Bundle."""
+def _inquiry(pas: FhirClient, ehr_base: str, sent: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """POST the PAS inquiry Bundle (the Claim first) to ``Claim/$inquire``; the payer's answer Bundle, or None when
+    it answers 404 (it holds no decision for that request)."""
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -230,9 +234,11 @@ def _inquiry(pas: FhirClient, ehr_base: str, sent: list[dict[str, Any]]) -> dict
         body = response.json()
     except ValueError:
         body = None
+    if response.status_code == 404:
+        return None
     if response.status_code != 200 or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         detail = operation_outcome_text(body) or f"HTTP {response.status_code}"
-        raise FhirReadError(f"the payer's Claim/$inquire gave no answer Bundle: {detail}")
+        raise PayerReadError(f"the payer's Claim/$inquire gave no answer Bundle ({detail})")
     return body
 
 

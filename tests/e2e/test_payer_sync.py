@@ -189,8 +189,12 @@ def test_inquire_brings_the_decision_on_one_request(
     )
     (case,) = cases_for(practice["db"], practice["tenant"], ["Organization/org-lumbar-prairie-family-med"])
     assert (case.patient_id, case.denial_id) == ("pat-lumbar-mri", "uhc-cr-esi-1")
-    assert cli.main(["sync", "--payer", "uhc", "--inquire", "Claim/claim-knee-tka-1"]) == 1  # the payer has none
-    assert "p2p-brief: " in capsys.readouterr().err
+    assert cli.main(["sync", "--payer", "uhc", "--inquire", "Claim/claim-knee-tka-1"]) == 0  # the payer has none
+    assert capsys.readouterr().out == (
+        f"payer uhc ({practice['payer']}/fhir): Claim/$inquire for Claim/claim-knee-tka-1: 0 ClaimResponse(s), "
+        "0 open denial(s), 0 new case(s)\n"
+        "  refused Claim/claim-knee-tka-1: the payer holds no decision for this request; not recorded\n"
+    )
 
 
 def test_inquire_needs_a_payer(practice: dict[str, Any], capsys: pytest.CaptureFixture) -> None:
