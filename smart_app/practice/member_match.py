@@ -13,7 +13,7 @@ from typing import Any
 from smart_app.errors import FhirReadError
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.client import FhirClient
-from smart_app.fhir.facts import codes_of
+from smart_app.fhir.facts import codes_of, display_name
 
 MEMBER_TYPE = "MB"  # http://terminology.hl7.org/CodeSystem/v2-0203#MB Member Number
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -34,6 +34,7 @@ class MemberMatch:
 
     patient_id: str | None
     refusal: str | None = None
+    patient_name: str | None = None  # as the EHR's chart writes it (the worklist shows the chart's name)
 
 
 def _member_ids(resource: dict[str, Any] | None) -> list[str]:
@@ -73,10 +74,11 @@ def match_members(ehr: FhirClient, members: list[Member]) -> dict[Member, Member
     patients = _search_all(ehr, {f"p{i}": ("Patient", {"_id": ",".join(patient_ids[i : i + 50])})
                                  for i in range(0, len(patient_ids), 50)})  # fmt: skip
     born = {str(p.get("id")): p.get("birthDate") for p in patients}
-    return {m: _match(m, holders.get(m.member_id or "", set()), born) for m in members}
+    names = {str(p.get("id")): display_name(p) for p in patients}
+    return {m: _match(m, holders.get(m.member_id or "", set()), born, names) for m in members}
 
 
-def _match(member: Member, holders: set[str], born: dict[str, Any]) -> MemberMatch:
+def _match(member: Member, holders: set[str], born: dict[str, Any], names: dict[str, str | None]) -> MemberMatch:
     if not member.member_id or not member.birth_date:
         missing = "member ID" if not member.member_id else "birth date"
         return MemberMatch(None, f"the payer's record gives no {missing}, so it cannot be matched to a chart")
@@ -86,7 +88,7 @@ def _match(member: Member, holders: set[str], born: dict[str, Any]) -> MemberMat
     if len(same) > 1:
         charts = ", ".join(f"Patient/{p}" for p in same)
         return MemberMatch(None, f"{len(same)} patients in the EHR ({charts}) have this member ID and birth date")
-    return MemberMatch(same[0])
+    return MemberMatch(same[0], patient_name=names.get(same[0]))
 
 
 def practices_by_npi(ehr: FhirClient, npis: set[str]) -> dict[str, str | None]:

@@ -161,7 +161,7 @@ def _place(
             _refuse(run.report, ref, member, "its practice (the NPI the payer names) is no single Organization in "
                                               "the EHR")  # fmt: skip
         else:
-            placements[ref] = Placement(match.patient_id, practice)
+            placements[ref] = Placement(match.patient_id, practice, match.patient_name)
     return placements
 
 
@@ -211,7 +211,7 @@ def inquire(
         elif match.refusal or not match.patient_id:
             _refuse(report, ref, member, match.refusal or "no match")
         else:
-            placements[ref] = Placement(match.patient_id, practice)
+            placements[ref] = Placement(match.patient_id, practice, match.patient_name)
     _keep(db, ehr.base_url.rstrip("/"), payer_key, chart, placements)
     record_answers(db, ehr.base_url.rstrip("/"), chart, set(placements), clock, practice_state, report,
                    place=lambda d: placements.get(d.claim_response_ref or ""))  # fmt: skip

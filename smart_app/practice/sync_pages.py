@@ -58,6 +58,7 @@ class Placement:
 
     patient_id: str | None
     organization: str | None = None
+    patient_name: str | None = None  # the chart's own, when the answer's Patient is the payer's record
 
 
 def with_references(client: FhirClient, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -152,7 +153,7 @@ def record_answers(
         if placement.organization:  # the payer's record of the practice, as the EHR knows it
             summary["orderingProvider"] = {**(summary.get("orderingProvider") or {}),
                                            "organization": placement.organization}  # fmt: skip
-        sightings.append(Sighting(patient_id, summary, display_name(patient)))
+        sightings.append(Sighting(patient_id, summary, placement.patient_name or display_name(patient)))
         summaries.append(summary)
         superseded += [(patient_id, e.claim_response_id) for e in eob_denials if same_request(denial, e)]
     for summary, created in zip(summaries, track_denials(db, tenant=tenant, sightings=sightings, source="sync"),

@@ -82,7 +82,13 @@ def practice(
             "registry": registry, "payer": payer_url}  # fmt: skip
 
 
-def test_the_payers_denial_reaches_the_ehrs_worklist(practice: dict[str, Any], capsys: pytest.CaptureFixture) -> None:
+def test_the_payers_denial_reaches_the_ehrs_worklist(
+    practice: dict[str, Any], payer: tuple[RunningServer, Any], capsys: pytest.CaptureFixture
+) -> None:
+    store = payer[1].extensions["demo_ehr"].store
+    member = store.get("Patient", "uhc-mbr-984213657")
+    member["name"] = [{"family": "QUILLFEATHER", "given": ["RAY"]}]  # the payer's spelling: the chart's name is shown
+    store.add_all([member])
     assert cli.main(["sync", "--payer", "uhc"]) == 0
     out = capsys.readouterr().out
     assert out == (
