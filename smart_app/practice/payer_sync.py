@@ -103,7 +103,8 @@ def _record_eobs(run: _PayerRun, page: list[dict[str, Any]]) -> None:
     run.report.pages += 1
     run.report.eobs_read += len(page)
     chart = build_chart(with_references(run.payer, page))
-    eobs = [r for r in chart.of_type(EOB) if f"{EOB}/{r.get('id')}" in {f"{EOB}/{p.get('id')}" for p in page}]
+    on_page = {str(p.get("id")) for p in page}
+    eobs = [r for r in chart.of_type(EOB) if str(r.get("id")) in on_page]
     denials, skipped = eob_answers(eobs, chart.resolve)
     run.report.unreadable += len(skipped)
     open_refs = {d.claim_response_ref for d in denials if d.is_open or d.decision == "unknown"}
