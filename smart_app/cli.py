@@ -129,11 +129,6 @@ def _cmd_brief(args: argparse.Namespace) -> int:
 DEMO_BACKEND_CLIENT_ID = "p2p-brief-demo-backend"
 
 
-DEMO_PAYER_CLIENT_ID = "p2p-brief-demo-practice"  # the client id the demo payer gave the practice
-DEMO_PAYER = "uhc"  # its key in criteria/payers.yaml
-DEMO_PAYER_GROUP = "uhc-attributed-4112233448"  # its attribution list for the demo practice (fhir/demo-payer)
-
-
 def _demo_backend_key(name: str = ".p2p-demo-backend-key.pem") -> Path:
     """A demo Backend Services key (RSA, PEM), made once in the working folder and kept out of git."""
     path = Path(name)
@@ -166,43 +161,6 @@ def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
     )
 
 
-def _demo_payer(payer_url: str, app_url: str, inspector: str) -> tuple[Any, Path]:
-    """The demo payer (the sandbox with UnitedHealthcare's data, its own authorization server and its PDex and PAS
-    operations) and the payer registry that reaches it, written to the working folder."""
-    from smart_app.content import content_dir
-    from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
-    from smart_app.smart.client_auth import load_private_key, public_jwks
-
-    key_file = _demo_backend_key(".p2p-demo-payer-key.pem")
-    payer = create_ehr_app(
-        EhrSettings(
-            base_url=payer_url,
-            clients=[
-                RegisteredClient(  # as the payer registers a practice: client id and public key, Backend Services
-                    DEMO_PAYER_CLIENT_ID,
-                    [f"{app_url}/callback"],
-                    f"{app_url}/launch",
-                    "private_key_jwt",
-                    jwks=public_jwks(load_private_key(key_file), "RS384"),
-                    name="Prairie Family Medicine (P2P Brief)",
-                )
-            ],
-            inspector_token=inspector,
-            bundles_dir=content_dir("fhir") / "demo-payer",
-            payer_api=True,
-        )
-    )
-    registry = Path(".p2p-demo-payer-registry.yaml").resolve()
-    registry.write_text(
-        "# Written by `p2p-brief demo`: the demo payer's API as it registered the practice (P2P_PAYER_REGISTRY).\n"
-        f"payers:\n  {DEMO_PAYER}:\n    providerAccess: {payer_url}/fhir\n    pas: {payer_url}/fhir\n"
-        f"    tokenEndpoint: {payer_url}/oauth/token\n    clientId: {DEMO_PAYER_CLIENT_ID}\n"
-        f"    privateKey: {{file: {key_file}}}\n    group: {DEMO_PAYER_GROUP}\n",
-        encoding="utf-8",
-    )
-    return payer, registry
-
-
 def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -> str:
     """One ``p2p-brief sync --payer`` of the demo payer, so its denial is on the worklist too."""
     from smart_app.errors import PayerTokenError
@@ -210,6 +168,7 @@ def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -
     from smart_app.practice.payer_registry import registration
     from smart_app.practice.payer_sync import PAYER_SCOPE, sync_payer
     from smart_app.practice.sync import SYNC_SCOPE
+    from smart_app.sandbox.demo_payer import DEMO_PAYER
     from smart_app.smart.backend import BackendAuth
     from smart_app.smart.client_auth import load_private_key
 
@@ -234,6 +193,7 @@ def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
+    from smart_app.sandbox.demo_payer import DEMO_PAYER, create_demo_payer, write_demo_registry
     from smart_app.serving import bind
     from smart_app.smart.client_auth import load_private_key, public_jwks
     from smart_app.web import create_app
@@ -267,7 +227,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             sample_cases=args.sample_cases,
         )
     )
-    payer, registry = _demo_payer(payer_server.url, app_server.url, inspector)
+    payer_key_file = _demo_backend_key(".p2p-demo-payer-key.pem")
+    payer = create_demo_payer(payer_server.url, app_server.url, inspector, payer_key_file)
+    registry = write_demo_registry(Path(".p2p-demo-payer-registry.yaml"), payer_server.url, payer_key_file)
     app = create_app(
         {
             "CLIENT_ID": DEMO_CLIENT_ID,
