@@ -398,6 +398,11 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"
         )
+        for resource_type, reason in report.not_read.items():
+            print(  # noqa: T201
+                f"  {resource_type} not read: the server refused it ({reason}); grant the backend client "
+                f"system/{resource_type}.rs to sync PDex prior authorizations"
+            )
     return 0
 
 

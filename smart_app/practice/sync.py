@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from smart_app.denials.assess import Clock
+from smart_app.errors import FhirAuthError
 from smart_app.fhir.bulk import offers_export
 from smart_app.fhir.client import FhirClient
 from smart_app.practice import sync_pages
@@ -58,10 +59,20 @@ def sync(
     by_export = via == "export" or (via == "auto" and offers_export(client.capabilities()))
     report = SyncReport(via="export" if by_export else "search")
     for resource_type in ANSWER_TYPES:
-        if by_export:
-            sync_by_export(db, client, iss, resource_type, clock=clock, practice_state=practice_state, report=report)
-        else:
-            _sync_by_search(db, client, iss, resource_type, clock=clock, practice_state=practice_state, report=report)
+        try:
+            if by_export:
+                sync_by_export(db, client, iss, resource_type, clock=clock, practice_state=practice_state,
+                               report=report)  # fmt: skip
+            else:
+                _sync_by_search(db, client, iss, resource_type, clock=clock, practice_state=practice_state,
+                                report=report)  # fmt: skip
+        except FhirAuthError as exc:
+            if exc.status_code != 403 or resource_type == ANSWER_TYPES[0]:
+                raise
+            # A backend client registered before EOBs were read lacks system/ExplanationOfBenefit.rs: the
+            # ClaimResponses are still synced, and the run says what it could not read.
+            report.not_read[resource_type] = exc.message
+            log.warning("sync %s: %s not read (refused: %s)", iss, resource_type, exc.message)
     log.info(
         "sync %s via %s: %d page(s), %d ClaimResponse(s) and %d EOB(s) read, %d new case(s)", iss, report.via,
         report.pages, report.read, report.eobs_read, report.new_cases,

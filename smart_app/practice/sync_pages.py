@@ -41,6 +41,7 @@ class SyncReport:
     new_cases: int = 0
     new_p2p_eligible: int = 0
     marks: dict[str, str | None] = field(default_factory=dict)  # how far each type is read, after the run
+    not_read: dict[str, str] = field(default_factory=dict)  # answer types the server refused, with its words
     via: str = "search"
     unreadable: int = 0  # export lines that were not the type asked for, and EOBs too malformed to read
     refused: int = 0  # answers not recorded: their patient is not their Claim's
@@ -185,6 +186,9 @@ def _other_answers(client: FhirClient, page: list[dict[str, Any]]) -> list[dict[
             for i, chunk in enumerate(_chunks(patients, ID_CHUNK))
         }
         for result in client.search_all(queries).values():
+            if result.refused:  # not granted to this client: twins cannot be found, the page is still recorded
+                log.info("sync: %s refused to this client; a request answered both ways may be two cases", other)
+                continue
             if result.error:
                 raise FhirReadError(f"the page's patients' {other}s could not be read ({result.error}); not recorded")
             found.extend(result.resources)

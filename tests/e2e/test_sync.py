@@ -268,3 +268,17 @@ def test_an_eob_case_is_closed_when_its_claim_response_arrives(
     rows = {r.denial_id: r for r in cases_for(db, f"{server.url}/fhir")}
     assert rows["eob-pdex-lumbar-mri-1"].status == "closed"
     assert rows["cr-lumbar-mri-1"].status == "new"
+
+
+def test_a_client_not_granted_eobs_still_syncs_its_claim_responses_and_says_what_it_could_not_read(
+    ehr: tuple[RunningServer, Any], db: Database, via: str
+) -> None:
+    """A backend client registered before sync read EOBs has no system/ExplanationOfBenefit.rs: the EHR refuses
+    that type, and the run still records every ClaimResponse denial and names the type it could not read."""
+    server, _ = ehr
+    scope = " ".join(s for s in SYNC_SCOPE.split() if "ExplanationOfBenefit" not in s)
+    auth = BackendAuth("p2p-sync", KEY, "RS384", scope=scope)
+    iss = f"{server.url}/fhir"
+    report = sync(db, FhirClient(iss, lambda: auth.token(iss)), clock=CLOCK, via=via)
+    assert {r.denial_id for r in cases_for(db, iss)} == DEMO_DENIALS - {"eob-pdex-shoulder-mri-1"}
+    assert list(report.not_read) == ["ExplanationOfBenefit"] and "403" in report.not_read["ExplanationOfBenefit"]
