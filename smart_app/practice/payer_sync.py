@@ -27,7 +27,7 @@ from typing import Any
 
 from smart_app.denials.assess import Clock
 from smart_app.denials.pdex import eob_answers, eob_denial_id
-from smart_app.errors import InputError, PayerReadError
+from smart_app.errors import FhirError, InputError, PayerReadError
 from smart_app.fhir.bulk import start_export_at
 from smart_app.fhir.chart import Chart, build_chart, chart_from_bundle
 from smart_app.fhir.client import FhirClient, operation_outcome_text
@@ -82,15 +82,20 @@ def sync_payer(
     iss = payer.base_url.rstrip("/")
     before = load_progress(db, iss, EOB)
     run = _PayerRun(db, payer, ehr, tenant, clock, practice_state, PayerSyncReport(via="export"), registration.key)
-    if registration.group:
-        group = registration.group
-        sync_by_export(db, payer, iss, EOB, clock=clock, practice_state=practice_state, report=run.report,
-                       record=lambda page: _record_eobs(run, page),
-                       kick_off=lambda types, since: start_export_at(payer, f"Group/{group}/$davinci-data-export",
-                                                                     types, since, post=True))  # fmt: skip
-    else:
-        run.report.via = "search"
-        sync_by_search(db, payer, iss, EOB, record=lambda page: _record_eobs(run, page), report=run.report)
+    try:
+        if registration.group:
+            group = registration.group
+            sync_by_export(db, payer, iss, EOB, clock=clock, practice_state=practice_state, report=run.report,
+                           record=lambda page: _record_eobs(run, page),
+                           kick_off=lambda types, since: start_export_at(
+                               payer, f"Group/{group}/$davinci-data-export", types, since, post=True))  # fmt: skip
+        else:
+            run.report.via = "search"
+            sync_by_search(db, payer, iss, EOB, record=lambda page: _record_eobs(run, page), report=run.report)
+    except _EhrFailed as failed:  # the EHR's own error, worded for the EHR
+        raise failed.error from failed.error
+    except FhirError as exc:  # anything else failed on the payer's side: say so, not "the chart"
+        raise PayerReadError(f"payer {registration.key}: {exc.message}") from exc
     if run.report.refusals:  # read them again next run: a chart corrected in the EHR then matches
         save_progress(db, iss, before, EOB)
         run.report.marks[EOB] = before.high_water
@@ -143,15 +148,26 @@ def with_what_it_names(answer: dict[str, Any], chart: Chart) -> list[dict[str, A
     return list(found.values())
 
 
+class _EhrFailed(Exception):
+    """An EHR read failed inside a payer run: carried out as the EHR's error, not turned into the payer's."""
+
+    def __init__(self, error: FhirError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def _place(
     run: _PayerRun, chart: Chart, answers: list[dict[str, Any]], providers: dict[str, Any]
 ) -> dict[str, Placement]:
     """Each answer's EHR patient and practice; the ones that cannot be placed go to the report's refusals."""
     members = {f"{a.get('resourceType')}/{a.get('id')}": member_of(a, chart) for a in answers}
-    matches = match_members(run.ehr, list(set(members.values())))
     npis = {ref: npi_of(chart.resolve({"reference": getattr(providers.get(ref), "organization", None)}))
             for ref in members}  # fmt: skip
-    practices = practices_by_npi(run.ehr, {n for n in npis.values() if n})
+    try:
+        matches = match_members(run.ehr, list(set(members.values())))
+        practices = practices_by_npi(run.ehr, {n for n in npis.values() if n})
+    except FhirError as exc:
+        raise _EhrFailed(exc) from exc
     placements: dict[str, Placement] = {}
     for ref, member in members.items():
         match = matches[member]

@@ -261,3 +261,16 @@ def test_the_payers_denial_opens_on_the_patients_page_from_the_kept_answer(
         assert PAYER_DENIAL not in other.text  # kept with the chart it matched, nobody else's
     finally:
         pair.stop()
+
+
+def test_a_group_the_payer_does_not_know_is_the_payers_error(
+    practice: dict[str, Any], capsys: pytest.CaptureFixture
+) -> None:
+    registry: Path = practice["registry"]
+    registry.write_text(registry.read_text().replace("uhc-attributed-4112233448", "no-such-group"))
+    assert cli.main(["sync", "--payer", "uhc"]) == 1
+    assert capsys.readouterr().err == (
+        "p2p-brief: The payer's API gave no usable answer: payer uhc: the bulk export could not be started: "
+        "error: No Group no-such-group\n"
+    )
+    assert cases_for(practice["db"], practice["tenant"]) == []
