@@ -129,9 +129,9 @@ def _cmd_brief(args: argparse.Namespace) -> int:
 DEMO_BACKEND_CLIENT_ID = "p2p-brief-demo-backend"
 
 
-def _demo_backend_key() -> Path:
-    """The demo's Backend Services key (RSA, PEM), made once in the working folder and kept out of git."""
-    path = Path(".p2p-demo-backend-key.pem")
+def _demo_backend_key(name: str = ".p2p-demo-backend-key.pem") -> Path:
+    """A demo Backend Services key (RSA, PEM), made once in the working folder and kept out of git."""
+    path = Path(name)
     if not path.exists():
         from joserfc.jwk import RSAKey
 
@@ -155,17 +155,52 @@ def _demo_sync(app: Any, fhir_base: str, key_file: Path) -> str:
         report = sync(app.extensions["p2p_db"], client, clock=Clock.now_in(app.config["P2P"]["TIMEZONE"]))
     except P2PError as exc:
         return f"the sync failed ({exc.message}); run the sync command below"
-    return f"{report.read} ClaimResponses read by {report.via}, {report.new_cases} new case(s)"
+    return (
+        f"{report.read} ClaimResponses and {report.eobs_read} ExplanationOfBenefits read by {report.via}, "
+        f"{report.new_cases} new case(s)"
+    )
+
+
+def _demo_payer_sync(app: Any, fhir_base: str, key_file: Path, registry: Path) -> str:
+    """One ``p2p-brief sync --payer`` of the demo payer, so its denial is on the worklist too."""
+    from smart_app.errors import PayerTokenError
+    from smart_app.fhir.client import FhirClient
+    from smart_app.practice.payer_registry import registration
+    from smart_app.practice.payer_sync import PAYER_SCOPE, sync_payer
+    from smart_app.practice.sync import SYNC_SCOPE
+    from smart_app.sandbox.demo_payer import DEMO_PAYER
+    from smart_app.smart.backend import BackendAuth
+    from smart_app.smart.client_auth import load_private_key
+
+    settings = app.config["P2P"]
+    payer = registration(registry, DEMO_PAYER)
+    ehr_auth = BackendAuth(DEMO_BACKEND_CLIENT_ID, load_private_key(key_file), "RS384", scope=SYNC_SCOPE)
+    payer_auth = BackendAuth(payer.client_id, payer.private_key(), payer.alg, scope=PAYER_SCOPE,
+                             token_endpoint=payer.token_endpoint, server=f"payer {payer.key}",
+                             token_error=PayerTokenError)  # fmt: skip
+    try:
+        report = sync_payer(
+            app.extensions["p2p_db"],
+            FhirClient.from_settings(payer.provider_access, lambda: payer_auth.token(payer.provider_access), settings),
+            FhirClient.from_settings(fhir_base, lambda: ehr_auth.token(fhir_base), settings),
+            payer,
+            clock=Clock.now_in(settings["TIMEZONE"]),
+        )
+    except P2PError as exc:
+        return f"the payer sync failed ({exc.message}); run the sync --payer command below"
+    return f"{report.eobs_read} ExplanationOfBenefits read by {report.via}, {report.new_cases} new case(s)"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
+    from smart_app.sandbox.demo_payer import DEMO_PAYER, create_demo_payer, write_demo_registry
     from smart_app.serving import bind
     from smart_app.smart.client_auth import load_private_key, public_jwks
     from smart_app.web import create_app
 
     ehr_server = bind("127.0.0.1", args.ehr_port)
     app_server = bind("127.0.0.1", args.port)
+    payer_server = bind("127.0.0.1", args.payer_port)
     inspector = os.environ.get("P2P_DEMO_INSPECTOR_TOKEN") or secrets.token_urlsafe(24)
     fhir_base = f"{ehr_server.url}/fhir"
     backend_key_file = _demo_backend_key()
@@ -192,6 +227,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             sample_cases=args.sample_cases,
         )
     )
+    payer_key_file = _demo_backend_key(".p2p-demo-payer-key.pem")
+    payer = create_demo_payer(payer_server.url, app_server.url, inspector, payer_key_file)
+    registry = write_demo_registry(Path(".p2p-demo-payer-registry.yaml"), payer_server.url, payer_key_file)
     app = create_app(
         {
             "CLIENT_ID": DEMO_CLIENT_ID,
@@ -205,7 +243,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     ehr_server.mount(ehr)
     app_server.mount(app)
+    payer_server.mount(payer)
     synced = _demo_sync(app, fhir_base, backend_key_file) if args.sample_cases else None
+    from_payer = _demo_payer_sync(app, fhir_base, backend_key_file, registry) if args.sample_cases else None
     print(f"Demo EHR (open this): {ehr_server.url}/")  # noqa: T201 - the command's output
     print(f"  app {app_server.url}  ·  FHIR {fhir_base}  ·  profile {args.ehr_profile}")  # noqa: T201
     print(f"  inspector token (reads every resource): {inspector}")  # noqa: T201
@@ -213,10 +253,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"  backend services (another shell): P2P_BACKEND_CLIENT_ID={DEMO_BACKEND_CLIENT_ID} "
         f"P2P_BACKEND_KEY_FILE={backend_key_file} P2P_ALLOWED_ISS={fhir_base} p2p-brief sync"
     )
+    print(  # noqa: T201
+        f"  demo payer ({DEMO_PAYER}, its own API and sign-in): {payer_server.url}/fhir  ·  add "
+        f"P2P_PAYER_REGISTRY={registry} and run p2p-brief sync --payer {DEMO_PAYER}"
+    )
     print(f"  practice worklist (standalone sign-in): {app_server.url}/launch?iss={fhir_base}")  # noqa: T201
     if synced:
         print(f"  worklist filled by a first sync: {synced}")  # noqa: T201
-    print("  both bind to 127.0.0.1 only. Ctrl-C stops.")  # noqa: T201
+    if from_payer:
+        print(f"  and from the payer: {from_payer}")  # noqa: T201
+    print("  all bind to 127.0.0.1 only. Ctrl-C stops.")  # noqa: T201
     sys.stdout.flush()
     try:
         threading.Event().wait()
@@ -224,6 +270,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         pass
     finally:
         app_server.stop()
+        payer_server.stop()
         ehr_server.stop()
     return 0
 
@@ -249,6 +296,9 @@ def _cmd_criteria_lint(args: argparse.Namespace) -> int:
     from smart_app.criteria.lint import lint
 
     problems = lint(Path(args.path) if args.path else None)
+    registry = load_settings().get("PAYER_REGISTRY")
+    if registry and not args.path:  # the payer registry lives outside criteria/ (it names keys, never holds them)
+        problems += lint(Path(registry), schema="payer-registry")
     for line in problems:
         print(line)  # noqa: T201 - the command's output
     if not problems:
@@ -303,6 +353,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from smart_app.store.db import Database
 
     settings = load_settings()
+    if args.inquire and not args.payer:
+        raise InputError("--inquire asks one payer: name it with --payer NAME")
     key_file = settings.get("BACKEND_KEY_FILE") or settings.get("PRIVATE_KEY_FILE")
     if not key_file:
         raise InputError("sync needs P2P_BACKEND_KEY_FILE (the backend client's PEM private key)")
@@ -321,6 +373,14 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         scope=SYNC_SCOPE,
         trusted_origins=settings["AUTH_ORIGINS"],
     )
+    if args.payer:
+        if len(servers) > 1:
+            raise InputError(
+                f"sync --payer matches the payer's members to one EHR's charts: name it with --iss "
+                f"(P2P_ALLOWED_ISS lists {len(servers)})"
+            )
+        ehr = FhirClient.from_settings(servers[0], partial(auth.token, servers[0]), settings)
+        return _sync_payer(args, settings, db, ehr)
     for iss in servers:
         client = FhirClient.from_settings(iss, partial(auth.token, iss), settings)
         report = sync(
@@ -332,11 +392,60 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         )
         refused = f"{report.refused} refused (its patient is not its Claim's; see the log), " if report.refused else ""
         print(  # noqa: T201 - the command's output: counts only, no patient data
-            f"{iss}: {report.read} ClaimResponse(s) read in {report.pages} page(s) by {report.via}, "
+            f"{iss}: {report.read} ClaimResponse(s) and {report.eobs_read} ExplanationOfBenefit(s) read in "
+            f"{report.pages} page(s) by {report.via}, "
             f"{report.denials} open denial(s), {refused}"
             f"{report.new_cases} new case(s), {report.new_p2p_eligible} new and ready for a P2P; "
             f"synced to {report.high_water or 'nothing yet'}"
         )
+        for resource_type, reason in report.not_read.items():
+            print(  # noqa: T201
+                f"  {resource_type} not read: the server refused it ({reason}); grant the backend client "
+                f"system/{resource_type}.rs to sync PDex prior authorizations"
+            )
+    return 0
+
+
+def _sync_payer(args: argparse.Namespace, settings: dict[str, Any], db: Any, ehr: Any) -> int:
+    """``sync --payer NAME [--inquire Claim/ID]``: the payer's decisions onto the EHR's worklist; the refused ones
+    listed (references only), one line each."""
+    from smart_app.errors import PayerTokenError
+    from smart_app.fhir.client import FhirClient
+    from smart_app.practice.payer_registry import registration
+    from smart_app.practice.payer_sync import PAYER_SCOPE, inquire, sync_payer
+    from smart_app.smart.backend import BackendAuth
+
+    payer = registration(settings.get("PAYER_REGISTRY"), args.payer)
+    auth = BackendAuth(
+        payer.client_id,
+        payer.private_key(),
+        payer.alg,
+        scope=payer.scope or PAYER_SCOPE,
+        token_endpoint=payer.token_endpoint,
+        server=f"payer {payer.key}",
+        token_error=PayerTokenError,
+    )
+    clock = Clock.now_in(settings["TIMEZONE"])
+    if args.inquire:
+        pas = FhirClient.from_settings(payer.pas, partial(auth.token, payer.pas), settings)
+        report = inquire(
+            db, pas, ehr, args.inquire, clock=clock, practice_state=settings["PRACTICE_STATE"], payer_key=payer.key
+        )
+        print(  # noqa: T201 - the command's output: counts and references only
+            f"payer {payer.key} ({payer.pas}): Claim/$inquire for {args.inquire}: {report.read} ClaimResponse(s), "
+            f"{report.denials} open denial(s), {report.new_cases} new case(s)"
+        )
+    else:
+        client = FhirClient.from_settings(payer.provider_access, partial(auth.token, payer.provider_access), settings)
+        report = sync_payer(db, client, ehr, payer, clock=clock, practice_state=settings["PRACTICE_STATE"])
+        print(  # noqa: T201
+            f"payer {payer.key} ({payer.provider_access}): {report.eobs_read} ExplanationOfBenefit(s) read in "
+            f"{report.pages} page(s) by {report.via}, {report.denials} open denial(s), {report.new_cases} new "
+            f"case(s), {report.new_p2p_eligible} new and ready for a P2P, {len(report.refusals)} refused"
+        )
+    for answer, reason in report.refusals:
+        again = "" if args.inquire else ", read again next run"
+        print(f"  refused {answer}: {reason}; not recorded{again}")  # noqa: T201
     return 0
 
 
@@ -355,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the app and the built-in demo EHR on 127.0.0.1")
     demo.add_argument("--port", type=int, default=8400)
     demo.add_argument("--ehr-port", type=int, default=8401)
+    demo.add_argument("--payer-port", type=int, default=8402, help="the demo payer's own API (default 8402)")
     demo.add_argument("--ehr-profile", choices=WRITE_PROFILE_NAMES, default="us-core")
     demo.add_argument(
         "--ehr-user",
@@ -409,6 +519,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "export", "search"),
         default="auto",
         help="Bulk Data $export, a _lastUpdated search, or auto: export where the server offers it (default)",
+    )
+    sync_cmd.add_argument(
+        "--payer",
+        metavar="NAME",
+        help="read this payer's own API instead (PDex Provider Access; a key of P2P_PAYER_REGISTRY)",
+    )
+    sync_cmd.add_argument(
+        "--inquire",
+        metavar="Claim/ID",
+        help="with --payer: ask its PAS API (Claim/$inquire) for the decision on this request of the EHR",
     )
     sync_cmd.set_defaults(run=_cmd_sync)
 

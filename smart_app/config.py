@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "ASSERTION_ALG": "RS384",  # RS384 | ES384, per SMART's client-confidential-asymmetric
     "BACKEND_CLIENT_ID": None,  # SMART Backend Services client for `outbox flush` (default: CLIENT_ID)
     "BACKEND_KEY_FILE": None,  # its PEM private key (default: PRIVATE_KEY_FILE)
+    "PAYER_REGISTRY": None,  # YAML: each payer's own API as it registered the practice (`p2p-brief sync --payer`)
     "ALLOWED_ISS": [],  # FHIR base URLs the app will launch from; anything else is refused unfetched
     "EHR_ORIGINS": [],  # origins allowed to frame the app (CSP frame-ancestors)
     "AUTH_ORIGINS": [],  # other origins an EHR's sign-in may live on (e.g. Oracle's authorization.cerner.com)

@@ -7,6 +7,7 @@ P2PError
 │   ├── AuthorizationDenied     the EHR's authorize step answered with an ``error``
 │   ├── StateMismatch           ``state`` missing, unknown, reused or from another session
 │   ├── TokenError              the token exchange or refresh failed
+│   │   └── PayerTokenError         a payer's token endpoint refused the practice (``sync --payer``)
 │   ├── IdTokenInvalid          the id_token's signature or claims do not verify
 │   ├── MissingLaunchContext    the token response names no patient
 │   └── SessionExpired          no live launch for this request: relaunch from the chart
@@ -15,7 +16,8 @@ P2PError
 │   │   └── ResponseTooLarge        an answer past the byte cap (P2P_FHIR_MAX_RESPONSE_BYTES), abandoned unread
 │   ├── FhirAuthError           401/403 from the FHIR server
 │   └── FhirReadError           any other failed read
-│       └── ChartUnavailable        the records a page needs could not be read: never "not found"
+│       ├── ChartUnavailable        the records a page needs could not be read: never "not found"
+│       └── PayerReadError          a payer's own API gave no usable answer (``sync --payer``)
 ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
 ├── NotFound                a denial that is not in this patient's chart
 └── InputError              a file or form the user gave is wrong (CLI exit 1)
@@ -84,6 +86,14 @@ class TokenError(LaunchError):
     advice = "Relaunch the app from the patient's chart. If it happens again, the app's registration may be wrong."
 
 
+class PayerTokenError(TokenError):
+    title = "The payer did not issue an access token"
+    advice = (
+        "Check the payer registry (P2P_PAYER_REGISTRY): the client id, token endpoint and private key must be the "
+        "ones the payer registered for the practice."
+    )
+
+
 class IdTokenInvalid(LaunchError):
     title = "The EHR's identity token could not be verified"
     status = 502
@@ -132,6 +142,11 @@ class FhirAuthError(FhirError):
 
 class FhirReadError(FhirError):
     pass
+
+
+class PayerReadError(FhirReadError):
+    title = "The payer's API gave no usable answer"
+    advice = "Try again later; if it keeps failing, check the payer registry's FHIR bases with the payer."
 
 
 class ChartUnavailable(FhirReadError):

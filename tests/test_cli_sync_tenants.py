@@ -27,10 +27,10 @@ def test_an_ehr_allowed_under_two_addresses_is_synced_once_as_its_tenant(
 
     def fake_sync(db: Any, client: Any, **kwargs: Any) -> SimpleNamespace:
         synced.append(client.base_url)
-        return SimpleNamespace(read=0, pages=0, via="search", denials=0, new_cases=0, new_p2p_eligible=0,
-                               high_water=None, refused=0)  # fmt: skip
+        return SimpleNamespace(read=0, eobs_read=0, pages=0, via="search", denials=0, new_cases=0, new_p2p_eligible=0,
+                               high_water=None, refused=0, not_read={})  # fmt: skip
 
     monkeypatch.setattr("smart_app.practice.sync.sync", fake_sync)
     assert cli.main(["sync"]) == 0
     assert synced == [TENANT]
-    assert capsys.readouterr().out.startswith(f"{TENANT}: 0 ClaimResponse(s) read")
+    assert capsys.readouterr().out.startswith(f"{TENANT}: 0 ClaimResponse(s) and 0 ExplanationOfBenefit(s) read")

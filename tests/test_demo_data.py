@@ -334,3 +334,22 @@ def test_the_eob_only_chart_holds_a_pdex_prior_authorization_and_no_claimrespons
             reasons
             and reasons[0]["category"]["coding"][0]["system"] == PDEX + "CodeSystem/PDexAdjudicationDiscriminator"
         )
+
+
+def test_the_demo_payers_data_validates_and_knows_its_member_only_by_member_id_and_birth_date():
+    """The demo payer's records (fhir/demo-payer) are valid R4 and tie to the EHR's chart only as a real payer's
+    would: the member ID and the birth date, never the EHR's ids."""
+    bundle = json.loads((FHIR_DIR / "demo-payer" / "uhc.json").read_text(encoding="utf-8"))
+    found = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        found[f"{resource['resourceType']}/{resource['id']}"] = resource
+    ehr = {e["resource"]["resourceType"]: e["resource"] for e in load("lumbar-mri")["entry"]}
+    member = found["Patient/uhc-mbr-7f3a9c"]
+    assert member["birthDate"] == ehr["Patient"]["birthDate"]
+    assert member["identifier"][0]["value"] == ehr["Coverage"]["identifier"][0]["value"]
+    assert "pat-lumbar-mri" not in json.dumps(bundle)
+    eob = found["ExplanationOfBenefit/uhc-pa-7741093"]
+    assert eob["use"] == "preauthorization" and eob["patient"]["reference"] == "Patient/uhc-mbr-7f3a9c"
+    assert bundle["timestamp"] == load("lumbar-mri")["timestamp"]  # both moved to the demo's day alike

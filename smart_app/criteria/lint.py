@@ -2,7 +2,9 @@
 
 Checks: YAML syntax, each file's JSON Schema, unknown value sets, FHIRPath that does not parse, duplicate ids,
 criteria named in ``combine`` that do not exist, guideline ids missing from ``guidelines.yaml``, and two policies
-claiming the same service for the same payer.
+claiming the same service for the same payer. A payer registry (``*payer-registry.yaml``, or the file
+``P2P_PAYER_REGISTRY`` names) is checked too: its schema, payers ``payers.yaml`` does not know, and a private key
+written into the file instead of named by its file or environment variable.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from smart_app.criteria.evaluate import leaves, rule_expressions
 from smart_app.criteria.fhirpath_check import fhirpath_syntax_error
 
 SPECIAL = {"rxnorm-products.yaml": "rxnorm-products", "guidelines.yaml": "guidelines"}
+PAYER_REGISTRY = "payer-registry"
+INLINE_KEY_MARKERS = ("PRIVATE KEY", '"kty"', "'kty'")
 
 
 def _line_of(node: yaml.Node | None, path: list[Any]) -> int:
@@ -48,6 +52,8 @@ class _File:
 
 
 def _schema_name(path: Path) -> str | None:
+    if path.name.endswith(f"{PAYER_REGISTRY}.yaml"):
+        return PAYER_REGISTRY
     if path.name in SPECIAL:
         return SPECIAL[path.name]
     if path.parent.name == "policies":
@@ -57,7 +63,7 @@ def _schema_name(path: Path) -> str | None:
     return None
 
 
-def _load(path: Path, schemas: Path, problems: list[str]) -> _File | None:
+def _load(path: Path, schemas: Path, problems: list[str], name: str | None = None) -> _File | None:
     found = _File(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -67,15 +73,42 @@ def _load(path: Path, schemas: Path, problems: list[str]) -> _File | None:
         mark = getattr(exc, "problem_mark", None)
         problems.append(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(exc, 'problem', exc)})")
         return None
-    name = _schema_name(path)
+    name = name or _schema_name(path)
     if name is None:
         return None
+    if name == PAYER_REGISTRY:
+        problems.extend(_inline_keys(found, found.data, []))
     schema = json.loads((schemas / f"{name}.schema.json").read_text(encoding="utf-8"))
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(found.data))
     for error in errors:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         problems.append(f"{found.at(*error.absolute_path)}: {where}: {error.message}")
     return None if errors else found
+
+
+def _inline_keys(found: _File, value: Any, path: list[Any]) -> list[str]:
+    """A private key written into the registry (a PEM or a JWK) instead of named: the file is shared and copied;
+    the key must live in its own file or an environment variable."""
+    if isinstance(value, dict):
+        if "kty" in value and ("d" in value or "p" in value):
+            where = "/".join(str(p) for p in path) or "(top level)"
+            return [f"{found.at(*path)}: {where}: a private key is written inline (a JWK); {KEY_ADVICE}"]
+        return [p for k, v in value.items() for p in _inline_keys(found, v, [*path, k])]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _inline_keys(found, v, [*path, i])]
+    if isinstance(value, str) and any(marker in value for marker in INLINE_KEY_MARKERS):
+        where = "/".join(str(p) for p in path) or "(top level)"
+        return [f"{found.at(*path)}: {where}: a private key is written inline; {KEY_ADVICE}"]
+    return []
+
+
+KEY_ADVICE = "name its PEM file (privateKey: {file: PATH}) or an environment variable (privateKey: {env: NAME})"
+
+
+def _check_payer_registry(registry: _File, payer_keys: set[str], problems: list[str]) -> None:
+    for key in registry.data["payers"]:
+        if key not in payer_keys:
+            problems.append(f"{registry.at('payers', key)}: payers/{key}: {key!r} is not a payer key of payers.yaml")
 
 
 COURSE_RULES = ("minDays", "minCount")
@@ -139,9 +172,10 @@ def _check_policy(
                 claimed[key] = str(policy.path)
 
 
-def lint(target: Path | None = None) -> list[str]:
+def lint(target: Path | None = None, *, schema: str | None = None) -> list[str]:
     """Every problem in the library folder ``target`` (``criteria/`` by default), or in one file of it checked
-    against the shipped library's value sets and guidelines, as ``file:line: message``."""
+    against the shipped library's value sets and guidelines, as ``file:line: message``. ``schema`` names the
+    schema of a single file whose name does not say it (``payer-registry``)."""
     shipped = content_dir("criteria")
     target = target or shipped
     schemas = shipped / "schemas"
@@ -157,7 +191,11 @@ def lint(target: Path | None = None) -> list[str]:
         context = {
             p: _load(p, schemas, []) for p in sorted(shipped.rglob("*.yaml")) if _schema_name(p) and p.resolve() != same
         }
-    files = {p: _load(p, schemas, problems) for p in paths}
+    files = {p: _load(p, schemas, problems, schema) for p in paths}
+    for path, loaded in files.items():
+        if loaded and (schema or _schema_name(path)) == PAYER_REGISTRY:
+            payers = yaml.safe_load((shipped / "payers.yaml").read_text(encoding="utf-8"))
+            _check_payer_registry(loaded, {p["key"] for p in payers["payers"]}, problems)
     valuesets: dict[str, Path] = {}
     kinds: dict[str, str] = {}
     guidelines: set[str] = set()

@@ -10,8 +10,8 @@ Where PDex puts each part (HL7/davinci-epdx at 444e07e, ``input/fsh/ProfilePdexP
   (``X12ClaimAdjustmentReasonCodesCMSRemittanceAdviceRemarkCodes``, ``CodeSystemStubs.fsh`` line 142: codes from
   ``https://x12.org/codes/claim-adjustment-reason-codes``);
 - when decided: ``item.adjudication.extension(adjudicationActionDate)`` (``WhenAdjudicated``, line 98), else
-  ``created``; the authorization's period ``preAuthRefPeriod`` (line 38; 0..* in R4) goes to the notes; the
-  item's ``preAuthPeriod`` (line 50) and ``billablePeriod`` are not read yet;
+  ``created``; the periods go to the notes, never to the decision date: the authorization's ``preAuthRefPeriod``
+  (line 38; 0..* in R4), the item's ``preAuthPeriod`` (line 50) and the ``billablePeriod`` (the dates of service);
 - the numbers: ``preAuthRef``, item ``previousAuthorizationNumber`` / ``administrationReferenceNumber`` (lines
   51-52, the PAS extensions);
 - who: ``insurer`` 1..1 (line 30), ``provider`` 1..1 (line 32), ``patient`` 1..1 (line 26), the reviewer as PAS's
@@ -186,14 +186,30 @@ def _items(eob: dict[str, Any], header: _Action, header_reasons: list[Code]) -> 
     return items, dates
 
 
+def _period_words(period: Any) -> str | None:
+    if not isinstance(period, dict) or not (period.get("start") or period.get("end")):
+        return None
+    return f"{period.get('start', 'not stated')} to {period.get('end', 'not stated')}"
+
+
 def _period_note(eob: dict[str, Any]) -> list[str]:
-    """``preAuthRefPeriod`` (0..* in R4, one per ``preAuthRef``) in words, for the brief's notes."""
+    """The periods the payer's record states, in words for the brief's notes: the authorization's
+    ``preAuthRefPeriod`` (0..* in R4, one per ``preAuthRef``), each item's authorized ``preAuthPeriod`` and the
+    ``billablePeriod`` (the dates of service the decision covers). None of them is the decision's own date."""
     periods = eob.get("preAuthRefPeriod") or []
-    notes = []
-    for period in periods if isinstance(periods, list) else [periods]:
-        if isinstance(period, dict) and (period.get("start") or period.get("end")):
-            start, end = period.get("start", "not stated"), period.get("end", "not stated")
-            notes.append(f"Authorization period on the payer's record: {start} to {end}.")
+    notes = [
+        f"Authorization period on the payer's record: {words}."
+        for words in (_period_words(p) for p in (periods if isinstance(periods, list) else [periods]))
+        if words
+    ]
+    for item in (i for i in eob.get("item") or [] if isinstance(i, dict)):
+        periods = item.get("preAuthPeriod") or []  # PDex item 0..*: the period each authorization covers
+        for words in (_period_words(p) for p in (periods if isinstance(periods, list) else [periods])):
+            if words:
+                notes.append(f"Item {item.get('sequence', '?')}: authorized period on the payer's record: {words}.")
+    billable = _period_words(eob.get("billablePeriod"))
+    if billable:
+        notes.append(f"Dates of service on the payer's record: {billable}.")
     return notes
 
 
@@ -283,7 +299,9 @@ def eob_answers(eobs: list[dict[str, Any]], resolve: Resolver) -> tuple[list[Den
     return denials, skipped
 
 
-def _same_request(pas: Denial, eob: Denial) -> bool:
+def same_request(pas: Denial, eob: Denial) -> bool:
+    """Whether a ClaimResponse's denial and an EOB's answer the same request: the same Claim, or the same
+    preAuthRef from the same payer."""
     if pas.request_key and eob.request_key and pas.request_key == eob.request_key:
         return True
     if pas.claim_ref and eob.claim_ref and pas.claim_ref.split("/_history/")[0] == eob.request_key:
@@ -296,7 +314,7 @@ def merge_answers(pas: list[Denial], eobs: list[Denial]) -> list[Denial]:
     keeps a warning naming it (the ClaimResponse is the one used)."""
     kept = list(eobs)
     for answer in pas:
-        twins = [e for e in eobs if _same_request(answer, e)]
+        twins = [e for e in eobs if same_request(answer, e)]
         for twin in twins:
             if twin in kept:
                 kept.remove(twin)

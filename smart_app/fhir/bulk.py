@@ -41,11 +41,23 @@ def offers_export(capabilities: Mapping[str, Any]) -> bool:
 
 
 def start_export(client: FhirClient, types: list[str], since: str | None) -> str:
-    """Kick off an export of ``types`` changed after ``since``; return its status URL."""
+    """Kick off a system-level export of ``types`` changed after ``since``; return its status URL."""
+    return start_export_at(client, "$export", types, since)
+
+
+def start_export_at(client: FhirClient, path: str, types: list[str], since: str | None, *, post: bool = False) -> str:
+    """Kick off the export operation at ``path`` (``$export``, or a payer's ``Group/<id>/$davinci-data-export``,
+    which PDex requires as a ``POST`` of Parameters) for ``types`` changed after ``since``; its status URL."""
     params = {"_type": ",".join(types), "_outputFormat": "application/fhir+ndjson"}
     if since:
         params["_since"] = since
-    response = client.get("$export", params=params, headers={"Prefer": "respond-async"})
+    headers = {"Prefer": "respond-async"}
+    if post:
+        parameters = {"resourceType": "Parameters",
+                      "parameter": [{"name": k, "valueString": v} for k, v in params.items()]}  # fmt: skip
+        response = client.operation(path, parameters, headers=headers)
+    else:
+        response = client.get(path, params=params, headers=headers)
     location = response.headers.get("Content-Location")
     if response.status_code != 202 or not location:
         detail = operation_outcome_text(_json(response)) or f"HTTP {response.status_code}"

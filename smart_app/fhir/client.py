@@ -352,6 +352,15 @@ class FhirClient:
         return body if response.status_code == 200 and isinstance(body, dict) else {}
 
     # -- writes ---------------------------------------------------------------------------------------------
+    def operation(
+        self, path: str, body: dict[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        """``POST`` a Parameters or Bundle to an operation on this server's origin (``Claim/$inquire``,
+        ``Group/<id>/$davinci-data-export``); the answer as the server gave it (the caller reads its status)."""
+        return self._send(
+            "POST", self._own_url(path), json=body, headers={"Content-Type": FHIR_JSON, **(headers or {})}
+        )
+
     def create(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> CreateResult:
         """``POST [base]/Type`` (conditional with ``If-None-Exist``), sent once. ``CreateRefused`` names the
         OperationOutcome; ``CreateOutcomeUnknown`` says the request left but its answer did not come back (the

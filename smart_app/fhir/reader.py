@@ -44,17 +44,17 @@ PAGE_SIZE = "200"
 FOLLOW_LEVELS = 2  # bursts of reference reads after the patient's own records
 
 
-def _references(resource: Any) -> Iterable[str]:
+def references_in(resource: Any) -> Iterable[str]:
     """Every ``reference`` string anywhere inside ``resource``."""
     if isinstance(resource, dict):
         for key, value in resource.items():
             if key == "reference" and isinstance(value, str):
                 yield value
             elif key != "contained":
-                yield from _references(value)
+                yield from references_in(value)
     elif isinstance(resource, list):
         for item in resource:
-            yield from _references(item)
+            yield from references_in(item)
 
 
 def missing_references(
@@ -63,7 +63,7 @@ def missing_references(
     """The ``types`` referenced from ``resources`` (on this server) that are not among them, as {type: ids}."""
     have = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
     wanted: dict[str, set[str]] = {}
-    for ref in (ref for r in resources for ref in _references(r)):
+    for ref in (ref for r in resources for ref in references_in(r)):
         if ref.startswith(("#", "urn:")) or (ref.startswith("http") and not ref.startswith(base_url)):
             continue
         parts = ref.split("/_history/")[0].rstrip("/").split("/")

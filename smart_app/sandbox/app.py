@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from smart_app.content import content_dir
 from smart_app.log_safety import cap_secret_bearing_loggers
 
-from . import bulk_export, discovery, ehr_pages, fhir_api, oauth_views
+from . import bulk_export, discovery, ehr_pages, fhir_api, oauth_views, payer_api
 from .ehr_state import EXTENSION_KEY, DemoEhr
 from .keys import generate_signing_key
 from .oauth import build_authorization_server, build_resource_protector
@@ -62,6 +62,8 @@ def create_ehr_app(settings: EhrSettings) -> Flask:
     app.extensions[EXTENSION_KEY] = ehr
     for blueprint in (discovery.bp, bulk_export.bp, fhir_api.bp, oauth_views.bp, ehr_pages.bp):
         app.register_blueprint(blueprint)
+    if settings.payer_api:  # the demo payer: the same server, with a payer's data and operations
+        app.register_blueprint(payer_api.bp)
     app.register_error_handler(HTTPException, _http_error)
     log.info(
         "demo EHR for %s (profile %s, %d clients); serve it on 127.0.0.1 only",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,32 +56,49 @@ def _since(value: str | None) -> tuple[datetime | None, str | None]:
 @bp.get("/$export")
 def kick_off() -> Response:
     """Start a system-level export of the requested types changed since ``_since``."""
+    checked = checked_request(request.args)
+    return checked if isinstance(checked, Response) else start_job(*checked)
+
+
+def checked_request(params: Mapping[str, str]) -> Response | tuple[list[str], datetime | None]:
+    """The types and ``_since`` an export request asks for, or the error answer when it cannot be served."""
     ehr, access, token = current_ehr(), g.ehr_access, g.ehr_token
     if "respond-async" not in request.headers.get("Prefer", ""):
         return error_response(400, "A bulk export needs the header Prefer: respond-async")
     if token.patient:
         return error_response(403, "A system-level export needs a token without a patient context")
-    output_format = request.args.get("_outputFormat")
+    output_format = params.get("_outputFormat")
     if output_format and output_format not in NDJSON_FORMATS:
         return error_response(400, f"Unsupported _outputFormat {output_format[:60]}: only NDJSON is offered")
-    since, problem = _since(request.args.get("_since"))
+    since, problem = _since(params.get("_since"))
     if problem:
         return error_response(400, problem)
     served = ehr.authorization_server.served_types()
-    wanted = [t for t in (request.args.get("_type") or "").split(",") if t] or [t for t in served if access.may("r", t)]
+    wanted = [t for t in (params.get("_type") or "").split(",") if t] or [t for t in served if access.may("r", t)]
     unknown = [t for t in wanted if t not in served]
     if unknown:
         return error_response(400, f"Unknown resource type in _type: {', '.join(unknown)[:120]}")
     refused = [t for t in wanted if not access.may("r", t)]
     if refused:
         return error_response(403, f"The token's scopes do not allow exporting {', '.join(refused)[:120]}")
+    return wanted, since
+
+
+def start_job(
+    wanted: list[str], since: datetime | None, keep: Callable[[dict[str, Any]], bool] | None = None
+) -> Response:
+    """Cut an export of the ``wanted`` types (changed after ``since``; only what ``keep`` keeps, e.g. a Group's
+    members' records) for the requesting client, and answer 202 with its status URL."""
+    ehr, access, token = current_ehr(), g.ehr_access, g.ehr_token
     now = datetime.now(UTC)
     files: list[tuple[str, str, int]] = []
     for resource_type in wanted:
         kept = [
             r
             for r in ehr.store.all(resource_type)
-            if access.permits("r", r) and (since is None or ((last_updated(r) or now) > since))
+            if access.permits("r", r)
+            and (since is None or ((last_updated(r) or now) > since))
+            and (keep is None or keep(r))
         ]
         for start in range(0, len(kept), FILE_LINES):
             chunk = kept[start : start + FILE_LINES]

@@ -53,6 +53,7 @@ class EhrSettings:
     sample_cases: int = 0  # copies of the demo charts with new patients, payers and decision times
     now: datetime | None = None  # the moment the demo charts are dated for (aware); None: when the EHR starts
     also_served_at: tuple[str, ...] = ()  # other origins that reach this EHR (as the SMART launcher, or Epic)
+    payer_api: bool = False  # serve a payer's own API too (PDex $davinci-data-export, PAS Claim/$inquire)
 
     @property
     def origin(self) -> str:

@@ -1,5 +1,6 @@
 """SMART Backend Services: a token for the app itself (no user), by ``client_credentials`` with a
-``private_key_jwt`` assertion, for jobs that run on a timer such as ``p2p-brief outbox flush``."""
+``private_key_jwt`` assertion, for jobs that run on a timer such as ``p2p-brief outbox flush``, and for a payer's
+own API (``p2p-brief sync --payer``), whose token endpoint the payer registry names instead of discovery."""
 
 from __future__ import annotations
 
@@ -44,8 +45,15 @@ class BackendAuth:
         alg: str = "RS384",
         scope: str = WRITE_SCOPE,
         trusted_origins: Iterable[str] = (),
+        *,
+        token_endpoint: str | None = None,
+        server: str = "EHR",
+        token_error: type[TokenError] = TokenError,
     ) -> None:
         self.client_id = client_id
+        self.token_endpoint = token_endpoint  # given (a payer's registration), else discovered from each server
+        self.server = server  # who answers, in the error messages: "EHR", "payer uhc"
+        self.token_error = token_error
         self.key = key
         self.alg = alg
         self.scope = scope
@@ -57,18 +65,24 @@ class BackendAuth:
         cached = self._tokens.get(iss)
         if cached and cached.fresh():
             return cached.access_token
-        endpoint = check_endpoints(discover(iss), self.trusted_origins).token_endpoint
+        endpoint = self.token_endpoint or check_endpoints(discover(iss), self.trusted_origins).token_endpoint
         session = OAuth2Session(self.client_id, token_endpoint_auth_method="private_key_jwt", scope=self.scope)  # noqa: S106
         session.register_client_auth_method(SmartPrivateKeyJWT(self.key, self.alg))
         try:
             answer: dict[str, Any] = session.fetch_token(endpoint, grant_type="client_credentials", scope=self.scope)
             token = BackendToken(str(answer["access_token"]), time.time() + float(answer.get("expires_in") or 300))
         except AuthlibBaseError as exc:  # an OAuth error answer (Authlib's OAuthError, OAuth2Error, ...)
-            raise TokenError(f"The EHR refused the app's backend token request: {_oauth_error(exc)}.") from exc
+            raise self.token_error(
+                f"The {self.server} refused the app's backend token request: {_oauth_error(exc)}."
+            ) from exc
         except RequestException as exc:
-            raise TokenError(f"The EHR's token endpoint could not be reached ({type(exc).__name__}).") from exc
+            raise self.token_error(
+                f"The {self.server}'s token endpoint could not be reached ({type(exc).__name__})."
+            ) from exc
         except (KeyError, TypeError, ValueError) as exc:
-            raise TokenError(f"The EHR's token endpoint gave no usable token ({type(exc).__name__}).") from exc
+            raise self.token_error(
+                f"The {self.server}'s token endpoint gave no usable token ({type(exc).__name__})."
+            ) from exc
         self._tokens[iss] = token
         return token.access_token
 

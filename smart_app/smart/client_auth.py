@@ -22,7 +22,11 @@ SIGNING_ALGS = ("RS384", "ES384")
 
 def load_private_key(path: str | Path) -> RSAKey | ECKey:
     """Load a PEM private key (RSA, or EC P-384) and give it a ``kid`` (its RFC 7638 thumbprint)."""
-    pem = Path(path).read_bytes()
+    return import_private_key(Path(path).read_bytes(), str(path))
+
+
+def import_private_key(pem: bytes, where: str) -> RSAKey | ECKey:
+    """A PEM private key (RSA, or EC P-384) from ``where`` (a file, or an environment variable), with its ``kid``."""
     for key_type in (RSAKey, ECKey):
         try:
             key = key_type.import_key(pem)
@@ -30,7 +34,7 @@ def load_private_key(path: str | Path) -> RSAKey | ECKey:
             continue
         key.ensure_kid()
         return key
-    raise LaunchError(f"{path} is not an RSA or EC private key in PEM form")
+    raise LaunchError(f"{where} is not an RSA or EC private key in PEM form")
 
 
 def public_jwks(key: RSAKey | ECKey, alg: str) -> dict[str, Any]:

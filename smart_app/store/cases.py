@@ -201,3 +201,23 @@ def close(db: Database, tenant: str, case_id: int, organizations: Organizations 
             return False
         case.status = "closed"
         return True
+
+
+def close_superseded(db: Database, tenant: str, keys: Collection[tuple[str, str]]) -> int:
+    """Close the open cases named by (patient id, denial id): a request's PDex EOB case once its ClaimResponse is a
+    case of its own, so one request is worked once. How many were closed."""
+    if not keys:
+        return 0
+    wanted = set(keys)
+    with db.session() as session:
+        rows = session.scalars(
+            select(DenialCase).where(
+                DenialCase.tenant == tenant,
+                DenialCase.denial_id.in_(sorted({d for _, d in wanted})),
+                DenialCase.status != "closed",
+            )
+        ).all()
+        closing = [r for r in rows if (r.patient_id, r.denial_id) in wanted]
+        for row in closing:
+            row.status = "closed"
+        return len(closing)

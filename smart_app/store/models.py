@@ -154,16 +154,35 @@ class DenialCase(Base):
 
 
 class SyncState(Base):
-    """How far ``p2p-brief sync`` has read one EHR's ClaimResponses: the newest ``meta.lastUpdated`` processed and
-    the ids already processed at exactly that instant (the next run asks ``ge`` that instant and skips them); or,
-    when the server offers Bulk Data, the export being read (status URL, transaction time, lines done)."""
+    """How far ``p2p-brief sync`` has read one EHR's answers of one type (ClaimResponse, or PDex
+    ExplanationOfBenefit): the newest ``meta.lastUpdated`` processed and the ids already processed at exactly that
+    instant (the next run asks ``ge`` that instant and skips them); or, when the server offers Bulk Data, the export
+    being read (status URL, transaction time, lines done). One row per type, so neither moves the other's mark."""
 
-    __tablename__ = "sync_state"
+    __tablename__ = "sync_positions"
 
     iss: Mapped[str] = mapped_column(String(500), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True, default="ClaimResponse")
     high_water: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ids_at_mark_json: Mapped[str] = mapped_column(Text, default="[]")
     export_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Bulk Data export being read
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class PayerAnswer(Base):
+    """A decision read from a payer's own API (``p2p-brief sync --payer``) and placed on an EHR chart: the payer's
+    answer (an EOB or ClaimResponse) and the records it references, as the payer sent them. The EHR has no copy, so
+    the case's brief is built from this one."""
+
+    __tablename__ = "payer_answers"
+    __table_args__ = (UniqueConstraint("tenant", "patient_id", "denial_id", name="uq_payer_answers_denial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(500))
+    patient_id: Mapped[str] = mapped_column(String(128))  # the EHR's patient the member was matched to
+    denial_id: Mapped[str] = mapped_column(String(200))
+    payer: Mapped[str] = mapped_column(String(64))  # its key in the payer registry
+    resources_json: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

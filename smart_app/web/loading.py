@@ -1,5 +1,5 @@
-"""Load what a page needs for the current launch: the chart, its open denials (from the EHR and entered by
-hand), one denial, and the clock and state the brief is built with."""
+"""Load what a page needs for the current launch: the chart, its open denials (from the EHR, from a payer's own
+API by ``sync --payer``, and entered by hand), one denial, and the clock and state the brief is built with."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from smart_app.denials.hand_entry import HAND_PREFIX, denial_from_hand_entry, is
 from smart_app.denials.pas import Denial, read_denial
 from smart_app.denials.pdex import (
     EOB_PREFIX,
+    answer_reference,
     eob_answers,
     is_eob_denial_id,
     merge_answers,
@@ -20,10 +21,11 @@ from smart_app.denials.pdex import (
     read_eob_denial,
 )
 from smart_app.errors import ChartUnavailable, MissingLaunchContext, NotFound
-from smart_app.fhir.chart import Chart
+from smart_app.fhir.chart import Chart, build_chart
 from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.hand_entries import hand_entries_for, hand_entry
+from smart_app.store.payer_answers import payer_answers_for
 from smart_app.web.context import fhir_client, settings
 
 
@@ -56,6 +58,25 @@ def _hand_denials(context: LaunchContext, patient_id: str) -> list[Denial]:
     ]
 
 
+PAYER_NOTE = "Read from the payer's own API (p2p-brief sync --payer): the EHR has no copy of this decision."
+
+
+def _payer_denials(context: LaunchContext, patient_id: str) -> dict[str, Denial]:
+    """The decisions ``sync --payer`` matched to this chart and kept (the EHR has no copy), by denial id."""
+    found: dict[str, Denial] = {}
+    kept = payer_answers_for(current_app.extensions["p2p_db"], tenant=context.tenant, patient_id=patient_id)
+    for denial_id, resources in kept.items():
+        chart = build_chart(resources)
+        answer = chart.index.get(answer_reference(denial_id))
+        if answer is None:
+            continue
+        eob = is_eob_denial_id(denial_id)
+        denial = read_eob_denial(answer, chart.resolve) if eob else read_denial(answer, chart.resolve)
+        denial.warnings.append(PAYER_NOTE)
+        found[denial_id] = denial
+    return found
+
+
 def _budget() -> float:
     return float(settings()["BRIEF_BUDGET_SECONDS"])
 
@@ -69,7 +90,10 @@ def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
         chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit"), chart.resolve
     )
     chart.warnings.extend(skipped)
-    denials = from_ehr + _hand_denials(context, patient_id)
+    in_ehr = {d.claim_response_id for d in from_ehr}
+    from_payer = [d for i, d in _payer_denials(context, patient_id).items()
+                  if i not in in_ehr and (d.is_open or d.decision == "unknown")]  # fmt: skip
+    denials = from_ehr + from_payer + _hand_denials(context, patient_id)
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
@@ -87,6 +111,10 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
         if fields is None:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
+    if chart.index.get(answer_reference(denial_id)) is None:  # not in the EHR: a decision from the payer's API?
+        from_payer = _payer_denials(context, patient_id).get(denial_id)
+        if from_payer is not None:
+            return chart, from_payer
     if is_eob_denial_id(denial_id):
         return chart, read_eob_denial(_answer(chart, f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"),
                                       chart.resolve)  # fmt: skip

@@ -53,6 +53,16 @@ def test_the_demo_eob_only_denial_carries_its_carc_reason_in_words() -> None:
     )
 
 
+def test_the_item_authorized_period_and_the_dates_of_service_are_in_the_notes_not_the_decision_date() -> None:
+    eob = copy.deepcopy(_demo_eob())
+    eob["item"][0]["preAuthPeriod"] = [{"start": "2026-11-20", "end": "2027-02-18"}]
+    eob["billablePeriod"] = {"start": "2026-11-30"}
+    denial = read_eob_denial(eob, lambda ref: None)
+    assert "Item 1: authorized period on the payer's record: 2026-11-20 to 2027-02-18." in denial.notes
+    assert "Dates of service on the payer's record: 2026-11-30 to not stated." in denial.notes
+    assert denial.decided_at and denial.decided_at.isoformat().startswith("2026-11-20T11:05")
+
+
 def test_a_missing_part_is_a_warning_and_a_malformed_eob_is_skipped_and_named() -> None:
     eob = {**_demo_eob(), "patient": {"reference": "Patient/p1"}}
     bare = copy.deepcopy(eob)

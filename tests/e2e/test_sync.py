@@ -28,7 +28,10 @@ from smart_app.store.db import Database
 KEY = RSAKey.generate_key(2048)
 KEY.ensure_kid()
 CLOCK = Clock.now_in("America/New_York")
-DEMO_DENIALS = {"cr-lumbar-mri-1", "cr-knee-tka-1", "cr-ra-adalimumab-1", "cr-glp1-semaglutide-1"}
+# The four ClaimResponse denials, and the shoulder MRI the payer posted only as a PDex EOB (use = preauthorization)
+DEMO_DENIALS = {
+    "cr-lumbar-mri-1", "cr-knee-tka-1", "cr-ra-adalimumab-1", "cr-glp1-semaglutide-1", "eob-pdex-shoulder-mri-1"
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -67,7 +70,7 @@ def test_every_open_denial_becomes_a_case_once(ehr: tuple[RunningServer, Any], d
     first = sync(db, _client(server), clock=CLOCK, via=via)
     rows = cases_for(db, f"{server.url}/fhir")
     assert {r.denial_id for r in rows} == DEMO_DENIALS  # the approved PT authorization is not a denial
-    assert (first.read, first.denials, first.new_cases) == (5, 4, 4)
+    assert (first.read, first.eobs_read, first.denials, first.new_cases) == (5, 1, 5, 5)
     assert first.via == via
     assert first.new_p2p_eligible >= 1
     lumbar = next(r for r in rows if r.denial_id == "cr-lumbar-mri-1")
@@ -75,7 +78,7 @@ def test_every_open_denial_becomes_a_case_once(ehr: tuple[RunningServer, Any], d
     assert lumbar.physician == "Dr. Priya Nandakumar" and lumbar.status == "new"
     assert lumbar.deadline is not None and lumbar.deadline.isoformat() == "2026-12-12T04:59:59+00:00"  # 23:59:59 EST
     again = sync(db, _client(server), clock=CLOCK, via=via)
-    assert (again.read, again.new_cases) == (0, 0)
+    assert (again.read, again.eobs_read, again.new_cases) == (0, 0, 0)
     assert len(cases_for(db, f"{server.url}/fhir")) == len(rows)
 
 
@@ -120,9 +123,10 @@ def test_a_run_stopped_part_way_resumes_without_duplicates(
     assert len({(r.patient_id, r.denial_id) for r in rows}) == len(rows)  # never a duplicate
     assert len(rows) == len(partial) + resumed.new_cases
     assert resumed.read == 5 - 2  # the two pages recorded before the stop are not read again
+    assert resumed.eobs_read == 1  # the EOBs' position is their own: the stop in the ClaimResponses did not move it
     assert {r.denial_id for r in rows} == DEMO_DENIALS
     fresh = sync(db, _client(server), clock=CLOCK, via=via)
-    assert fresh.read == 0
+    assert (fresh.read, fresh.eobs_read) == (0, 0)
 
 
 def test_an_export_file_that_cannot_be_read_restarts_the_export_and_loses_nothing(
@@ -143,7 +147,7 @@ def test_an_export_file_that_cannot_be_read_restarts_the_export_and_loses_nothin
     assert progress.export is None and progress.high_water is None  # no dead export kept, the mark not moved
     monkeypatch.undo()
     again = sync(db, _client(server), clock=CLOCK, via="export")
-    assert {r.denial_id for r in cases_for(db, f"{server.url}/fhir")} == DEMO_DENIALS and again.new_cases == 4
+    assert {r.denial_id for r in cases_for(db, f"{server.url}/fhir")} == DEMO_DENIALS and again.new_cases == 5
 
 
 def test_a_saved_export_the_server_failed_is_replaced_by_a_new_one(
@@ -167,7 +171,7 @@ def test_a_saved_export_the_server_failed_is_replaced_by_a_new_one(
 
     monkeypatch.setattr(sync_export, "wait_for_manifest", failed_job)
     report = sync(db, _client(server), clock=CLOCK, via="export")
-    assert report.new_cases == 4  # a new export was started instead of failing on the dead one every run
+    assert report.new_cases == 5  # a new export was started instead of failing on the dead one every run
 
 
 def test_a_page_whose_references_cannot_be_read_is_not_recorded_and_is_read_again(
@@ -194,7 +198,7 @@ def test_a_page_whose_references_cannot_be_read_is_not_recorded_and_is_read_agai
     assert {r.denial_id for r in rows} == DEMO_DENIALS
     practices = {"Organization/org-lumbar-prairie-family-med", "Organization/org-glp1-front-range-im",
                  "Organization/org-knee-gulfcoast-ortho", "Organization/org-ra-susquehanna-rheum"}  # fmt: skip
-    assert len(cases_for(db, f"{server.url}/fhir", practices)) == 4  # every case filed under its practice
+    assert len(cases_for(db, f"{server.url}/fhir", practices)) == 5  # every case filed under its practice
 
 
 def test_a_claim_response_for_another_patient_than_its_claims_is_refused_with_a_logged_reason(
@@ -219,3 +223,62 @@ def test_a_claim_response_for_another_patient_than_its_claims_is_refused_with_a_
         "ClaimResponse/cr-crossed-1 refused, not recorded as a case: its patient (Patient/pat-knee-tka) is not its "
         "Claim's (Claim/claim-lumbar-mri-1, Patient/pat-lumbar-mri)"
     ) in caplog.text
+
+
+def _eob_twin_of_lumbar(store: Any) -> dict[str, Any]:
+    """The shoulder EOB rewritten as the payer's PDex copy of the lumbar MRI decision (same Claim, same patient)."""
+    eob = copy.deepcopy(store.get("ExplanationOfBenefit", "pdex-shoulder-mri-1"))
+    assert eob is not None
+    eob.pop("meta", None)
+    eob["id"], eob["identifier"] = "pdex-lumbar-mri-1", [{"system": "urn:test", "value": "lumbar-eob"}]
+    eob["patient"] = {"reference": "Patient/pat-lumbar-mri"}
+    eob["claim"] = {"reference": "Claim/claim-lumbar-mri-1"}
+    eob["insurance"] = []
+    return eob
+
+
+def test_a_request_answered_by_a_claim_response_and_an_eob_is_one_case(
+    ehr: tuple[RunningServer, Any], db: Database, via: str
+) -> None:
+    """The payer posted the lumbar MRI decision both as a PAS ClaimResponse and as a PDex EOB: the worklist has one
+    case for it, the ClaimResponse's, as the patient's page lists it."""
+    server, app = ehr
+    store = app.extensions["demo_ehr"].store
+    store.add_all([_eob_twin_of_lumbar(store)])
+    report = sync(db, _client(server), clock=CLOCK, via=via)
+    rows = cases_for(db, f"{server.url}/fhir")
+    assert {r.denial_id for r in rows} == DEMO_DENIALS  # no eob-pdex-lumbar-mri-1 beside cr-lumbar-mri-1
+    assert report.eobs_read == 2 and report.new_cases == 5
+
+
+def test_an_eob_case_is_closed_when_its_claim_response_arrives(
+    ehr: tuple[RunningServer, Any], db: Database, via: str
+) -> None:
+    """The EOB came first (a case of its own); the same request's ClaimResponse arrives later: one open case, the
+    ClaimResponse's, and the EOB's is closed rather than worked twice."""
+    server, app = ehr
+    store = app.extensions["demo_ehr"].store
+    answer = store._resources["ClaimResponse"].pop("cr-lumbar-mri-1")  # not posted yet
+    store.add_all([_eob_twin_of_lumbar(store)])
+    sync(db, _client(server), clock=CLOCK, via=via)
+    assert {r.denial_id for r in cases_for(db, f"{server.url}/fhir")} >= {"eob-pdex-lumbar-mri-1"}
+    answer.pop("meta", None)
+    store.add_all([answer])  # posted now
+    sync(db, _client(server), clock=CLOCK, via=via)
+    rows = {r.denial_id: r for r in cases_for(db, f"{server.url}/fhir")}
+    assert rows["eob-pdex-lumbar-mri-1"].status == "closed"
+    assert rows["cr-lumbar-mri-1"].status == "new"
+
+
+def test_a_client_not_granted_eobs_still_syncs_its_claim_responses_and_says_what_it_could_not_read(
+    ehr: tuple[RunningServer, Any], db: Database, via: str
+) -> None:
+    """A backend client registered before sync read EOBs has no system/ExplanationOfBenefit.rs: the EHR refuses
+    that type, and the run still records every ClaimResponse denial and names the type it could not read."""
+    server, _ = ehr
+    scope = " ".join(s for s in SYNC_SCOPE.split() if "ExplanationOfBenefit" not in s)
+    auth = BackendAuth("p2p-sync", KEY, "RS384", scope=scope)
+    iss = f"{server.url}/fhir"
+    report = sync(db, FhirClient(iss, lambda: auth.token(iss)), clock=CLOCK, via=via)
+    assert {r.denial_id for r in cases_for(db, iss)} == DEMO_DENIALS - {"eob-pdex-shoulder-mri-1"}
+    assert list(report.not_read) == ["ExplanationOfBenefit"] and "403" in report.not_read["ExplanationOfBenefit"]

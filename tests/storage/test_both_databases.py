@@ -80,7 +80,7 @@ def test_migrations_run_up_down_and_up_again(url: str) -> None:
         command.upgrade(config, "head")
     with db.engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar()
-    assert version == "0011"
+    assert version == "0013"
 
 
 def test_concurrent_sightings_of_one_denial_leave_one_case(url: str) -> None:
@@ -209,6 +209,29 @@ def test_sync_checkpoint_round_trip(url: str) -> None:
     export = {"status_url": "https://ehr/fhir/bulk-status/x", "file": 2, "lines": 400}
     save_progress(db, iss, SyncProgress("2026-11-23T12:00:01.000Z", set(), export))
     assert load_progress(db, iss) == SyncProgress("2026-11-23T12:00:01.000Z", set(), export)
+
+
+def test_each_answer_type_keeps_its_own_checkpoint_and_an_old_one_becomes_the_claim_responses(url: str) -> None:
+    """Sync reads PDex EOBs beside ClaimResponses: one type's mark never moves the other's, and the position an
+    older version saved (one per EHR, table ``sync_state``) is kept as the ClaimResponse position."""
+    db = _open(url)
+    config = alembic_config(url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0011")
+        connection.execute(
+            text(
+                "insert into sync_state (iss, high_water, ids_at_mark_json, export_json, updated_at) "
+                "values ('https://ehr/fhir', '2026-11-01T00:00:00Z', '[\"a\"]', null, '2026-11-01 00:00:00+00')"
+            )
+        )
+        command.upgrade(config, "head")
+    iss = "https://ehr/fhir"
+    assert load_progress(db, iss) == SyncProgress("2026-11-01T00:00:00Z", {"a"})
+    assert load_progress(db, iss, "ExplanationOfBenefit") == SyncProgress()
+    save_progress(db, iss, SyncProgress("2026-12-01T00:00:00Z"), "ExplanationOfBenefit")
+    assert load_progress(db, iss) == SyncProgress("2026-11-01T00:00:00Z", {"a"})
+    assert load_progress(db, iss, "ExplanationOfBenefit").high_water == "2026-12-01T00:00:00Z"
 
 
 def test_the_web_app_keeps_its_sessions_in_the_database(url: str) -> None:
