@@ -25,6 +25,7 @@ from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.hand_entries import hand_entries_for, hand_entry
 from smart_app.web.context import fhir_client, settings
+from smart_app.web.letter_cases import LETTER_PREFIX, letter_case, letter_denials
 
 
 def _patient_id(context: LaunchContext) -> str:
@@ -56,25 +57,30 @@ def _hand_denials(context: LaunchContext, patient_id: str) -> list[Denial]:
     ]
 
 
+def _db() -> Any:
+    return current_app.extensions["p2p_db"]
+
+
 def _budget() -> float:
     return float(settings()["BRIEF_BUDGET_SECONDS"])
 
 
 def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
     """The patient's denied or pended answers (ClaimResponses, and PDex EOBs that answer a request no ClaimResponse
-    answers), newest first, with the ones entered by hand."""
+    answers), newest first, with the ones entered by hand and the letters confirmed."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES, budget=_budget())
     from_ehr, skipped = open_denials_with_eobs(
         chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit"), chart.resolve
     )
     chart.warnings.extend(skipped)
-    denials = from_ehr + _hand_denials(context, patient_id)
+    denials = from_ehr + _hand_denials(context, patient_id) + letter_denials(_db(), context, patient_id)
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
-    """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, or a hand entry);
+    """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, a hand entry, or a
+    confirmed letter named ``letter-<id>``);
     ``NotFound`` if not this patient's, ``ChartUnavailable`` when the payer's answers could not all be read (a
     failed read is never "not found")."""
     patient_id = _patient_id(context)
@@ -87,6 +93,11 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
         if fields is None:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
+    if denial_id.startswith(LETTER_PREFIX):
+        from_letter = letter_case(_db(), context, patient_id, denial_id)
+        if from_letter is None:
+            raise NotFound("This denial is not in the launched patient's record.")
+        return chart, from_letter
     if is_eob_denial_id(denial_id):
         return chart, read_eob_denial(_answer(chart, f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"),
                                       chart.resolve)  # fmt: skip

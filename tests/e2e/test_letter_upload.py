@@ -1,0 +1,218 @@
+"""A denial letter uploaded from the patient's page: saved before it is read, reviewed beside its page images with
+each field's source line, confirmed into a case and its brief; a letter for another patient refused with the
+reason; a letter that cannot be read listed with why; the page images only for the patient's own launch. Real app
+and demo EHR on loopback, no browser; the reading is a fixed ``LetterReading`` (the reader has its own tests)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from html import unescape
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from pairs import Pair, every_log_line_at_debug, start_pair
+from PIL import Image, ImageDraw
+
+from smart_app.letters.model import (
+    Box,
+    Found,
+    LetterFields,
+    LetterReading,
+    LetterText,
+    Line,
+    Page,
+    Service,
+    Source,
+    Window,
+)
+from smart_app.store.cases import cases_for
+from smart_app.web import letter_views
+
+ZONE = "America/Chicago"
+PRAIRIE = "Organization/org-lumbar-prairie-family-med"
+LINES = (
+    "UnitedHealthcare",
+    "Member: QUILLFEATHER, RAYMOND T    DOB: 03/14/1974",
+    "Member ID: W123456789",
+    "Reference: UHC-LTR-5521",
+    "Service: CPT 72148 MRI lumbar spine without contrast, 1 unit",
+    "Reason: Imaging is not medically necessary without six weeks of conservative therapy.",
+    "Peer-to-peer: call 1-800-555-0142 within 14 calendar days of this letter.",
+)
+
+
+def letter_pdf(lines: tuple[str, ...] = LINES) -> bytes:
+    """A one-page letter as a PDF (an image page, as a fax arrives)."""
+    page = Image.new("RGB", (850, 1100), "white")
+    draw = ImageDraw.Draw(page)
+    for i, text in enumerate(lines):
+        draw.text((60, 80 + 40 * i), text, fill="black")
+    out = io.BytesIO()
+    page.save(out, "PDF", resolution=100)
+    return out.getvalue()
+
+
+def _line(i: int) -> Line:
+    return Line(1, LINES[i], Box(0.07, (80 + 40 * i) / 1100, 0.8, (95 + 40 * i) / 1100), 91.0)
+
+
+def _found(value: object, i: int) -> Found[object]:
+    return Found(value, Source.of(_line(i)))
+
+
+def reading(decided: date, born: date, *, name: str = "QUILLFEATHER, RAYMOND T") -> LetterReading:
+    """What a reader reads off the letter above (no reviewer: that field stays blank)."""
+    fields = LetterFields(
+        payer=_found("UnitedHealthcare", 0),  # type: ignore[arg-type]
+        patient_name=_found(name, 1),  # type: ignore[arg-type]
+        birth_date=_found(born, 1),  # type: ignore[arg-type]
+        member_id=_found("W123456789", 2),  # type: ignore[arg-type]
+        reference=_found("UHC-LTR-5521", 3),  # type: ignore[arg-type]
+        decided_at=_found(decided, 0),  # type: ignore[arg-type]
+        services=(_found(Service("http://www.ama-assn.org/go/cpt", "72148", 1), 4),),  # type: ignore[arg-type]
+        reason_text=_found(LINES[5].removeprefix("Reason: "), 5),  # type: ignore[arg-type]
+        p2p_phone=_found("1-800-555-0142", 6),  # type: ignore[arg-type]
+        p2p_window=_found(Window(14, "calendar-days", "within 14 calendar days"), 6),  # type: ignore[arg-type]
+        decision=_found("denied", 5),  # type: ignore[arg-type]
+    )
+    text = LetterText((Page(1, tuple(_line(i) for i in range(len(LINES))), ocr_used=True, ocr_confidence=88.5),))
+    return LetterReading(fields, text)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    started = start_pair(tmp_path_factory.mktemp("letters"), "p2p-letters", app_settings={"TIMEZONE": ZONE})
+    started.sign_in_as("demo-clinician")
+    yield started
+    started.stop()
+
+
+def _launch(pair: Pair, patient: str) -> tuple[requests.Session, str, str]:
+    browser = requests.Session()
+    page = browser.get(f"{pair.ehr.url}/launch?patient={patient}", timeout=60)
+    assert page.status_code == 200 and "Upload the payer's denial letter" in page.text
+    ctx = re.search(r"ctx=([\w-]+)", page.url).group(1)  # type: ignore[union-attr]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    return browser, ctx, csrf
+
+
+def _upload(pair: Pair, browser: requests.Session, ctx: str, csrf: str, data: bytes, name: str) -> requests.Response:
+    return browser.post(f"{pair.app.url}/letters", data={"ctx": ctx, "csrf": csrf},
+                        files={"letter": (name, data, "application/pdf")}, timeout=60)  # fmt: skip
+
+
+def _born(pair: Pair, patient: str = "pat-lumbar-mri") -> date:
+    """The patient's birth date in the demo EHR (its charts are moved to the day it runs)."""
+    found = requests.get(f"{pair.fhir}/Patient/{patient}", headers={"Authorization": "Bearer x"}, timeout=30)
+    return date.fromisoformat(found.json()["birthDate"])
+
+
+def _yesterday() -> date:
+    return datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=1)
+
+
+def _form(page: str) -> dict[str, str]:
+    """The review form's fields as the page prefilled them."""
+    form = {m[0]: unescape(m[1]) for m in re.findall(r'<input id="f-[^"]+" name="([^"]+)"[^>]*?value="([^"]*)"', page)}
+    form |= {m[0]: unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', page)}
+    for name, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        form[name] = chosen.group(1) if chosen else ""
+    form["ctx"] = re.search(r'name="ctx" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form["csrf"] = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return form
+
+
+def test_an_uploaded_letter_is_reviewed_beside_its_page_and_becomes_a_case(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "uhc-denial.pdf")
+    assert uploaded.status_code == 200 and re.search(r"/letters/\d+\?ctx=", uploaded.url)
+    page = uploaded.text
+    assert "Review the letter" in page and "uhc-denial.pdf" in page
+    assert 'value="W123456789"' in page and "page 1: ‘Member ID: W123456789’" in page
+    assert "page 1: ‘Service: CPT 72148 MRI lumbar spine without contrast, 1 unit’" in page
+    assert 'id="f-reviewer_name" name="reviewer_name" type="text" value=""' in page  # not found: blank
+    assert "Not found on the letter" in page
+    assert "Page 1 · read by OCR, confidence 88%" in page and "could not read" not in page
+    assert re.search(r"#box-member-id \{ left: 7\.00%; top: 14\.55%;", page)  # the source line boxed on the page
+
+    image_url = re.search(r'<img src="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    image = browser.get(f"{pair.app.url}{unescape(image_url)}", timeout=60)
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert image.headers["Cache-Control"] == "no-store" and image.content.startswith(b"\x89PNG")
+
+    form = _form(page)
+    form["reason_text"] = ""
+    refused = browser.post(f"{pair.app.url}{uploaded.url.split(pair.app.url)[1].split('?')[0]}/confirm", data=form,
+                           timeout=60)  # fmt: skip
+    assert refused.status_code == 400
+    assert "Copy the reason exactly as the letter words it." in refused.text
+    assert "Choose the practice this denial belongs to." in refused.text  # the demo clinician has four
+    assert 'value="UHC-LTR-5521"' in refused.text  # nothing typed is lost
+
+    form["reason_text"] = LINES[5].removeprefix("Reason: ")
+    form["practice"] = PRAIRIE
+    form["reviewer_name"] = "Dr. Dana Whitfield"  # typed where the reader found nothing
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    confirmed = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)
+    assert confirmed.status_code == 200 and re.search(r"/brief/letter-\d+\?ctx=", confirmed.url)
+    brief = confirmed.text
+    assert "from the letter" in brief and "see the letter and its fields" in brief
+    assert "Imaging is not medically necessary without six weeks of conservative therapy." in brief
+    assert "UHC-LTR-5521" in brief
+
+    again = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)  # Back, submit again
+    assert again.url.split("?")[0] == confirmed.url.split("?")[0]
+
+    listing = browser.get(f"{pair.app.url}/", params={"ctx": ctx}, timeout=60).text
+    assert "from the letter" in listing and "confirmed: a case" in listing
+    denial_id = confirmed.url.split("/brief/")[1].split("?")[0]
+    rows = cases_for(pair.app_flask.extensions["p2p_db"], f"{pair.ehr.url}/fhir", [PRAIRIE])
+    assert [r.denial_id for r in rows if r.patient_id == "pat-lumbar-mri" and r.denial_id == denial_id]
+    letter_page = browser.get(f"{pair.app.url}{letter_path}", params={"ctx": ctx}, timeout=60).text
+    assert "This letter is a case." in letter_page
+
+
+def test_a_letter_for_another_patient_is_refused_with_the_reason_and_kept(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = reading(_yesterday(), _born(pair, "pat-knee-tka"), name="BRIGHTWATER, HAROLD J")
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: other)
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    with every_log_line_at_debug() as logs:
+        uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "wrong-patient.pdf")
+        form = _form(uploaded.text) | {"practice": PRAIRIE}
+        letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+        refused = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)
+    assert refused.status_code == 200 and refused.url.split("?")[0].endswith(letter_path)
+    assert "This letter is not this patient's" in refused.text
+    assert (
+        f"This letter is for BRIGHTWATER, HAROLD J, born {_born(pair, 'pat-knee-tka')}; the chart open is Raymond T. "
+        f"Quillfeather, born {_born(pair)}." in unescape(refused.text)
+    )
+    assert "/brief/" not in refused.url and "Brightwater" not in refused.url
+    assert not any("BRIGHTWATER" in line or "Quillfeather" in line for line in logs.lines)
+    listing = browser.get(f"{pair.app.url}/letters/new", params={"ctx": ctx}, timeout=60).text
+    assert "wrong-patient.pdf" in listing and "refused" in listing
+    again = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)
+    assert "/brief/" not in again.url  # a refused letter stays refused
+
+
+def test_the_page_image_is_only_for_the_patients_own_launch(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "mine.pdf")
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    other_browser, other_ctx, _ = _launch(pair, "pat-knee-tka")
+    for path in (letter_path, f"{letter_path}/pages/1.png"):
+        stranger = other_browser.get(f"{pair.app.url}{path}", params={"ctx": other_ctx}, timeout=60)
+        assert stranger.status_code == 404 and b"W123456789" not in stranger.content
+    no_launch = requests.get(f"{pair.app.url}{letter_path}/pages/1.png", timeout=60)
+    assert no_launch.status_code != 200 and not no_launch.content.startswith(b"\x89PNG")
