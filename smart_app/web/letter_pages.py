@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import render_template
 
-from smart_app.letters.document import max_bytes
 from smart_app.letters.review import SERVICE_ROWS, WINDOW_UNITS, form_values
 from smart_app.letters.stored import fields_from_json
 from smart_app.smart.launch import LaunchContext
@@ -35,10 +34,9 @@ def visible_letters(context: LaunchContext) -> list[StoredLetter]:
 
 
 def render_upload(context: LaunchContext, *, error: str | None = None, status: int = 200) -> tuple[str, int]:
-    """The upload form and the patient's letters, each with where it stands (``error``: why the last upload was
-    not taken: ``no-file`` or ``too-large``)."""
-    html = render_template("letter_upload.html", launch=context, letters=visible_letters(context), error=error,
-                           limit_mb=max_bytes() // (1024 * 1024))  # fmt: skip
+    """The upload form and the patient's letters, each with where it stands (``error="no-file"``: the last upload
+    had no file)."""
+    html = render_template("letter_upload.html", launch=context, letters=visible_letters(context), error=error)
     return html, status
 
 

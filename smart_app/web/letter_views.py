@@ -69,14 +69,16 @@ def new_letter() -> ResponseReturnValue:
 def upload_letter() -> ResponseReturnValue:
     """Save the uploaded file first, then read it; open its review (or, for a letter that cannot be read, the page
     saying why, the letter kept). A second submit of the same form opens the letter the first one saved."""
-    context = current_launch()
-    patient_id = _patient(context)
-    request.max_content_length = max_bytes() + FORM_MARGIN
+    request.max_content_length = max_bytes() + FORM_MARGIN  # before anything reads the form (the launch's ctx)
+    if (request.content_length or 0) > request.max_content_length:
+        return _too_large()
     try:
+        context = current_launch()
         check_csrf(context)
         upload = request.files.get("letter")
-    except RequestEntityTooLarge:
-        return render_upload(context, error="too-large", status=413)
+    except RequestEntityTooLarge:  # a body sent without its length
+        return _too_large()
+    patient_id = _patient(context)
     if upload is None or not upload.filename:
         return render_upload(context, error="no-file", status=400)
     data = upload.read()
@@ -91,6 +93,12 @@ def upload_letter() -> ResponseReturnValue:
     if created:
         _read(context, patient_id, letter_id, data, filename, too_large=too_large)
     return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
+
+
+def _too_large() -> ResponseReturnValue:
+    """The page for a file past the cap: nothing of it was read, so there is nothing to keep."""
+    limit = "%.3g" % (max_bytes() / (1024 * 1024))
+    return render_template("letter_too_large.html", limit_mb=limit), 413
 
 
 def _read(

@@ -216,3 +216,65 @@ def test_the_page_image_is_only_for_the_patients_own_launch(pair: Pair, monkeypa
         assert stranger.status_code == 404 and b"W123456789" not in stranger.content
     no_launch = requests.get(f"{pair.app.url}{letter_path}/pages/1.png", timeout=60)
     assert no_launch.status_code != 200 and not no_launch.content.startswith(b"\x89PNG")
+
+
+def _blank_pdf(pages: int = 1) -> bytes:
+    first, *rest = [Image.new("RGB", (850, 1100), "white") for _ in range(pages)]
+    out = io.BytesIO()
+    first.save(out, "PDF", resolution=100, save_all=True, append_images=rest)
+    return out.getvalue()
+
+
+BAD_LETTERS = {
+    "blank.pdf": (_blank_pdf, "blank"),
+    "forty-pages.pdf": (lambda: _blank_pdf(40), "40 pages"),
+    "letter.docx": (lambda: b"PK\x03\x04" + b"\0" * 200, "ZIP"),
+    "damaged.pdf": (lambda: b"%PDF-1.7\n" + b"\xff" * 300, "PDF"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_LETTERS)
+def test_a_letter_that_cannot_be_read_says_why_and_stays_listed(pair: Pair, name: str) -> None:
+    make, words = BAD_LETTERS[name]
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, make(), name)
+    assert uploaded.status_code == 200 and re.search(r"/letters/\d+\?ctx=", uploaded.url)
+    assert "This letter could not be read" in uploaded.text and words in unescape(uploaded.text)
+    assert "type the denial in by hand" in uploaded.text
+    listing = browser.get(f"{pair.app.url}/", params={"ctx": ctx}, timeout=60).text
+    entry = re.search(rf'<li id="letter-\d+">\s*<a [^>]*>{re.escape(name)}</a>(.*?)</li>', listing, re.S)
+    assert entry and "could not be read" in entry.group(1) and words in unescape(entry.group(1))
+
+
+def test_a_letter_too_large_is_listed_with_its_size(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("P2P_LETTER_MAX_BYTES", str(100_000))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, b"%PDF-1.7\n" + b"0" * 150_000, "huge-scan.pdf")
+    assert uploaded.status_code == 200 and "This letter could not be read" in uploaded.text
+    assert "The file is 0.143 MB; letters up to 0.0954 MB can be read." in uploaded.text
+    assert "huge-scan.pdf" in uploaded.text
+    way_too_large = _upload(pair, browser, ctx, csrf, b"%PDF-1.7\n" + b"0" * 400_000, "huger.pdf")
+    assert way_too_large.status_code == 413 and "That file is too large" in way_too_large.text
+    assert "Letters up to 0.0954 MB can be uploaded, and this file is larger" in way_too_large.text
+
+
+def test_a_reader_that_fails_loses_no_letter(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(data: bytes, filename: str) -> LetterReading:
+        raise RuntimeError("the OCR engine died")
+
+    monkeypatch.setattr(letter_views, "read_letter", crash)
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "kept.pdf")
+    assert uploaded.status_code == 200 and "The app failed while reading this letter. The file is kept" in uploaded.text
+    letter_id = int(re.search(r"/letters/(\d+)", uploaded.url).group(1))  # type: ignore[union-attr]
+    from smart_app.store.letters import letter_file
+
+    kept = letter_file(pair.app_flask.extensions["p2p_db"], iss=pair.fhir, patient_id="pat-lumbar-mri",
+                       letter_id=letter_id)  # fmt: skip
+    assert kept == letter_pdf()
+
+
+def test_an_upload_without_a_file_says_so(pair: Pair) -> None:
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    empty = browser.post(f"{pair.app.url}/letters", data={"ctx": ctx, "csrf": csrf}, timeout=60)
+    assert empty.status_code == 400 and "No file was chosen" in empty.text
