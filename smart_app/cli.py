@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
+from smart_app.cli_letter import add_letter_command
 from smart_app.config import WRITE_PROFILE_NAMES, load_settings, tenant_of
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import Denial, read_denial
@@ -386,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--part", choices=("brief", "script"), default="brief", help="html/pdf: the one-page brief or the call script"
     )
     brief.set_defaults(run=_cmd_brief)
+
+    add_letter_command(sub)
 
     criteria = sub.add_parser("criteria", help="the policy library in criteria/")
     criteria_sub = criteria.add_subparsers(dest="criteria_command", required=True)
