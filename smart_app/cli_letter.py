@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smart_app.denials.pas import Denial
 from smart_app.errors import InputError
+from smart_app.fhir.chart import Chart
 from smart_app.letters.contract import letter_json
+from smart_app.letters.denial import denial_from_letter
 from smart_app.letters.model import LetterReading
+from smart_app.letters.patient import patient_mismatch
 from smart_app.letters.reading import read_letter
 
 LABELS = (
@@ -45,6 +49,24 @@ def read_letter_file(path: Path) -> LetterReading:
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror})") from error
     return read_letter(data, str(path))
+
+
+def letter_denial_for(chart: Chart, bundle: Path, letter: Path) -> Denial:
+    """The letter's denial, for the Bundle's Patient the letter is about; ``InputError`` saying what differs when
+    the letter's patient name or birth date is not any Patient's in the Bundle."""
+    fields = read_letter_file(letter).fields
+    patients = chart.of_type("Patient")
+    if not patients:
+        raise InputError(f"{bundle}: holds no Patient to check the letter {letter} against")
+    mismatches = []
+    for patient in patients:
+        mismatch = patient_mismatch(fields, patient)
+        if mismatch is None:
+            denial = denial_from_letter(fields, letter_id=letter.stem)
+            denial.patient_ref = f"Patient/{patient.get('id')}"
+            return denial
+        mismatches.append(mismatch)
+    raise InputError(f"{letter}: is not for the patient in {bundle}: {mismatches[0]}")
 
 
 def letter_text(contract: dict[str, Any]) -> str:
