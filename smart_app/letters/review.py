@@ -8,7 +8,6 @@ listed in ``corrected``; one typed where nothing was found has no line on the le
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from smart_app.denials.hand_entry import CODE_PATTERNS, EARLIEST_YEAR, LIMITS, SERVICE_SYSTEMS
 from smart_app.letters.model import Found, LetterFields, Service, Source, Window
+from smart_app.letters.patient import patient_names, same_name
 
 TYPED = Source(page=0, text="entered at review")
 TEXT_FIELDS = ("payer", "delegate", "member_id", "patient_name", "reference", "reason_text", "policy_title",
@@ -90,6 +90,10 @@ def parse_review(
         kept[name] = _keep(getattr(read, name), values.get(name, ""), name, corrected)
     if not values.get("payer"):
         errors["payer"] = "Name the payer as the letter does."
+    if not values.get("patient_name") and not values.get("birth_date"):
+        errors["patient_name"] = (
+            "Enter the patient's name or birth date as the letter prints them: they are checked against the chart."
+        )
     if not values.get("reason_text"):
         errors["reason_text"] = "Copy the reason exactly as the letter words it."
     for name in ("birth_date", "appeal_deadline"):
@@ -195,37 +199,22 @@ def _services(
     return tuple(kept)
 
 
-def _words(text: str) -> list[str]:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-    return re.findall(r"[a-z]+", plain)
-
-
-def same_person(letter_name: str, family: str, given: list[str]) -> bool:
-    """Whether the name on the letter ("GONZALEZ, MARIA L") names the chart's patient: every word of the family
-    name and the first given name are in it, whatever the order, case or accents."""
-    words = set(_words(letter_name))
-    first = _words(given[0]) if given else []
-    return bool(_words(family)) and set(_words(family)) <= words and set(first) <= words
-
-
 def patient_differs(fields: LetterFields, patient: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """What differs between the letter's patient and the chart's (``Patient`` resource): None when nothing does,
-    else the names and birth dates to show (``letterName``, ``letterBirthDate``, ``chartName``, ``chartBirthDate``)."""
+    """What differs between the letter's patient and the chart's (``Patient`` resource), compared as the letter
+    reader compares them (``letters.patient``): None when nothing does, else the names and birth dates to show
+    (``letterName``, ``letterBirthDate``, ``chartName``, ``chartBirthDate``)."""
     if patient is None:
         return None
-    names = patient.get("name") or [{}]
-    official = next((n for n in names if n.get("use") == "official"), names[0])
-    family, given = str(official.get("family") or ""), [str(g) for g in official.get("given") or []]
     chart_birth = str(patient.get("birthDate") or "")
     letter_name = fields.patient_name.value if fields.patient_name else None
     letter_birth = fields.birth_date.value.isoformat() if fields.birth_date else None
-    name_differs = letter_name is not None and family and not same_person(letter_name, family, given)
-    birth_differs = letter_birth is not None and chart_birth and letter_birth != chart_birth
+    name_differs = letter_name is not None and not same_name(letter_name, dict(patient))
+    birth_differs = letter_birth is not None and letter_birth != chart_birth
     if not name_differs and not birth_differs:
         return None
     return {
         "letterName": letter_name or "",
         "letterBirthDate": letter_birth or "",
-        "chartName": " ".join([*given, family]).strip(),
+        "chartName": next(iter(patient_names(dict(patient))), ""),
         "chartBirthDate": chart_birth,
     }

@@ -6,19 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from smart_app.denials.pas import Denial, Provider
-from smart_app.letters.denial import denial_from_letter
+from smart_app.letters.denial import LETTER_PREFIX, denial_from_letter
+from smart_app.letters.denial import letter_denial_id as _denial_id
 from smart_app.letters.stored import fields_from_json
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.db import Database
 from smart_app.store.letters import StoredLetter, confirmed_letters, letter
 from smart_app.store.models import MAX_ROW_ID
 
-LETTER_PREFIX = "letter-"
 
 
 def letter_denial_id(letter_id: int) -> str:
-    """The id a confirmed letter's case has in URLs and in the brief (``letter-7``)."""
-    return f"{LETTER_PREFIX}{letter_id}"
+    """The id a confirmed letter's case has in URLs and in the brief (``letter-7``: the uploaded letter's row)."""
+    return _denial_id(str(letter_id))
 
 
 def letter_number(denial_id: str) -> int | None:

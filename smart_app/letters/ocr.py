@@ -1,0 +1,139 @@
+"""One page image read by Debian's tesseract (through pytesseract): words grouped into lines with their boxes and
+confidences, after straightening the page.
+
+A fax or a scan is rarely square on the glass: a page turned a degree or two makes a line's box tall enough to swallow
+the next, so the skew is measured first (the angle at which the rows of ink are sharpest, on a small copy) and the
+page turned back. A page upside down or on its side is found by tesseract's orientation detection, asked only when
+the first reading is poor. A page that still reads poorly, or takes longer than the timeout, is kept with its
+confidence and a note saying so: never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from dataclasses import replace
+
+import pytesseract
+from PIL import Image, ImageFilter, ImageOps
+
+from smart_app.letters.model import Box, Line, Page
+from smart_app.letters.rows import join_rows
+
+OCR_DPI = 300
+MIN_CONFIDENCE = 60.0  # a page whose mean word confidence is below this is flagged for the liaison to check
+RETRY_BELOW = 55.0  # a first reading this poor asks tesseract which way up the page is
+DEFAULT_TIMEOUT = 60
+SKEW_RANGE, SKEW_STEP, SKEW_FINE = 6.0, 0.5, 0.1
+WORKING_WIDTH = 700  # the width of the small copy the skew is measured on
+
+
+def ocr_timeout() -> int:
+    """Seconds tesseract may spend on one page (``P2P_LETTER_OCR_TIMEOUT``, default 60)."""
+    value = os.environ.get("P2P_LETTER_OCR_TIMEOUT", "")
+    return int(value) if value.strip().isdigit() and int(value) > 0 else DEFAULT_TIMEOUT
+
+
+def ocr_page(image: Image.Image, number: int, *, dpi: float | None = None) -> Page:
+    """The page's lines as tesseract reads them. ``dpi`` is the image's resolution when known (a rendered PDF page
+    is rendered at ``OCR_DPI``); a coarser image (a 200 dpi fax) is enlarged to it first, which tesseract reads
+    better."""
+    gray = _prepared(image, dpi)
+    angle = skew_angle(gray)
+    straight = gray.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False, fillcolor=255) if angle else gray
+    try:
+        lines, confidence = _read(straight, number)
+        if confidence < RETRY_BELOW:
+            turned = _upright(straight)
+            if turned is not None:
+                better = _read(turned, number)
+                if better[1] > confidence:
+                    lines, confidence = better
+    except RuntimeError as error:  # pytesseract's timeout
+        if "timeout" not in str(error).lower():
+            raise
+        return Page(number, (), ocr_used=True, ocr_confidence=0.0, note=_timeout_note(number))
+    note = None
+    if not lines:
+        note = f"Page {number}: no text could be read from this page's image."
+    elif confidence < MIN_CONFIDENCE:
+        note = (
+            f"Page {number}: the text could not be read reliably (OCR confidence {confidence:.0f} of 100): "
+            "check every field from this page against the letter."
+        )
+    return Page(number, tuple(lines), ocr_used=True, ocr_confidence=round(confidence, 1), note=note)
+
+
+def _timeout_note(number: int) -> str:
+    return f"Page {number}: OCR gave up after {ocr_timeout()} seconds (P2P_LETTER_OCR_TIMEOUT); the page was not read."
+
+
+def _prepared(image: Image.Image, dpi: float | None) -> Image.Image:
+    """Grey, enlarged to ``OCR_DPI`` when coarser, specks removed."""
+    gray = ImageOps.exif_transpose(image).convert("L")
+    source = dpi or _stored_dpi(image)
+    if source and source < OCR_DPI * 0.9:
+        scale = OCR_DPI / source
+        gray = gray.resize((round(gray.width * scale), round(gray.height * scale)), Image.Resampling.BICUBIC)
+    return gray.filter(ImageFilter.MedianFilter(3))
+
+
+def _stored_dpi(image: Image.Image) -> float | None:
+    dpi = image.info.get("dpi")
+    try:
+        return float(dpi[0]) if dpi and float(dpi[0]) > 1 else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def skew_angle(gray: Image.Image) -> float:
+    """The angle (degrees, counter-clockwise) that makes the page's lines level: the one at which the rows of a
+    small black-and-white copy are most unequal (text rows dense, gaps empty). 0 when the page is already level."""
+    scale = WORKING_WIDTH / gray.width
+    small = gray.resize((WORKING_WIDTH, max(1, round(gray.height * scale))), Image.Resampling.BOX)
+    ink = small.point(lambda v: 255 if v < 128 else 0)
+
+    def sharpness(angle: float) -> float:
+        turned = ink.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=0)
+        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).getdata())
+        return statistics.pvariance(rows)
+
+    steps = round(SKEW_RANGE / SKEW_STEP)
+    coarse = max((i * SKEW_STEP for i in range(-steps, steps + 1)), key=sharpness)
+    fine = max((coarse + i * SKEW_FINE for i in range(-4, 5)), key=sharpness)
+    return round(fine, 1) if abs(fine) >= 0.2 else 0.0
+
+
+def _upright(gray: Image.Image) -> Image.Image | None:
+    """The page turned the way tesseract's orientation detection says it is upright, or None when it is already
+    upright or cannot tell."""
+    try:
+        osd = pytesseract.image_to_osd(gray, output_type=pytesseract.Output.DICT, timeout=ocr_timeout())
+    except pytesseract.TesseractError:
+        return None
+    rotate = int(osd.get("rotate", 0))
+    return gray.rotate(-rotate, expand=True) if rotate else None
+
+
+def _read(gray: Image.Image, number: int) -> tuple[list[Line], float]:
+    """Tesseract's words grouped into its lines (boxes as page fractions), then lines sharing a row joined; and the
+    page's mean word confidence."""
+    data = pytesseract.image_to_data(gray, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=ocr_timeout())
+    words: dict[tuple[int, int, int], list[int]] = {}
+    for i, text in enumerate(data["text"]):
+        if text.strip() and float(data["conf"][i]) >= 0:
+            words.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
+    width, height = gray.size
+    lines, scores = [], []
+    for indexes in words.values():
+        confs = [float(data["conf"][i]) for i in indexes]
+        scores.extend(confs)
+        left = min(data["left"][i] for i in indexes)
+        top = min(data["top"][i] for i in indexes)
+        right = max(data["left"][i] + data["width"][i] for i in indexes)
+        bottom = max(data["top"][i] + data["height"][i] for i in indexes)
+        text = " ".join(data["text"][i].strip() for i in indexes)
+        box = Box(left / width, top / height, right / width, bottom / height)
+        lines.append(Line(number, text, box, round(sum(confs) / len(confs), 1)))
+    confidence = sum(scores) / len(scores) if scores else 0.0
+    return [replace(line, page=number) for line in join_rows(lines)], confidence

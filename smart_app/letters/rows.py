@@ -1,0 +1,40 @@
+"""Pieces of text that share a row on the page joined into one line, whichever reader found them."""
+
+from __future__ import annotations
+
+from smart_app.letters.model import Box, Line
+
+
+def join_rows(lines: list[Line]) -> list[Line]:
+    """Lines whose boxes share a row (each one's vertical middle inside the row's first line) joined left to right
+    into one line, rows in top-to-bottom order: a label and its value set apart on the page stay one line. Used for
+    the text layer and for OCR alike; a joined line's confidence is the mean of its parts'."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda line: (line.box.top, line.box.left) if line.box else (0.0, 0.0)):
+        assert line.box is not None  # noqa: S101 - both readers give every line its box
+        middle = (line.box.top + line.box.bottom) / 2
+        row = next((r for r in rows if r[0].box and r[0].box.top <= middle <= r[0].box.bottom), None)
+        if row is None:
+            rows.append([line])
+        else:
+            row.append(line)
+    return [_joined(row) for row in rows]
+
+
+def _joined(row: list[Line]) -> Line:
+    if len(row) == 1:
+        return row[0]
+    row.sort(key=lambda line: line.box.left if line.box else 0.0)
+    boxes = [line.box for line in row if line.box]
+    scores = [line.confidence for line in row if line.confidence is not None]
+    return Line(
+        row[0].page,
+        " ".join(line.text for line in row),
+        Box(
+            min(b.left for b in boxes),
+            min(b.top for b in boxes),
+            max(b.right for b in boxes),
+            max(b.bottom for b in boxes),
+        ),
+        sum(scores) / len(scores) if scores else None,
+    )
