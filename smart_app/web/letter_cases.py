@@ -15,7 +15,6 @@ from smart_app.store.letters import StoredLetter, confirmed_letters, letter
 from smart_app.store.models import MAX_ROW_ID
 
 
-
 def letter_denial_id(letter_id: int) -> str:
     """The id a confirmed letter's case has in URLs and in the brief (``letter-7``: the uploaded letter's row)."""
     return _denial_id(str(letter_id))
