@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ def form_values(fields: LetterFields) -> dict[str, str]:
     decided = fields.decided_at.value if fields.decided_at else None
     values["decided_date"] = "" if decided is None else decided.strftime("%Y-%m-%d")
     values["decided_time"] = decided.strftime("%H:%M") if isinstance(decided, datetime) else ""
+    aware = isinstance(decided, datetime) and decided.tzinfo is not None
+    values["decided_zone"] = decided.strftime("%Z") if aware and decided is not None else ""
     window = fields.p2p_window.value if fields.p2p_window else None
     values["p2p_window_amount"] = "" if window is None else str(window.amount)
     values["p2p_window_unit"] = "" if window is None else window.unit
@@ -98,7 +100,7 @@ def parse_review(
         errors["reason_text"] = "Copy the reason exactly as the letter words it."
     for name in ("birth_date", "appeal_deadline"):
         kept[name] = _keep(getattr(read, name), _date(values.get(name, ""), name, errors), name, corrected)
-    moment = _decided_at(values, zone, now, errors)
+    moment = _decided_at(values, _letter_zone(read, zone), now, errors)
     if read.decided_at is not None and _same_moment(read.decided_at, moment):
         kept["decided_at"] = Found(moment, read.decided_at.source)
     else:
@@ -125,8 +127,17 @@ def _date(text: str, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def _decided_at(values: Mapping[str, str], zone: ZoneInfo, now: datetime, errors: dict[str, str]) -> Any:
-    """The decision date (and time when given, in the practice's zone); never after ``now``."""
+def _letter_zone(read: LetterFields, practice: tzinfo) -> tzinfo:
+    """The zone the form's decision time is in: the one the letter printed its time in (the form shows that time
+    as printed), else the practice's."""
+    value = read.decided_at.value if read.decided_at else None
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.tzinfo
+    return practice
+
+
+def _decided_at(values: Mapping[str, str], zone: tzinfo, now: datetime, errors: dict[str, str]) -> Any:
+    """The decision date (and time when given, in ``zone``); never after ``now``."""
     day, clock = values.get("decided_date", ""), values.get("decided_time", "")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
         errors["decided_date"] = "Enter the decision date from the letter."
