@@ -278,3 +278,50 @@ def test_an_upload_without_a_file_says_so(pair: Pair) -> None:
     browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
     empty = browser.post(f"{pair.app.url}/letters", data={"ctx": ctx, "csrf": csrf}, timeout=60)
     assert empty.status_code == 400 and "No file was chosen" in empty.text
+
+
+def test_a_page_ocr_could_not_read_says_so_with_its_confidence(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    read = reading(_yesterday(), _born(pair))
+    poor = Page(2, (), ocr_used=True, ocr_confidence=31.0, note="the page is mostly noise")
+    monkeypatch.setattr(letter_views, "read_letter",
+                        lambda data, filename: LetterReading(read.fields, LetterText((*read.text.pages, poor))))  # fmt: skip
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    page = _upload(pair, browser, ctx, csrf, letter_pdf(), "two-pages.pdf").text
+    assert "Page 1 · read by OCR, confidence 88%" in page
+    assert (
+        "OCR could not read page 2 reliably (confidence 31%): the page is mostly noise. Read this page yourself and "
+        "fill in what is missing." in page
+    )
+
+
+def _practice_launch(pair: Pair, practitioner: str) -> tuple[requests.Session, str]:
+    """A worklist sign-in as ``practitioner`` (of one practice with one case), that case's patient opened from it:
+    the browser and the patient launch's ctx."""
+    pair.sign_in_as(practitioner)
+    browser = requests.Session()
+    worklist = browser.get(f"{pair.app.url}/launch", params={"iss": pair.fhir}, timeout=60)
+    pair.sign_in_as("demo-clinician")
+    row = re.search(r'id="case-(\d+)"', worklist.text)
+    ctx = re.search(r"ctx=([\w-]+)", worklist.url).group(1)  # type: ignore[union-attr]
+    opened = browser.get(f"{pair.app.url}/worklist/{row.group(1)}/open", params={"ctx": ctx}, timeout=60)  # type: ignore[union-attr]
+    return browser, re.search(r"ctx=([\w-]+)", opened.url).group(1)  # type: ignore[union-attr]
+
+
+def test_from_the_worklist_a_letter_is_seen_by_its_practice_only(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    unconfirmed = _upload(pair, browser, ctx, csrf, letter_pdf(), "not-yet.pdf").url.split(pair.app.url)[1]
+    unconfirmed = unconfirmed.split("?")[0]
+    confirmed_page = _upload(pair, browser, ctx, csrf, letter_pdf(), "prairie.pdf")
+    confirmed = confirmed_page.url.split(pair.app.url)[1].split("?")[0]
+    made = browser.post(f"{pair.app.url}{confirmed}/confirm", data=_form(confirmed_page.text) | {"practice": PRAIRIE},
+                        timeout=60)  # fmt: skip
+    assert "/brief/letter-" in made.url
+
+    liaison, liaison_ctx = _practice_launch(pair, "demo-liaison-prairie")  # Prairie: the lumbar case
+    shown = liaison.get(f"{pair.app.url}{confirmed}/pages/1.png", params={"ctx": liaison_ctx}, timeout=60)
+    assert shown.status_code == 200 and shown.content.startswith(b"\x89PNG")  # the case is Prairie's
+    hidden = liaison.get(f"{pair.app.url}{unconfirmed}/pages/1.png", params={"ctx": liaison_ctx}, timeout=60)
+    assert hidden.status_code == 404  # another user's upload, of no practice yet
+    listing = liaison.get(f"{pair.app.url}/", params={"ctx": liaison_ctx}, timeout=60).text
+    assert "prairie.pdf" in listing and "not-yet.pdf" not in listing
