@@ -283,8 +283,8 @@ def test_an_upload_without_a_file_says_so(pair: Pair) -> None:
 def test_a_page_ocr_could_not_read_says_so_with_its_confidence(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     read = reading(_yesterday(), _born(pair))
     poor = Page(2, (), ocr_used=True, ocr_confidence=31.0, note="the page is mostly noise")
-    monkeypatch.setattr(letter_views, "read_letter",
-                        lambda data, filename: LetterReading(read.fields, LetterText((*read.text.pages, poor))))  # fmt: skip
+    two_pages = LetterReading(read.fields, LetterText((*read.text.pages, poor)))
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: two_pages)
     browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
     page = _upload(pair, browser, ctx, csrf, letter_pdf(), "two-pages.pdf").text
     assert "Page 1 · read by OCR, confidence 88%" in page
