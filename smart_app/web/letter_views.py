@@ -23,6 +23,7 @@ from smart_app.letters.stored import fields_from_json, fields_json, reading_json
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.letters import StoredLetter, confirm_letter, letter, letter_file, record_reading, refuse_letter
 from smart_app.store.letters import save_letter as store_letter
+from smart_app.store.models import MAX_ROW_ID
 from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import database, track_case
 from smart_app.web.context import check_csrf, current_launch, fhir_client
@@ -30,6 +31,7 @@ from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_pages import letter_practices, render_letter, render_upload
 from smart_app.web.loading import clock, practice_state
+from smart_app.web.worklist_views import patient_launch, patient_of_case, practice_launch
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ def upload_letter() -> ResponseReturnValue:
         upload = request.files.get("letter")
     except RequestEntityTooLarge:  # a body sent without its length
         return _too_large()
+    if context.patient is None:  # from the worklist: the patient chosen beside the file
+        context = _worklist_patient(context)
     patient_id = _patient(context)
     if upload is None or not upload.filename:
         return render_upload(context, error="no-file", status=400)
@@ -93,6 +97,16 @@ def upload_letter() -> ResponseReturnValue:
     if created:
         _read(context, patient_id, letter_id, data, filename, too_large=too_large)
     return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
+
+
+def _worklist_patient(context: LaunchContext) -> LaunchContext:
+    """A launch for the patient the worklist's upload form names (one of the practice's cases), under the same
+    sign-in; ``NotFound`` for a case not on the user's worklist."""
+    practice_launch()
+    chosen = request.form.get("patient_case", "")
+    if not (chosen.isascii() and chosen.isdigit()) or not 0 < int(chosen) <= MAX_ROW_ID:
+        raise NotFound("Choose whose letter it is from the worklist's patients.")
+    return patient_launch(context, patient_of_case(context, int(chosen)))
 
 
 def _too_large() -> ResponseReturnValue:

@@ -325,3 +325,31 @@ def test_from_the_worklist_a_letter_is_seen_by_its_practice_only(pair: Pair, mon
     assert hidden.status_code == 404  # another user's upload, of no practice yet
     listing = liaison.get(f"{pair.app.url}/", params={"ctx": liaison_ctx}, timeout=60).text
     assert "prairie.pdf" in listing and "not-yet.pdf" not in listing
+
+
+def test_a_letter_uploaded_on_the_worklist_is_for_the_patient_chosen_there(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    _launch(pair, "pat-knee-tka")  # Gulf Coast's knee case, on another practice's worklist
+    pair.sign_in_as("demo-liaison-prairie")
+    browser = requests.Session()
+    worklist = browser.get(f"{pair.app.url}/launch", params={"iss": pair.fhir}, timeout=60)
+    pair.sign_in_as("demo-clinician")
+    assert "Upload a denial letter" in worklist.text and "Whose letter is it?" in worklist.text
+    patients = re.findall(r'<option value="(\d+)">([^<]+)</option>', worklist.text)
+    assert [name for _, name in patients] == ["Raymond T. Quillfeather"]  # Prairie's one patient
+    ctx = re.search(r"ctx=([\w-]+)", worklist.url).group(1)  # type: ignore[union-attr]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', worklist.text).group(1)  # type: ignore[union-attr]
+    sent = {"ctx": ctx, "csrf": csrf, "patient_case": patients[0][0]}
+    files = {"letter": ("from-fax.pdf", letter_pdf(), "application/pdf")}
+    uploaded = browser.post(f"{pair.app.url}/letters", data=sent, files=files, timeout=60)
+    assert uploaded.status_code == 200 and "Review the letter" in uploaded.text and f"ctx={ctx}" not in uploaded.url
+    confirmed = browser.post(uploaded.url.split("?")[0] + "/confirm", data=_form(uploaded.text), timeout=60)
+    assert "/brief/letter-" in confirmed.url and "from the letter" in confirmed.text  # the liaison's one practice
+
+    others = [r.case_id for r in cases_for(pair.app_flask.extensions["p2p_db"], pair.fhir, None)
+              if r.patient_id != "pat-lumbar-mri"]  # fmt: skip
+    stranger = browser.post(f"{pair.app.url}/letters", data=sent | {"patient_case": str(others[0])}, files=files,
+                            timeout=60)  # fmt: skip
+    assert stranger.status_code == 404 and "Review the letter" not in stranger.text
