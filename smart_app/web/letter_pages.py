@@ -3,6 +3,7 @@ images with the source line of each field boxed, beside the form prefilled with 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import render_template
@@ -16,6 +17,7 @@ from smart_app.web.hand_entry_views import named_practices, practices_of
 from smart_app.web.letter_cases import letter_number
 
 LOW_CONFIDENCE = 60.0  # a page OCR read with a mean word confidence below this is flagged for the liaison
+READING_FOR_AT_MOST = timedelta(minutes=10)  # a letter still unread after this was dropped (the server stopped)
 
 
 def letter_practices(context: LaunchContext) -> list[str] | None:
@@ -66,6 +68,11 @@ def _pages(reading: dict[str, Any]) -> list[dict[str, Any]]:
     return pages
 
 
+def _age(stored: StoredLetter) -> timedelta:
+    uploaded = stored.uploaded_at if stored.uploaded_at.tzinfo else stored.uploaded_at.replace(tzinfo=UTC)
+    return datetime.now(UTC) - uploaded
+
+
 def render_letter(
     context: LaunchContext,
     stored: StoredLetter,
@@ -94,5 +101,6 @@ def render_letter(
         service_rows=SERVICE_ROWS,
         window_units=WINDOW_UNITS,
         case_number=letter_number(stored.denial_id or ""),
+        reading_now=stored.status == "received" and _age(stored) < READING_FOR_AT_MOST,
     )
     return html, status

@@ -6,9 +6,10 @@ or that names another patient, stays listed with the reason."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -26,7 +27,7 @@ from smart_app.store.letters import save_letter as store_letter
 from smart_app.store.models import MAX_ROW_ID
 from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import database, track_case
-from smart_app.web.context import check_csrf, current_launch, fhir_client
+from smart_app.web.context import check_csrf, current_launch, fhir_client, settings
 from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_pages import letter_practices, render_letter, render_upload
@@ -95,7 +96,7 @@ def upload_letter() -> ResponseReturnValue:
     )  # fmt: skip
     g.audit_resource = f"letter/{letter_id}"
     if created:
-        _read(context, patient_id, letter_id, data, filename, too_large=too_large)
+        _start_reading(context, patient_id, letter_id, data, filename, too_large=too_large)
     return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
 
 
@@ -115,22 +116,37 @@ def _too_large() -> ResponseReturnValue:
     return render_template("letter_too_large.html", limit_mb=limit), 413
 
 
-def _read(
+def _start_reading(
     context: LaunchContext, patient_id: str, letter_id: int, data: bytes, filename: str, *, too_large: bool
 ) -> None:
-    """Read the saved letter and keep what was read, or why it could not be (the file stays either way)."""
-    db, error, reading = database(), None, None
-    if too_large:
-        error = render_template("letter_errors.txt", kind="too-large", size=len(data), limit=max_bytes()).strip()
-    else:
-        try:
-            reading = reading_json(read_letter(data, filename))
-        except LetterUnreadable as exc:
-            error = exc.reason
-        except Exception as exc:  # a crash in a reader must not lose the letter: it stays, marked
-            log.exception("letter %s could not be read: %s", letter_id, type(exc).__name__)
-            error = render_template("letter_errors.txt", kind="crash").strip()
-    record_reading(db, iss=context.tenant, patient_id=patient_id, letter_id=letter_id, reading=reading, error=error)
+    """Read the saved letter in a thread of its own, waiting for it up to ``P2P_LETTER_WAIT_SECONDS``: most letters
+    are read by then and the upload opens their review; a long scan goes on being read while its page says so and
+    refreshes (the request never outlives the server's worker timeout)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    reader = threading.Thread(
+        target=_read, args=(app, context.tenant, patient_id, letter_id, data, filename, too_large), daemon=True
+    )
+    reader.start()
+    reader.join(timeout=float(settings()["LETTER_WAIT_SECONDS"]))
+
+
+def _read(
+    app: Flask, tenant: str, patient_id: str, letter_id: int, data: bytes, filename: str, too_large: bool
+) -> None:
+    """Read the letter and keep what was read, or why it could not be (the file stays either way)."""
+    with app.app_context():
+        db, error, reading = app.extensions["p2p_db"], None, None
+        if too_large:
+            error = render_template("letter_errors.txt", kind="too-large", size=len(data), limit=max_bytes()).strip()
+        else:
+            try:
+                reading = reading_json(read_letter(data, filename))
+            except LetterUnreadable as exc:
+                error = exc.reason
+            except Exception as exc:  # a crash in a reader must not lose the letter: it stays, marked
+                log.error("letter %s could not be read: %s", letter_id, type(exc).__name__)  # never its words
+                error = render_template("letter_errors.txt", kind="crash").strip()
+        record_reading(db, iss=tenant, patient_id=patient_id, letter_id=letter_id, reading=reading, error=error)
 
 
 @bp.get("/letters/<row_id:letter_id>")

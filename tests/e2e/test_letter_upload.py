@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from html import unescape
@@ -353,3 +355,27 @@ def test_a_letter_uploaded_on_the_worklist_is_for_the_patient_chosen_there(
     stranger = browser.post(f"{pair.app.url}/letters", data=sent | {"patient_case": str(others[0])}, files=files,
                             timeout=60)  # fmt: skip
     assert stranger.status_code == 404 and "Review the letter" not in stranger.text
+
+
+def test_a_long_read_goes_on_while_its_page_refreshes(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def slow(data: bytes, filename: str) -> LetterReading:
+        release.wait(30)
+        return reading(_yesterday(), _born(pair))
+
+    monkeypatch.setattr(letter_views, "read_letter", slow)
+    pair.app_flask.config["P2P"]["LETTER_WAIT_SECONDS"] = 0.2
+    try:
+        browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+        uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "long-scan.pdf")
+    finally:
+        pair.app_flask.config["P2P"]["LETTER_WAIT_SECONDS"] = 20.0
+    assert "Reading the letter…" in uploaded.text and '<meta http-equiv="refresh" content="5">' in uploaded.text
+    release.set()
+    for _ in range(50):
+        page = browser.get(uploaded.url, timeout=60).text
+        if "Reading the letter…" not in page:
+            break
+        time.sleep(0.1)
+    assert 'value="W123456789"' in page and "refresh" not in page
