@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from smart_app.letters import services as service_finder
 from smart_app.letters.model import Found, LetterFields, LetterText, Line, Source
 from smart_app.letters.p2p import appeal_deadline, p2p_fields
 from smart_app.letters.paragraphs import joined, paragraphs
 from smart_app.letters.parties import delegate_named, payer_named, reviewer_fields
-from smart_app.letters.patterns import at, find_date, find_time, labels
+from smart_app.letters.patterns import DATE_PATTERN, at, find_date, find_time, labels, parse_date
+from smart_app.letters.policy import policy_fields
 
 MEMBER_ID = labels(
     "member id", "member identification number", "member number", "member #", "subscriber id", "subscriber number",
@@ -28,9 +30,11 @@ REFERENCE = labels(
     "reference number", "reference", "case number", "case id", "case", "authorization number",
     "authorization", "auth number", "auth", "request number", "request id", "tracking number", "episode number",
     "episode id", "prior authorization number", "notification number", "determination number", "ref:",
+    "precert", "precertification number", "precertification", "certification number", "pa number", "pa #",
 )  # fmt: skip
 DECIDED = labels(
-    "decision date", "date of decision", "determination date", "date of determination", "date of notice",
+    "decision date and time", "date and time of decision", "date and time of determination", "decision date",
+    "date of decision", "determination date", "date of determination", "date of notice",
     "notice date", "letter date", "date of letter", "date decided", "decided on", "date issued", "date:",
 )  # fmt: skip
 DECIDED_TIME = labels("decision time", "time of decision", "time decided", "time")
@@ -41,11 +45,17 @@ REASON = labels(
     "explanation", "basis for decision", "basis for our decision", "why we made this decision",
     "why your request was denied", "what we decided and why", "information needed", "what we need",
 )  # fmt: skip
-REASON_FALLBACK = re.compile(
-    r"not medically necessary|does not meet|did not meet|not covered|is denied because|was denied because"
-    r"|we need (more|additional)|additional (information|records) (is|are) (needed|required)",
-    re.IGNORECASE,
+REASON_CUES = tuple(
+    re.compile(cue, re.IGNORECASE)
+    for cue in (
+        r"not (medically )?necessary|not approved|not certif|not covered|unable to approve|\bdenied\b|\bdenial\b",
+        r"does not meet|did not meet|not met\b|does not show|did not show|no documentation|not documented",
+        r"\bcriteria\b|\brequires?\b|\brequired\b|\bdocumentation\b|\bpended\b",
+        r"please (submit|send)|we need|missing|not (received|provided|included)|\bexcluded\b|\bexclusion\b",
+    )
 )
+MIN_REASON_SCORE = 2
+ENUMERATION = re.compile(r"^(?:\(?\d{1,2}[.)]|[A-Z][.)]|[•·-])\s+")
 VALUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9]")
 NAME_VALUE = re.compile(r"[A-Z][A-Za-z'.-]+(?:,?\s+[A-Z][A-Za-z'.-]*){1,3}")
 DECISIONS = (
@@ -77,7 +87,7 @@ def find_fields(text: LetterText) -> LetterFields:
         decided_at=decided,
         services=service_finder.services(lines),
         reason_text=reason_text(groups),
-        **_policy(lines),
+        **policy_fields(groups),
         p2p_phone=p2p.phone,
         p2p_fax=p2p.fax,
         p2p_portal=p2p.portal,
@@ -89,12 +99,6 @@ def find_fields(text: LetterText) -> LetterFields:
         decision=decision(lines),
         notes=tuple(page.note for page in text.pages if page.note),
     )
-
-
-def _policy(lines: list[Line]) -> dict[str, Found[str] | None]:
-    from smart_app.letters.policy import policy_fields  # noqa: PLC0415 - keeps the import graph flat
-
-    return policy_fields(lines)
 
 
 def _after_label(lines: Iterable[Line], pattern: re.Pattern[str]) -> Iterable[tuple[Line, str]]:
@@ -144,52 +148,76 @@ def _date_after(lines: list[Line], pattern: re.Pattern[str]) -> Found[date] | No
 
 def decided_at(lines: list[Line]) -> Found[datetime | date] | None:
     """The decision's date (and time, with its zone, when printed): a labelled decision or letter date, else the
-    first date at the head of the letter that is no birth date."""
+    first date at the head of the letter that is no birth date. A labelled date printed without a time takes the
+    time the letter gives that same day elsewhere ("On 11/19/2026 at 10:05 AM ET we decided ...")."""
+    found = _decision_date(lines)
+    if found is None:
+        return None
+    day, line, after = found
+    clock = find_time(after[:40]) or _time_that_day(lines, day)
+    return Found(at(day, clock), Source.of(line))
+
+
+def _decision_date(lines: list[Line]) -> tuple[date, Line, str] | None:
     for line, rest in _after_label(lines, DECIDED):
         if BIRTH.search(line.text) and not DECIDED.match(line.text):
             continue
         found = find_date(rest)
         if found and found[1].start() < 4:
-            return Found(at(found[0], _time_near(lines, line, rest[found[1].end() :])), Source.of(line))
+            return found[0], line, rest[found[1].end() :]
     for line in lines[:HEAD_LINES]:
         if BIRTH.search(line.text) or re.search(r"service|received|birth", line.text, re.I):
             continue
         found = find_date(line.text)
         if found and found[1].start() < 4:
-            return Found(at(found[0], _time_near(lines, line, line.text[found[1].end() :])), Source.of(line))
+            return found[0], line, line.text[found[1].end() :]
     return None
 
 
-def _time_near(lines: list[Line], line: Line, after: str) -> tuple | None:  # type: ignore[type-arg]
-    clock = find_time(after)
-    if clock:
-        return clock
-    for other, rest in _after_label(lines, DECIDED_TIME):
-        if abs(lines.index(other) - lines.index(line)) <= 2:
-            return find_time(rest)
+def _time_that_day(lines: list[Line], day: date) -> tuple[time, ZoneInfo | None] | None:
+    """A time printed right after the same date on another line (or across its line break)."""
+    for index, line in enumerate(lines):
+        text = line.text + (" " + lines[index + 1].text if index + 1 < len(lines) else "")
+        for match in DATE_PATTERN.finditer(line.text):
+            if parse_date(match.group(0)) != day or BIRTH.search(line.text):
+                continue
+            clock = find_time(text[match.end() : match.end() + 30])
+            if clock and clock[1] is not None:
+                return clock
     return None
 
 
 def reason_text(groups: list[list[Line]]) -> Found[str] | None:
     """The reason, verbatim: the labelled paragraph (from after its label), or the label's next paragraph when the
-    label stands alone as a heading; else the paragraph that says why ("not medically necessary", ...)."""
+    label stands alone as a heading ("1. WHY WE MADE THIS DECISION"); else the paragraph that says most about why
+    (``REASON_CUES``), never one about appeals or the peer-to-peer."""
     for index, group in enumerate(groups):
         first = group[0]
-        match = REASON.match(first.text.strip())
-        if not match:
+        heading = ENUMERATION.sub("", first.text.strip())
+        match = REASON.match(heading)
+        if not match or (len(heading) > match.end() and not heading[match.end() - 1 : match.end()].strip(" :")):
             continue
-        rest = first.text.strip()[match.end() :].strip()
-        if rest:
+        rest = heading[match.end() :].strip()
+        if rest and match.group(0).rstrip().endswith((":", "-")):
             return Found(joined([Line(first.page, rest), *group[1:]]), Source.of(first))
-        if len(group) > 1:
+        if not rest and len(group) > 1:
             return Found(joined(group[1:]), Source.of(group[1]))
-        if index + 1 < len(groups):
+        if not rest and index + 1 < len(groups):
             following = groups[index + 1]
             return Found(joined(following), Source.of(following[0]))
-    for group in groups:
-        if REASON_FALLBACK.search(joined(group)):
-            return Found(joined(group), Source.of(group[0]))
-    return None
+    scored = [(_why_score(joined(group)), -index, group) for index, group in enumerate(groups)]
+    best = max(scored, key=lambda item: item[:2], default=None)
+    if best is None or best[0] < MIN_REASON_SCORE:
+        return None
+    return Found(joined(best[2]), Source.of(best[2][0]))
+
+
+def _why_score(text: str) -> int:
+    if re.search(r"\bappeal|peer[- ]to[- ]?peer|\bsincerely\b", text, re.IGNORECASE) and not re.search(
+        r"not approved|not medically necessary|does not meet|not met", text, re.IGNORECASE
+    ):
+        return 0
+    return sum(len(cue.findall(text)) for cue in REASON_CUES)
 
 
 def decision(lines: list[Line]) -> Found[str] | None:

@@ -27,28 +27,40 @@ SPECIALTY = re.compile(
     r"(?:the\s+)?([A-Z][A-Za-z &/-]+?)\s*(?:[.;,(]|$)",
     re.IGNORECASE,
 )
+SALUTATION = re.compile(r"^\s*(?:dear|to whom)\b", re.IGNORECASE)
+CC = re.compile(r"^\s*(?:cc|copy to)\b", re.IGNORECASE)
 PERSON = re.compile(r"(?:Dr\.?\s+)?[A-Z][a-z'-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][A-Za-z'-]+)+")
 
 
+SIGNATURE = re.compile(
+    rf"(?:Dr\.?\s+)?[A-Z][a-z'-]+(?:\s+[A-Z]\.?)?(?:\s+[A-Z][A-Za-z'-]+)+,\s*(?:{CREDENTIALS.pattern}[,\s]*)+"
+)
+
+
 @cache
-def _names(kind: str) -> tuple[re.Pattern[str], ...]:
+def _names(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The names and aliases of payers.yaml entries of ``kind`` (payer, delegate), longest first."""
     found = [name for entry in payers() if entry.get("kind", "payer") == kind for name in entry["match"]["names"]]
-    return tuple(re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE) for name in sorted(found, key=len, reverse=True))
+    return tuple(
+        (name, re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)) for name in sorted(found, key=len, reverse=True)
+    )
 
 
 def _named(lines: list[Line], kind: str) -> Found[str] | None:
-    best: tuple[int, int, Found[str]] | None = None
-    for index, line in enumerate(lines):
-        for pattern in _names(kind):
-            match = pattern.search(line.text)
-            if match:
-                candidate = (index, -len(match.group(0)), Found(match.group(0), Source.of(line)))
-                if best is None or candidate[:2] < best[:2]:
-                    best = candidate
-        if best is not None:
-            break
-    return best[2] if best else None
+    """The first name of ``kind`` the letter prints; a name printed as payers.yaml spells it wins over a logo's
+    styling of it ("aetna" in the letterhead, "Aetna" in the text)."""
+    for exact in (True, False):
+        for line in lines:
+            hits = [
+                match
+                for name, pattern in _names(kind)
+                for match in pattern.finditer(line.text)
+                if not exact or match.group(0) == name
+            ]
+            if hits:
+                best = min(hits, key=lambda match: (match.start(), -len(match.group(0))))
+                return Found(best.group(0), Source.of(line))
+    return None
 
 
 def payer_named(lines: list[Line]) -> Found[str] | None:
@@ -62,15 +74,10 @@ def delegate_named(lines: list[Line]) -> Found[str] | None:
 
 
 def reviewer_fields(lines: list[Line]) -> tuple[Found[str] | None, Found[str] | None, Found[str] | None]:
-    """The reviewer's name, credentials and specialty, from a labelled reviewer line (and the line under it)."""
-    for index, line in enumerate(lines):
-        match = REVIEWER.search(line.text)
-        if not match:
-            continue
-        rest = line.text[match.end() :].strip()
-        context = [line, *lines[index + 1 : index + 3]]
-        if not rest and index + 1 < len(lines):
-            line, rest = lines[index + 1], lines[index + 1].text.strip()
+    """The reviewer's name, credentials and specialty: from a labelled reviewer line ("Reviewed by: ..."), else
+    from the letter's signature (a "Name, MD" line after the salutation, not a "cc:" line); the specialty from
+    that line or the two under it ("Board certified in ...", "Specialty: ...")."""
+    for index, line, rest in _reviewer_lines(lines):
         person = PERSON.match(rest)
         if not person:
             continue
@@ -80,10 +87,26 @@ def reviewer_fields(lines: list[Line]) -> tuple[Found[str] | None, Found[str] | 
         if creds:
             credentials = Found(rest[creds[0].start() : creds[-1].end()], Source.of(line))
         specialty = None
-        for candidate in context:
+        for candidate in [line, *lines[index + 1 : index + 3]]:
             found = SPECIALTY.search(candidate.text)
             if found:
                 specialty = Found(found.group(1).strip(), Source.of(candidate))
                 break
         return name, credentials, specialty
     return None, None, None
+
+
+def _reviewer_lines(lines: list[Line]) -> list[tuple[int, Line, str]]:
+    """Candidate reviewer lines, best first: labelled ones, then signatures (last first)."""
+    labelled = []
+    for index, line in enumerate(lines):
+        match = REVIEWER.search(line.text)
+        if match and line.text[match.end() :].strip():
+            labelled.append((index, line, line.text[match.end() :].strip()))
+    salutation = next((i for i, line in enumerate(lines) if SALUTATION.match(line.text)), len(lines) // 3)
+    signatures = [
+        (index, line, line.text.strip())
+        for index, line in enumerate(lines)
+        if index > salutation and SIGNATURE.fullmatch(line.text.strip()) and not CC.match(line.text)
+    ]
+    return labelled + signatures[::-1]
