@@ -21,7 +21,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from smart_app.errors import LetterUnreadable
 from smart_app.letters.model import Box, LetterText, Line, Page
-from smart_app.letters.ocr import OCR_DPI, ocr_page
+from smart_app.letters.ocr import ocr_dpi, ocr_page
 from smart_app.letters.rows import join_rows
 
 DEFAULT_MAX_PAGES = 10
@@ -148,7 +148,8 @@ def _pdf_pages(data: bytes) -> list[Page]:
             if any(line.text.strip() for line in lines):
                 pages.append(Page(index + 1, lines))
             else:
-                pages.append(ocr_page(_render(document, index, OCR_DPI), index + 1, dpi=OCR_DPI))
+                dpi = ocr_dpi()
+                pages.append(ocr_page(_render(document, index, dpi), index + 1, dpi=dpi))
         return pages
     finally:
         document.close()

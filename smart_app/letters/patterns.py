@@ -68,6 +68,9 @@ URL_PATTERN = re.compile(
 )
 
 
+LABEL_PUNCTUATION = r"[:#;!|’'.,]{0,3}"  # a label's colon, and what OCR reads a colon as ("ID!’ W27...")
+
+
 def label(words: str) -> str:
     """A regex for a label as OCR may print it: letters it confuses allowed, spaces optional or doubled."""
     parts = []
@@ -80,10 +83,12 @@ def labels(*names: str) -> re.Pattern[str]:
     """One pattern for several labels, each matched as whole words and followed by an optional ``:``/``#``; a name
     ending in ``:`` (a word too common to be a label alone, "Member:") needs its colon. Longer names first."""
     alternatives = "|".join(
-        label(name[:-1]) + r"\s*[:;]" if name.endswith(":") else label(name)
+        label(name[:-1]) + r"\s*[:;!|’']{1,3}" if name.endswith(":") else label(name)
         for name in sorted(names, key=len, reverse=True)
     )
-    return re.compile(rf"(?<![a-z])(?:{alternatives})(?![a-z])\s*(?:#|no\.|number)?\s*[:#;]?\s*", re.IGNORECASE)
+    return re.compile(
+        rf"(?<![a-z])(?:{alternatives})(?![a-z])\s*(?:#|no\.|number)?\s*{LABEL_PUNCTUATION}\s*", re.IGNORECASE
+    )
 
 
 def digits(text: str) -> str:
