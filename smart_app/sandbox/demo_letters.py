@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from smart_app.content import content_dir
 from smart_app.fhir.systems import DISPLAY_NAMES, SYSTEMS
+from smart_app.sandbox.bad_letters import BAD_LETTERS
 from smart_app.sandbox.demo_dates import shift_dates
 from smart_app.sandbox.letter_scan import degrade
 
@@ -224,19 +225,31 @@ def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) ->
     return written
 
 
+def write_bad_letters(out: Path) -> list[Path]:
+    """Write the letters a reader must refuse (blank, unreadable, not a PDF) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in BAD_LETTERS.items():
+        (out / name).write_bytes(make())
+    return [out / name for name in BAD_LETTERS]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m smart_app.sandbox.demo_letters --out DIR [--today YYYY-MM-DD] [--id ID ...]``."""
+    """``python -m smart_app.sandbox.demo_letters --out DIR [--today YYYY-MM-DD] [--id ID ...] [--bad]``."""
     parser = argparse.ArgumentParser(prog="python -m smart_app.sandbox.demo_letters", description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="folder to write the letters into")
     parser.add_argument("--today", type=date.fromisoformat, help="date the letters to match the demo on this day")
     parser.add_argument("--id", action="append", default=[], help="only this letter (repeatable)")
+    parser.add_argument("--bad", action="store_true", help="also write the bad letters into DIR/bad/")
     args = parser.parse_args(argv)
     known = {spec["id"] for spec in letter_specs()}
     unknown = [i for i in args.id if i not in known]
     if unknown:
         parser.error(f"unknown letter id {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     shift = shift_days_for(args.today) if args.today else 0
-    for path in write_letters(args.out, shift_days=shift, ids=args.id):
+    written = write_letters(args.out, shift_days=shift, ids=args.id)
+    if args.bad:
+        written += write_bad_letters(args.out / "bad")
+    for path in written:
         sys.stdout.write(f"{path} ({path.stat().st_size // 1024} KB)\n")
     return 0
 
