@@ -18,7 +18,7 @@ import pytesseract
 from PIL import Image, ImageFilter, ImageOps
 
 from smart_app.letters.model import Box, Line, Page
-from smart_app.letters.rows import join_rows
+from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
 DEFAULT_DPI = 300
 MEDIAN_FILTER = True  # remove a scan's specks before reading (the benchmark measures with and without)
@@ -134,6 +134,17 @@ def _upright(gray: Image.Image) -> Image.Image | None:
     return gray.rotate(-rotate, expand=True) if rotate else None
 
 
+def _words_text(data: dict[str, list], indexes: list[int]) -> str:  # type: ignore[type-arg]
+    """A line's words with single spaces, and two where the gap is a column's (as the text-layer reader does)."""
+    text = ""
+    for previous, index in zip([None, *indexes], indexes, strict=False):
+        if previous is not None:
+            gap = data["left"][index] - (data["left"][previous] + data["width"][previous])
+            text += COLUMN_SEPARATOR if gap > COLUMN_GAP * max(data["height"][index], 1) * 1.5 else " "
+        text += data["text"][index].strip()
+    return text.translate(QUOTES).replace("''", "'")
+
+
 def _read(gray: Image.Image, number: int) -> tuple[list[Line], float]:
     """Tesseract's words grouped into its lines (boxes as page fractions), then lines sharing a row joined; and the
     page's mean word confidence."""
@@ -151,7 +162,7 @@ def _read(gray: Image.Image, number: int) -> tuple[list[Line], float]:
         top = min(data["top"][i] for i in indexes)
         right = max(data["left"][i] + data["width"][i] for i in indexes)
         bottom = max(data["top"][i] + data["height"][i] for i in indexes)
-        text = " ".join(data["text"][i].strip() for i in indexes).translate(QUOTES).replace("''", "'")
+        text = _words_text(data, indexes)
         box = Box(left / width, top / height, right / width, bottom / height)
         lines.append(Line(number, text, box, round(sum(confs) / len(confs), 1)))
     confidence = sum(scores) / len(scores) if scores else 0.0

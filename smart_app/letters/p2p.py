@@ -19,7 +19,8 @@ from smart_app.letters.patterns import DATE_PATTERN, PHONE_PATTERN, URL_PATTERN,
 
 P2P_WORDS = re.compile(
     rf"{label('peer to peer')}|{label('peer-to-peer')}|\bP2P\b|peer\s*review\s*(?:conversation|discussion|call)"
-    r"|(?:speak|talk|discuss)\w*\s+(?:\w+\s+){0,6}(?:reviewer|medical director|physician who|reviewing physician)",
+    r"|(?:speak|talk|discuss)\w*\s+(?:\w+\s+){0,6}(?:reviewer|medical director|physician who|reviewing physician)"
+    r"|(?:call|contact|reach)\s+(?:\w+\s+){0,3}(?:physician reviewer|medical director|reviewing physician)",
     re.IGNORECASE,
 )
 APPEAL_WORDS = re.compile(r"\bappeal", re.IGNORECASE)

@@ -60,7 +60,7 @@ class Paragraph:
             part = " ".join(line.text.split())
             if not part:
                 continue
-            if text and not (re.search(r"[a-z]-$", text) and part[:1].islower()):
+            if text and not (re.search(r"\w-$", text) and part[:1].isalnum()):
                 text += " "
             starts.append((len(text), line))
             text += part

@@ -87,7 +87,8 @@ def labels(*names: str) -> re.Pattern[str]:
         for name in sorted(names, key=len, reverse=True)
     )
     return re.compile(
-        rf"(?<![a-z])(?:{alternatives})(?![a-z])\s*(?:#|no\.|number)?\s*{LABEL_PUNCTUATION}\s*", re.IGNORECASE
+        rf"(?<![a-z])(?:{alternatives})(?![a-z])(?:\s*\([A-Z]{{2,6}}\))?\s*(?:#|no\.|number)?\s*{LABEL_PUNCTUATION}\s*",
+        re.IGNORECASE,
     )
 
 

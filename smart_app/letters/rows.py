@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from smart_app.letters.model import Box, Line
 
+COLUMN_SEPARATOR = "  "  # between cells of a row: two spaces, where a value ends and the next label starts
+COLUMN_GAP = 1.0  # a gap wider than this many line heights between two words is a column gap
+
 
 def join_rows(lines: list[Line]) -> list[Line]:
     """Lines whose boxes share a row (each one's vertical middle inside the row's first line) joined left to right
@@ -29,7 +32,7 @@ def _joined(row: list[Line]) -> Line:
     scores = [line.confidence for line in row if line.confidence is not None]
     return Line(
         row[0].page,
-        " ".join(line.text for line in row),
+        COLUMN_SEPARATOR.join(line.text for line in row),
         Box(
             min(b.left for b in boxes),
             min(b.top for b in boxes),

@@ -51,14 +51,22 @@ def _code_lines(lines: list[Line]) -> list[tuple[Line, bool, bool]]:
     the heading has a units or quantity column)."""
     chosen: list[tuple[Line, bool, bool]] = []
     table_rows, counted = 0, False
-    for line in lines:
+    for index, line in enumerate(lines):
         if TABLE_HEADING.search(line.text) and not _has_code(line.text):
             table_rows, counted = MAX_TABLE_ROWS, bool(COUNT_COLUMN.search(line.text))
             continue
-        if CODE_CONTEXT.search(line.text) or table_rows:
+        if CODE_CONTEXT.search(line.text):
             chosen.append((line, bool(table_rows), counted and bool(table_rows)))
+        elif table_rows or _beside_label(lines, index):
+            chosen.append((line, True, counted and bool(table_rows)))
         table_rows = max(0, table_rows - 1)
     return chosen
+
+
+def _beside_label(lines: list[Line], index: int) -> bool:
+    """Whether a code label stands alone on the line above or below ("Procedure" set beside a wrapped cell)."""
+    neighbours = [lines[i] for i in (index - 1, index + 1) if 0 <= i < len(lines)]
+    return any(CODE_CONTEXT.search(n.text) and len(n.text.split()) <= 2 for n in neighbours)
 
 
 def _last_count(text: str) -> int | None:
