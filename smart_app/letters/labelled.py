@@ -43,6 +43,7 @@ CREDENTIAL_WORDS = re.compile(r"\b(MD|DO|NP|PA|RN|PhD|DPM|DDS)\b")
 VALUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9]")
 NAME_VALUE = re.compile(r"[A-Z][A-Za-z'.-]+(?:,?\s[A-Z][A-Za-z'.-]*){1,3}")
 NOT_NAME_WORDS = re.compile(r"\b(ID|Services?|Number|Denial|Notice|Copy|Plan|Group|Care|Department)\b")
+SCAN_MARKS = " \"'_;:.,-—|~`"  # specks OCR reads as marks at a row's start
 HEAD_LINES = 25  # where a letter's date, payer and addressee sit
 
 
@@ -53,7 +54,7 @@ def after_label(lines: list[Line], pattern: re.Pattern[str]) -> Iterator[tuple[i
         for match in pattern.finditer(line.text):
             before = line.text[: match.start()]
             punctuated = bool(re.search(r"[:#;!|]", match.group(0)))
-            cell_start = not before.strip() or before.endswith("  ") or re.search(r"(?i)\bre:\s*$", before)
+            cell_start = not before.strip(SCAN_MARKS) or before.endswith("  ") or re.search(r"(?i)\bre:\s*$", before)
             if (before and before[-1].isalnum()) or not (punctuated or cell_start):
                 continue
             rest = cut(line.text[match.end() :])
@@ -72,7 +73,7 @@ def cut(text: str) -> str:
 def token_after(lines: list[Line], pattern: re.Pattern[str]) -> Found[str] | None:
     """The first identifier (letters, digits and dashes, at least one digit) after the label."""
     for _, line, rest in after_label(lines, pattern):
-        token = VALUE_TOKEN.match(rest)
+        token = VALUE_TOKEN.search(rest)  # a speck read as a letter may come first ("n A265771820")
         if token and any(char.isdigit() for char in token.group(0)):
             return Found(token.group(0), Source.of(line))
     return None

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 # Letters OCR reads for one another, as character classes for a forgiving label.
-CONFUSED = {"o": "[o0]", "0": "[o0]", "l": "[l1i|]", "i": "[il1|!]", "1": "[1li|]", "s": "[s5]", "b": "[b8]"}
+CONFUSED = {"o": "[o0]", "0": "[o0]", "l": "[l1i|]", "i": "[il1|!{\\[]", "1": "[1li|]", "s": "[s5]", "b": "[b8]"}
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -76,7 +76,7 @@ def label(words: str) -> str:
     parts = []
     for word in words.lower().split():
         parts.append(r"\s?".join(CONFUSED.get(char, re.escape(char)) for char in word))
-    return r"\s*".join(parts)
+    return r"\s*[^\w\s]{0,2}\s*".join(parts)  # between words: a stray mark from the scan ("Reference 'number")
 
 
 def labels(*names: str) -> re.Pattern[str]:

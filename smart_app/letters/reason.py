@@ -36,6 +36,7 @@ REASON_CUES = tuple(
 OFF_TOPIC = re.compile(r"\bappeal|peer[- ]to[- ]?peer|\bsincerely\b", re.IGNORECASE)
 ON_TOPIC = re.compile(r"not approved|not medically necessary|does not meet|not met\b|is denied", re.IGNORECASE)
 MIN_REASON_SCORE = 2
+SENTENCE = re.compile(r"[a-z]{2,}[.!?](?:\s|$)")
 DECISIONS = (
     ("partial", re.compile(r"partial(ly)?\s+(approv|den)|approved in part|denied in part", re.I)),
     ("pended", re.compile(r"\bpend(ed|ing)?\b|additional information (is )?(needed|required)|need more inf", re.I)),
@@ -88,7 +89,9 @@ def _after_lead_in(groups: list[list[Line]], index: int) -> list[Line]:
 
 
 def _why_score(text: str) -> int:
-    if OFF_TOPIC.search(text) and not ON_TOPIC.search(text):
+    """How much a paragraph says about why; 0 for one about appeals or the P2P, or with no sentence in it (a
+    table of labels and values)."""
+    if (OFF_TOPIC.search(text) and not ON_TOPIC.search(text)) or not SENTENCE.search(text):
         return 0
     return sum(len(cue.findall(text)) for cue in REASON_CUES)
 

@@ -26,6 +26,7 @@ UNITS = re.compile(
     re.IGNORECASE,
 )
 MAX_TABLE_ROWS = 8
+BROKEN_CODE = re.compile(r"(\b(?:CPT|HCPCS)\s+)(\d{2,4}) (\d{1,3})(?![\w/-])")
 ROW_START = 15
 COUNT_COLUMN = re.compile(r"\b(qty|quantity|units?|visits)\b", re.IGNORECASE)
 STANDALONE_COUNT = re.compile(
@@ -80,7 +81,9 @@ def _has_code(text: str) -> bool:
 
 
 def _codes(text: str, in_table: bool) -> list[tuple[str, str, int]]:
-    """(system, code, end offset) for each code on the line; in a table row only its first cell's code counts."""
+    """(system, code, end offset) for each code on the line; in a table row only its first cell's code counts.
+    A code OCR broke in two right after its system's name ("CPT 971 10") is read whole."""
+    text = BROKEN_CODE.sub(_mended, text)
     found: list[tuple[int, str, str, int]] = []
     taken: list[tuple[int, int]] = []
     for system, pattern in CANDIDATES:
@@ -100,6 +103,12 @@ def _codes(text: str, in_table: bool) -> list[tuple[str, str, int]]:
     if in_table:  # a row under a heading: its code opens the row (a ZIP code further on is no service)
         found = [item for item in found[:1] if item[0] <= ROW_START]
     return [(system, code, end) for _, system, code, end in found]
+
+
+def _mended(match: re.Match[str]) -> str:
+    """ "CPT 971 10" as "CPT 97110 " (same length, so offsets hold) when the two parts make five digits."""
+    system, head, tail = match.groups()
+    return f"{system}{head}{tail} " if len(head + tail) == 5 else match.group(0)
 
 
 def _is_year_or_money(text: str, match: re.Match[str]) -> bool:
