@@ -15,14 +15,14 @@ from collections.abc import Iterator
 
 import pypdfium2 as pdfium
 from pdfminer.high_level import extract_pages
-from pdfminer.layout import LAParams, LTPage, LTTextContainer, LTTextLine
+from pdfminer.layout import LAParams, LTChar, LTPage, LTTextContainer, LTTextLine
 from pdfminer.pdfparser import PDFSyntaxError
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from smart_app.errors import LetterUnreadable
 from smart_app.letters.model import Box, LetterText, Line, Page
-from smart_app.letters.ocr import OCR_DPI, ocr_page
-from smart_app.letters.rows import join_rows
+from smart_app.letters.ocr import ocr_dpi, ocr_page
+from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
 DEFAULT_MAX_PAGES = 10
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -148,7 +148,8 @@ def _pdf_pages(data: bytes) -> list[Page]:
             if any(line.text.strip() for line in lines):
                 pages.append(Page(index + 1, lines))
             else:
-                pages.append(ocr_page(_render(document, index, OCR_DPI), index + 1, dpi=OCR_DPI))
+                dpi = ocr_dpi()
+                pages.append(ocr_page(_render(document, index, dpi), index + 1, dpi=dpi))
         return pages
     finally:
         document.close()
@@ -179,13 +180,29 @@ def _text_lines(layout: LTPage) -> Iterator[LTTextLine]:
                     yield line
 
 
+def _line_text(line: LTTextLine) -> str:
+    """A pdfminer line's text, with a column gap (wider than a line's height) kept as two spaces, so a label and
+    its value set in table cells stay apart ("Member ID  W123") however pdfminer grouped them."""
+    text, previous = "", None
+    for item in line:
+        if not isinstance(item, LTChar):
+            if item.get_text() != "\n":
+                text += item.get_text()
+            continue
+        if previous is not None and item.x0 - previous.x1 > COLUMN_GAP * max(item.height, 1.0):
+            text = text.rstrip(" ") + COLUMN_SEPARATOR
+        text += item.get_text()
+        previous = item
+    return text.strip()
+
+
 def _rows(number: int, lines: list[LTTextLine], width: float, height: float) -> Iterator[Line]:
     """pdfminer's lines (origin bottom left) as page-fraction boxes, those sharing a row joined left to right."""
     yield from join_rows(
         [
             Line(
                 number,
-                line.get_text().strip(),
+                _line_text(line),
                 Box(line.x0 / width, 1 - line.y1 / height, line.x1 / width, 1 - line.y0 / height),
             )
             for line in lines

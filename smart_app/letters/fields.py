@@ -1,83 +1,42 @@
 """The denial's fields found in a letter's lines, each with the line it was read from: pure functions over text.
 
-Payers label the same thing many ways ("Member ID", "Subscriber #", "Identification Number"), and OCR adds noise,
-so labels are matched forgivingly (``patterns.labels``); values are returned as printed. A field the letter does not
-state is None: nothing here guesses.
+Payers label the same thing many ways ("Member ID", "Subscriber #", "Customer ID"), and OCR adds noise, so labels
+are matched forgivingly (``patterns.labels``); values are returned as printed. A field the letter does not state
+is None: nothing here guesses. Each kind of field has its module: ``labelled`` (identity, reference, dates),
+``services``, ``reason`` (the reason and the decision), ``policy``, ``p2p`` (P2P instructions and the appeal
+deadline), ``parties`` (payer, delegate, reviewer).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from datetime import date, datetime
-
-from smart_app.letters import services as service_finder
-from smart_app.letters.model import Found, LetterFields, LetterText, Line, Source
+from smart_app.letters import labelled
+from smart_app.letters.model import LetterFields, LetterText
 from smart_app.letters.p2p import appeal_deadline, p2p_fields
-from smart_app.letters.paragraphs import joined, paragraphs
+from smart_app.letters.paragraphs import paragraphs
 from smart_app.letters.parties import delegate_named, payer_named, reviewer_fields
-from smart_app.letters.patterns import at, find_date, find_time, labels
-
-MEMBER_ID = labels(
-    "member id", "member identification number", "member number", "member #", "subscriber id", "subscriber number",
-    "identification number", "id number", "medicaid id", "medicare id", "health plan id", "enrollee id", "id:",
-)  # fmt: skip
-PATIENT = labels("patient name", "member name", "enrollee name", "patient:", "member:", "enrollee:", "re:", "name:")
-BIRTH = labels("date of birth", "birth date", "birthdate", "dob", "d.o.b.")
-REFERENCE = labels(
-    "reference number", "reference", "case number", "case id", "case", "authorization number",
-    "authorization", "auth number", "auth", "request number", "request id", "tracking number", "episode number",
-    "episode id", "prior authorization number", "notification number", "determination number", "ref:",
-)  # fmt: skip
-DECIDED = labels(
-    "decision date", "date of decision", "determination date", "date of determination", "date of notice",
-    "notice date", "letter date", "date of letter", "date decided", "decided on", "date issued", "date:",
-)  # fmt: skip
-DECIDED_TIME = labels("decision time", "time of decision", "time decided", "time")
-REASON = labels(
-    "reason for denial", "reason for the denial", "reason for decision", "reason for our decision",
-    "reason for this decision", "reason for the decision", "reason for determination", "denial reason",
-    "reason for pend", "reason for pending", "reason", "rationale", "clinical rationale", "decision rationale",
-    "explanation", "basis for decision", "basis for our decision", "why we made this decision",
-    "why your request was denied", "what we decided and why", "information needed", "what we need",
-)  # fmt: skip
-REASON_FALLBACK = re.compile(
-    r"not medically necessary|does not meet|did not meet|not covered|is denied because|was denied because"
-    r"|we need (more|additional)|additional (information|records) (is|are) (needed|required)",
-    re.IGNORECASE,
-)
-VALUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9]")
-NAME_VALUE = re.compile(r"[A-Z][A-Za-z'.-]+(?:,?\s+[A-Z][A-Za-z'.-]*){1,3}")
-DECISIONS = (
-    ("partial", re.compile(r"partial(ly)?\s+(approv|den)|approved in part|denied in part|modified", re.I)),
-    (
-        "pended",
-        re.compile(r"\bpend(ed|ing)?\b|additional information (is )?(needed|required)|need(s)? (more|add)", re.I),
-    ),
-    ("denied", re.compile(r"\bden(ied|ial)\b|not approved|adverse (benefit )?determination|unable to approve", re.I)),
-)
-DECISION_LABEL = labels("decision", "determination", "status", "outcome", "review decision", "request status")
-HEAD_LINES = 25  # where a letter's date, payer and addressee sit
+from smart_app.letters.policy import policy_fields
+from smart_app.letters.reason import decision, reason_text
+from smart_app.letters.services import services
 
 
 def find_fields(text: LetterText) -> LetterFields:
     """Every field the letter states, each with its source line; a field not found is None."""
     lines = [line for line in text.lines if line.text.strip()]
     groups = paragraphs(lines)
-    decided = decided_at(lines)
+    decided = labelled.decided_at(lines)
     p2p = p2p_fields(groups)
-    reviewer = reviewer_fields(lines)
+    reviewer = reviewer_fields(lines, groups)
     return LetterFields(
         payer=payer_named(lines),
         delegate=delegate_named(lines),
-        member_id=_token_after(lines, MEMBER_ID),
-        patient_name=_name_after(lines, PATIENT),
-        birth_date=_date_after(lines, BIRTH),
-        reference=_token_after(lines, REFERENCE),
+        member_id=labelled.token_after(lines, labelled.MEMBER_ID),
+        patient_name=labelled.patient_name(lines),
+        birth_date=labelled.date_after(lines, labelled.BIRTH),
+        reference=labelled.token_after(lines, labelled.REFERENCE),
         decided_at=decided,
-        services=service_finder.services(lines),
+        services=services(lines),
         reason_text=reason_text(groups),
-        **_policy(lines),
+        **policy_fields(groups),
         p2p_phone=p2p.phone,
         p2p_fax=p2p.fax,
         p2p_portal=p2p.portal,
@@ -89,117 +48,3 @@ def find_fields(text: LetterText) -> LetterFields:
         decision=decision(lines),
         notes=tuple(page.note for page in text.pages if page.note),
     )
-
-
-def _policy(lines: list[Line]) -> dict[str, Found[str] | None]:
-    from smart_app.letters.policy import policy_fields  # noqa: PLC0415 - keeps the import graph flat
-
-    return policy_fields(lines)
-
-
-def _after_label(lines: Iterable[Line], pattern: re.Pattern[str]) -> Iterable[tuple[Line, str]]:
-    """Each labelled line and what follows its label (up to the next label on the same row), then the next line's
-    text when the label ends its line."""
-    listed = list(lines)
-    for index, line in enumerate(listed):
-        for match in pattern.finditer(line.text):
-            if match.start() and line.text[match.start() - 1].isalnum():
-                continue
-            rest = _cut(line.text[match.end() :])
-            if rest:
-                yield line, rest
-            elif index + 1 < len(listed):
-                yield listed[index + 1], _cut(listed[index + 1].text)
-
-
-def _cut(text: str) -> str:
-    """A value up to the next column (two spaces) or the next ``Label:`` on the same row."""
-    value = re.split(r"\s{2,}|\s+(?=[A-Z][A-Za-z /#.]{1,30}:)", text.strip(), maxsplit=1)[0]
-    return value.strip(" \t;,")
-
-
-def _token_after(lines: list[Line], pattern: re.Pattern[str]) -> Found[str] | None:
-    for line, rest in _after_label(lines, pattern):
-        token = VALUE_TOKEN.match(rest)
-        if token and any(char.isdigit() for char in token.group(0)):
-            return Found(token.group(0), Source.of(line))
-    return None
-
-
-def _name_after(lines: list[Line], pattern: re.Pattern[str]) -> Found[str] | None:
-    for line, rest in _after_label(lines, pattern):
-        name = NAME_VALUE.match(rest)
-        if name and not any(char.isdigit() for char in name.group(0)):
-            return Found(name.group(0).rstrip(" ,."), Source.of(line))
-    return None
-
-
-def _date_after(lines: list[Line], pattern: re.Pattern[str]) -> Found[date] | None:
-    for line, rest in _after_label(lines, pattern):
-        found = find_date(rest)
-        if found and found[1].start() < 4:
-            return Found(found[0], Source.of(line))
-    return None
-
-
-def decided_at(lines: list[Line]) -> Found[datetime | date] | None:
-    """The decision's date (and time, with its zone, when printed): a labelled decision or letter date, else the
-    first date at the head of the letter that is no birth date."""
-    for line, rest in _after_label(lines, DECIDED):
-        if BIRTH.search(line.text) and not DECIDED.match(line.text):
-            continue
-        found = find_date(rest)
-        if found and found[1].start() < 4:
-            return Found(at(found[0], _time_near(lines, line, rest[found[1].end() :])), Source.of(line))
-    for line in lines[:HEAD_LINES]:
-        if BIRTH.search(line.text) or re.search(r"service|received|birth", line.text, re.I):
-            continue
-        found = find_date(line.text)
-        if found and found[1].start() < 4:
-            return Found(at(found[0], _time_near(lines, line, line.text[found[1].end() :])), Source.of(line))
-    return None
-
-
-def _time_near(lines: list[Line], line: Line, after: str) -> tuple | None:  # type: ignore[type-arg]
-    clock = find_time(after)
-    if clock:
-        return clock
-    for other, rest in _after_label(lines, DECIDED_TIME):
-        if abs(lines.index(other) - lines.index(line)) <= 2:
-            return find_time(rest)
-    return None
-
-
-def reason_text(groups: list[list[Line]]) -> Found[str] | None:
-    """The reason, verbatim: the labelled paragraph (from after its label), or the label's next paragraph when the
-    label stands alone as a heading; else the paragraph that says why ("not medically necessary", ...)."""
-    for index, group in enumerate(groups):
-        first = group[0]
-        match = REASON.match(first.text.strip())
-        if not match:
-            continue
-        rest = first.text.strip()[match.end() :].strip()
-        if rest:
-            return Found(joined([Line(first.page, rest), *group[1:]]), Source.of(first))
-        if len(group) > 1:
-            return Found(joined(group[1:]), Source.of(group[1]))
-        if index + 1 < len(groups):
-            following = groups[index + 1]
-            return Found(joined(following), Source.of(following[0]))
-    for group in groups:
-        if REASON_FALLBACK.search(joined(group)):
-            return Found(joined(group), Source.of(group[0]))
-    return None
-
-
-def decision(lines: list[Line]) -> Found[str] | None:
-    """``denied``, ``pended`` or ``partial``: from a labelled decision line first, else the first line that says."""
-    for line, rest in _after_label(lines, DECISION_LABEL):
-        for value, pattern in DECISIONS:
-            if pattern.search(rest):
-                return Found(value, Source.of(line))
-    for value, pattern in DECISIONS:
-        for line in lines:
-            if pattern.search(line.text):
-                return Found(value, Source.of(line))
-    return None

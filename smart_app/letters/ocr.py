@@ -18,14 +18,33 @@ import pytesseract
 from PIL import Image, ImageFilter, ImageOps
 
 from smart_app.letters.model import Box, Line, Page
-from smart_app.letters.rows import join_rows
+from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
-OCR_DPI = 300
+DEFAULT_DPI = 300
+MEDIAN_FILTER = True  # remove a scan's specks before reading (the benchmark measures with and without)
 MIN_CONFIDENCE = 60.0  # a page whose mean word confidence is below this is flagged for the liaison to check
 RETRY_BELOW = 55.0  # a first reading this poor asks tesseract which way up the page is
 DEFAULT_TIMEOUT = 60
 SKEW_RANGE, SKEW_STEP, SKEW_FINE = 6.0, 0.5, 0.1
 WORKING_WIDTH = 700  # the width of the small copy the skew is measured on
+NOT_WORDS = {"", "|", "||", "[", "]"}  # a table's rules, read as characters
+QUOTES = str.maketrans(
+    {"’": "'", "‘": "'", "“": '"', "”": '"'}
+)  # tesseract's typographic quotes for the typed ones  # the width of the small copy the skew is measured on
+
+
+def ocr_dpi() -> int:
+    """The resolution pages are read at (``P2P_LETTER_OCR_DPI``, default 300): a PDF page is rendered at it, a
+    coarser image enlarged to it. 200 reads a little faster and a little worse: docs/benchmarks.md has both."""
+    value = os.environ.get("P2P_LETTER_OCR_DPI", "")
+    return int(value) if value.strip().isdigit() and 100 <= int(value) <= 600 else DEFAULT_DPI
+
+
+def _one_thread() -> None:
+    """Tesseract's OpenMP threads spin against each other on a busy machine: one thread per page reads a page
+    3-4 times faster on two shared cores (measured, docs/benchmarks.md). ``OMP_THREAD_LIMIT`` set by the
+    deployment wins."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
 def ocr_timeout() -> int:
@@ -35,9 +54,9 @@ def ocr_timeout() -> int:
 
 
 def ocr_page(image: Image.Image, number: int, *, dpi: float | None = None) -> Page:
-    """The page's lines as tesseract reads them. ``dpi`` is the image's resolution when known (a rendered PDF page
-    is rendered at ``OCR_DPI``); a coarser image (a 200 dpi fax) is enlarged to it first, which tesseract reads
-    better."""
+    """The page's lines as tesseract reads them. ``dpi`` is the image's resolution when known (a PDF page is
+    rendered at ``ocr_dpi()``); a coarser image (a 200 dpi fax) is enlarged to it first."""
+    _one_thread()
     gray = _prepared(image, dpi)
     angle = skew_angle(gray)
     straight = gray.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False, fillcolor=255) if angle else gray
@@ -69,13 +88,13 @@ def _timeout_note(number: int) -> str:
 
 
 def _prepared(image: Image.Image, dpi: float | None) -> Image.Image:
-    """Grey, enlarged to ``OCR_DPI`` when coarser, specks removed."""
+    """Grey, enlarged to ``ocr_dpi()`` when coarser, specks removed."""
     gray = ImageOps.exif_transpose(image).convert("L")
-    source = dpi or _stored_dpi(image)
-    if source and source < OCR_DPI * 0.9:
-        scale = OCR_DPI / source
+    source, target = dpi or _stored_dpi(image), ocr_dpi()
+    if source and source < target * 0.9:
+        scale = target / source
         gray = gray.resize((round(gray.width * scale), round(gray.height * scale)), Image.Resampling.BICUBIC)
-    return gray.filter(ImageFilter.MedianFilter(3))
+    return gray.filter(ImageFilter.MedianFilter(3)) if MEDIAN_FILTER else gray
 
 
 def _stored_dpi(image: Image.Image) -> float | None:
@@ -115,13 +134,24 @@ def _upright(gray: Image.Image) -> Image.Image | None:
     return gray.rotate(-rotate, expand=True) if rotate else None
 
 
+def _words_text(data: dict[str, list], indexes: list[int]) -> str:  # type: ignore[type-arg]
+    """A line's words with single spaces, and two where the gap is a column's (as the text-layer reader does)."""
+    text = ""
+    for previous, index in zip([None, *indexes], indexes, strict=False):
+        if previous is not None:
+            gap = data["left"][index] - (data["left"][previous] + data["width"][previous])
+            text += COLUMN_SEPARATOR if gap > COLUMN_GAP * max(data["height"][index], 1) * 1.5 else " "
+        text += data["text"][index].strip()
+    return text.translate(QUOTES).replace("''", "'")
+
+
 def _read(gray: Image.Image, number: int) -> tuple[list[Line], float]:
     """Tesseract's words grouped into its lines (boxes as page fractions), then lines sharing a row joined; and the
     page's mean word confidence."""
     data = pytesseract.image_to_data(gray, config="--psm 3", output_type=pytesseract.Output.DICT, timeout=ocr_timeout())
     words: dict[tuple[int, int, int], list[int]] = {}
     for i, text in enumerate(data["text"]):
-        if text.strip() and float(data["conf"][i]) >= 0:
+        if text.strip() not in NOT_WORDS and float(data["conf"][i]) >= 0:
             words.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
     width, height = gray.size
     lines, scores = [], []
@@ -132,7 +162,7 @@ def _read(gray: Image.Image, number: int) -> tuple[list[Line], float]:
         top = min(data["top"][i] for i in indexes)
         right = max(data["left"][i] + data["width"][i] for i in indexes)
         bottom = max(data["top"][i] + data["height"][i] for i in indexes)
-        text = " ".join(data["text"][i].strip() for i in indexes)
+        text = _words_text(data, indexes)
         box = Box(left / width, top / height, right / width, bottom / height)
         lines.append(Line(number, text, box, round(sum(confs) / len(confs), 1)))
     confidence = sum(scores) / len(scores) if scores else 0.0

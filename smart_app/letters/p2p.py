@@ -14,12 +14,13 @@ from datetime import date, datetime, timedelta
 
 from smart_app.denials.deadlines import add_business_days
 from smart_app.letters.model import Found, Line, Source, Window
-from smart_app.letters.paragraphs import joined
-from smart_app.letters.patterns import PHONE_PATTERN, URL_PATTERN, find_date, label
+from smart_app.letters.paragraphs import Paragraph
+from smart_app.letters.patterns import DATE_PATTERN, PHONE_PATTERN, URL_PATTERN, find_date, label
 
 P2P_WORDS = re.compile(
     rf"{label('peer to peer')}|{label('peer-to-peer')}|\bP2P\b|peer\s*review\s*(?:conversation|discussion|call)"
-    r"|(?:speak|talk|discuss)\w*\s+(?:\w+\s+){0,6}(?:reviewer|medical director|physician who|reviewing physician)",
+    r"|(?:speak|talk|discuss)\w*\s+(?:\w+\s+){0,6}(?:reviewer|medical director|physician who|reviewing physician)"
+    r"|(?:call|contact|reach)\s+(?:\w+\s+){0,3}(?:physician reviewer|medical director|reviewing physician)",
     re.IGNORECASE,
 )
 APPEAL_WORDS = re.compile(r"\bappeal", re.IGNORECASE)
@@ -33,6 +34,7 @@ PERIOD = re.compile(
     r"(?P<unit>calendar\s+days?|business\s+days?|working\s+days?|days?|hours?)\b",
     re.IGNORECASE,
 )
+PRINTED_BY = re.compile(rf"\b(?:by|before|no later than|until|on or before)\s+(?P<date>{DATE_PATTERN.pattern})", re.I)
 FAX_WORD = re.compile(r"\bfax\w*\b", re.IGNORECASE)
 PHONE_WORD = re.compile(r"\b(?:call|phone|telephone|tel|at)\b", re.IGNORECASE)
 
@@ -51,32 +53,36 @@ def p2p_fields(groups: list[list[Line]]) -> P2PFields:
     """Phone, fax, portal and window from the paragraphs about a peer-to-peer conversation."""
     phone = fax = portal = window = None
     for group in groups:
-        if not P2P_WORDS.search(joined(group)):
+        paragraph = Paragraph.of(group)
+        text = paragraph.text
+        if not P2P_WORDS.search(text):
             continue
-        for line in group:
-            for match in PHONE_PATTERN.finditer(line.text):
-                is_fax = bool(FAX_WORD.search(line.text[max(0, match.start() - 25) : match.start()]))
-                if is_fax and fax is None:
-                    fax = Found(match.group(0), Source.of(line))
-                elif not is_fax and phone is None:
-                    phone = Found(match.group(0), Source.of(line))
-            url = URL_PATTERN.search(line.text)
-            if url and portal is None:
-                portal = Found(url.group(0), Source.of(line))
-        found = period(group)
-        if found and window is None and not APPEAL_WORDS.search(found[3].text):
-            amount, unit, text, line = found
-            window = Found(Window(amount, unit, text), Source.of(line))
+        for match in PHONE_PATTERN.finditer(text):
+            is_fax = bool(FAX_WORD.search(text[max(0, match.start() - 25) : match.start()]))
+            found = Found(match.group(0), Source.of(paragraph.line_at(match.start())))
+            if is_fax and fax is None:
+                fax = found
+            elif not is_fax and phone is None:
+                phone = found
+        url = URL_PATTERN.search(text)
+        if url and portal is None:
+            portal = Found(url.group(0), Source.of(paragraph.line_at(url.start())))
+        stated = period(paragraph, after=P2P_WORDS)
+        if stated and window is None:
+            amount, unit, words, line = stated
+            window = Found(Window(amount, unit, words), Source.of(line))
     return P2PFields(phone, fax, portal, window)
 
 
-def period(group: list[Line]) -> tuple[int, str, str, Line] | None:
-    """The first period the paragraph states ("within 14 calendar days", "within two (2) business days"): amount,
-    unit (``hours``, ``calendar-days``, ``business-days``), the words, and the line they are on."""
-    for line in group:
-        match = PERIOD.search(line.text)
-        if not match:
-            continue
+def period(paragraph: Paragraph, *, after: re.Pattern[str] | None = None) -> tuple[int, str, str, Line] | None:
+    """The first period the paragraph states ("within 14 calendar days", "within two (2) business days"), after
+    the first match of ``after`` when given: amount, unit (``hours``, ``calendar-days``, ``business-days``), the
+    words, and the line they start on."""
+    start = 0
+    if after is not None:
+        anchor = after.search(paragraph.text)
+        start = anchor.start() if anchor else 0
+    for match in PERIOD.finditer(paragraph.text, start):
         amount = int(match["amount"]) if match["amount"] else NUMBER_WORDS.get((match["word"] or "").lower())
         if amount is None:
             continue
@@ -88,7 +94,7 @@ def period(group: list[Line]) -> tuple[int, str, str, Line] | None:
             if unit_words.startswith(("business", "working"))
             else "calendar-days"
         )
-        return amount, unit, match.group(0), line
+        return amount, unit, match.group(0), paragraph.line_at(match.start())
     return None
 
 
@@ -96,18 +102,16 @@ def appeal_deadline(groups: list[list[Line]], decided: datetime | date | None) -
     """The appeal deadline: a date printed in an appeal paragraph, else the period it states counted from the
     letter's date (business days skip weekends and US federal holidays)."""
     for group in groups:
-        text = joined(group)
-        if not APPEAL_WORDS.search(text) or P2P_WORDS.search(text):
+        paragraph = Paragraph.of(group)
+        if not APPEAL_WORDS.search(paragraph.text) or P2P_WORDS.search(paragraph.text):
             continue
-        for line in group:
-            printed = find_date(line.text)
-            if printed and re.search(
-                r"\b(by|before|no later than|until|on or before)\s*$", line.text[: printed[1].start()], re.I
-            ):
-                return Found(printed[0], Source.of(line))
-        found = period(group)
-        if found and decided is not None and found[1] != "hours":
-            amount, unit, _, line = found
+        for match in PRINTED_BY.finditer(paragraph.text):
+            printed = find_date(match["date"])
+            if printed:
+                return Found(printed[0], Source.of(paragraph.line_at(match.start("date"))))
+        stated = period(paragraph, after=APPEAL_WORDS)
+        if stated and decided is not None and stated[1] != "hours":
+            amount, unit, _, line = stated
             start = decided.date() if isinstance(decided, datetime) else decided
             end = add_business_days(start, amount) if unit == "business-days" else start + timedelta(days=amount)
             return Found(end, Source.of(line))

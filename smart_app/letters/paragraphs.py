@@ -8,6 +8,7 @@ serves a text PDF and a scan.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from smart_app.letters.model import Line
 
@@ -41,13 +42,35 @@ def _starts_paragraph(previous: Line, line: Line) -> bool:
 def joined(lines: list[Line]) -> str:
     """A paragraph's lines as one text: whitespace made single; a line ending in a hyphen runs on into the next with
     no space ("peer-to-" + "peer")."""
-    text = ""
-    for line in lines:
-        part = " ".join(line.text.split())
-        if not text:
-            text = part
-        elif re.search(r"[a-z]-$", text) and part[:1].islower():
+    return Paragraph.of(lines).text
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph's joined text, and where each of its lines starts in it (to name the line a value came from)."""
+
+    text: str
+    starts: tuple[tuple[int, Line], ...]
+
+    @classmethod
+    def of(cls, lines: list[Line]) -> Paragraph:
+        """The paragraph of ``lines``, joined as ``joined`` says."""
+        text, starts = "", []
+        for line in lines:
+            part = " ".join(line.text.split())
+            if not part:
+                continue
+            if text and not (re.search(r"\w-$", text) and part[:1].isalnum()):
+                text += " "
+            starts.append((len(text), line))
             text += part
-        else:
-            text = f"{text} {part}"
-    return text
+        return cls(text, tuple(starts))
+
+    def line_at(self, offset: int) -> Line:
+        """The line the character at ``offset`` of the joined text is on."""
+        found = self.starts[0][1]
+        for start, line in self.starts:
+            if start > offset:
+                break
+            found = line
+        return found

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 # Letters OCR reads for one another, as character classes for a forgiving label.
-CONFUSED = {"o": "[o0]", "0": "[o0]", "l": "[l1i|]", "i": "[il1|!]", "1": "[1li|]", "s": "[s5]", "b": "[b8]"}
+CONFUSED = {"o": "[o0]", "0": "[o0]", "l": "[l1i|]", "i": "[il1|!{\\[]", "1": "[1li|]", "s": "[s5]", "b": "[b8]"}
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -68,22 +68,28 @@ URL_PATTERN = re.compile(
 )
 
 
+LABEL_PUNCTUATION = r"[:#;!|’'.,]{0,3}"  # a label's colon, and what OCR reads a colon as ("ID!’ W27...")
+
+
 def label(words: str) -> str:
     """A regex for a label as OCR may print it: letters it confuses allowed, spaces optional or doubled."""
     parts = []
     for word in words.lower().split():
         parts.append(r"\s?".join(CONFUSED.get(char, re.escape(char)) for char in word))
-    return r"\s*".join(parts)
+    return r"\s*[^\w\s]{0,2}\s*".join(parts)  # between words: a stray mark from the scan ("Reference 'number")
 
 
 def labels(*names: str) -> re.Pattern[str]:
     """One pattern for several labels, each matched as whole words and followed by an optional ``:``/``#``; a name
     ending in ``:`` (a word too common to be a label alone, "Member:") needs its colon. Longer names first."""
     alternatives = "|".join(
-        label(name[:-1]) + r"\s*[:;]" if name.endswith(":") else label(name)
+        label(name[:-1]) + r"\s*[:;!|’']{1,3}" if name.endswith(":") else label(name)
         for name in sorted(names, key=len, reverse=True)
     )
-    return re.compile(rf"(?<![a-z])(?:{alternatives})(?![a-z])\s*(?:#|no\.|number)?\s*[:#;]?\s*", re.IGNORECASE)
+    return re.compile(
+        rf"(?<![a-z])(?:{alternatives})(?![a-z])(?:\s*\([A-Z]{{2,6}}\))?\s*(?:#|no\.|number)?\s*{LABEL_PUNCTUATION}\s*",
+        re.IGNORECASE,
+    )
 
 
 def digits(text: str) -> str:

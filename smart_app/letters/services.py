@@ -26,31 +26,54 @@ UNITS = re.compile(
     re.IGNORECASE,
 )
 MAX_TABLE_ROWS = 8
+BROKEN_CODE = re.compile(r"(\b(?:CPT|HCPCS)\s+)(\d{2,4}) (\d{1,3})(?![\w/-])")
+ROW_START = 15
+COUNT_COLUMN = re.compile(r"\b(qty|quantity|units?|visits)\b", re.IGNORECASE)
+STANDALONE_COUNT = re.compile(
+    r"(?<![\w./-])(\d{1,3})(?![\w./-])(?!\s*(?:mg|mcg|ml|g|kg|%|units?|mm|cm|hours?|days?|weeks?)\b)", re.IGNORECASE
+)
 
 
 def services(lines: list[Line]) -> tuple[Found[Service], ...]:
     """Every distinct service code the letter names, in the order it names them, with units when stated."""
     found: dict[tuple[str, str], Found[Service]] = {}
-    for line, in_table in _code_lines(lines):
+    for line, in_table, counted in _code_lines(lines):
         for system, code, end in _codes(line.text, in_table):
             if (system, code) not in found:
                 units = _units(line.text[end:]) or _units(line.text)
+                if units is None and counted:
+                    units = _last_count(line.text[end:])
                 found[(system, code)] = Found(Service(SERVICE_SYSTEMS[system], code, units), Source.of(line))
     return tuple(found.values())
 
 
-def _code_lines(lines: list[Line]) -> list[tuple[Line, bool]]:
-    """Lines that name a code, and the rows under a table heading that names one."""
-    chosen: list[tuple[Line, bool]] = []
-    table_rows = 0
-    for line in lines:
+def _code_lines(lines: list[Line]) -> list[tuple[Line, bool, bool]]:
+    """Lines that name a code, and the rows under a table heading that names one: (line, a row under a heading,
+    the heading has a units or quantity column)."""
+    chosen: list[tuple[Line, bool, bool]] = []
+    table_rows, counted = 0, False
+    for index, line in enumerate(lines):
+        if TABLE_HEADING.search(line.text) and not _has_code(line.text):
+            table_rows, counted = MAX_TABLE_ROWS, bool(COUNT_COLUMN.search(line.text))
+            continue
         if CODE_CONTEXT.search(line.text):
-            chosen.append((line, False))
-            table_rows = MAX_TABLE_ROWS if TABLE_HEADING.search(line.text) and not _has_code(line.text) else 0
-        elif table_rows:
-            chosen.append((line, True))
-            table_rows -= 1
+            chosen.append((line, bool(table_rows), counted and bool(table_rows)))
+        elif table_rows or _beside_label(lines, index):
+            chosen.append((line, True, counted and bool(table_rows)))
+        table_rows = max(0, table_rows - 1)
     return chosen
+
+
+def _beside_label(lines: list[Line], index: int) -> bool:
+    """Whether a code label stands alone on the line above or below ("Procedure" set beside a wrapped cell)."""
+    neighbours = [lines[i] for i in (index - 1, index + 1) if 0 <= i < len(lines)]
+    return any(CODE_CONTEXT.search(n.text) and len(n.text.split()) <= 2 for n in neighbours)
+
+
+def _last_count(text: str) -> int | None:
+    """In a table row with a quantity column: the last whole number standing alone (not "40 mg", not "0.4")."""
+    counts = [int(match.group(1)) for match in STANDALONE_COUNT.finditer(text)]
+    return counts[-1] if counts else None
 
 
 def _has_code(text: str) -> bool:
@@ -58,7 +81,9 @@ def _has_code(text: str) -> bool:
 
 
 def _codes(text: str, in_table: bool) -> list[tuple[str, str, int]]:
-    """(system, code, end offset) for each code on the line; in a table row only its first cell's code counts."""
+    """(system, code, end offset) for each code on the line; in a table row only its first cell's code counts.
+    A code OCR broke in two right after its system's name ("CPT 971 10") is read whole."""
+    text = BROKEN_CODE.sub(_mended, text)
     found: list[tuple[int, str, str, int]] = []
     taken: list[tuple[int, int]] = []
     for system, pattern in CANDIDATES:
@@ -75,9 +100,15 @@ def _codes(text: str, in_table: bool) -> list[tuple[str, str, int]]:
             taken.append((match.start(), match.end()))
             found.append((match.start(), system, code, match.end()))
     found.sort()
-    if in_table:
-        found = found[:1]
+    if in_table:  # a row under a heading: its code opens the row (a ZIP code further on is no service)
+        found = [item for item in found[:1] if item[0] <= ROW_START]
     return [(system, code, end) for _, system, code, end in found]
+
+
+def _mended(match: re.Match[str]) -> str:
+    """ "CPT 971 10" as "CPT 97110 " (same length, so offsets hold) when the two parts make five digits."""
+    system, head, tail = match.groups()
+    return f"{system}{head}{tail} " if len(head + tail) == 5 else match.group(0)
 
 
 def _is_year_or_money(text: str, match: re.Match[str]) -> bool:

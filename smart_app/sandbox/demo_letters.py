@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from smart_app.content import content_dir
 from smart_app.fhir.systems import DISPLAY_NAMES, SYSTEMS
+from smart_app.sandbox.bad_letters import BAD_LETTERS
 from smart_app.sandbox.demo_dates import shift_dates
 from smart_app.sandbox.letter_scan import degrade
 
@@ -37,6 +38,7 @@ __all__ = [
     "main",
     "render_letter",
     "render_letter_html",
+    "scan_letter",
     "shift_days_for",
     "written_as_of",
 ]
@@ -206,6 +208,24 @@ def render_letter(spec: LetterSpec, *, shift_days: int = 0) -> bytes:
     return bytes(HTML(string=render_letter_html(spec, shift_days=shift_days)).write_pdf())
 
 
+def fax_header(spec: LetterSpec, *, shift_days: int = 0) -> str | None:
+    """The sending fax machine's line for a faxed letter (``NOV-19-2026 10:31 FROM: ... P.001/002``), or None.
+    Its time is when the fax was sent, not when the decision was made."""
+    sent = (_dated(spec, shift_days).get("faxHeader") or {}).get("sentAt")
+    if not sent:
+        return None
+    at = datetime.fromisoformat(sent)
+    to = "".join(ch for ch in spec["provider"]["fax"] if ch.isdigit())
+    sender = spec["faxHeader"]["from"]
+    return f"{at:%b-%d-%Y %H:%M}".upper() + f"  FROM: {sender}   TO: {to}   P.{{page:03}}/{{pages:03}}"
+
+
+def scan_letter(pdf: bytes, spec: LetterSpec, *, shift_days: int = 0) -> bytes:
+    """The letter's text PDF as the scan the practice receives: its own seed, 1-bit with a fax header when faxed."""
+    fax = bool(spec.get("fax"))
+    return degrade(pdf, seed=int(spec["seed"]), fax=fax, header=fax_header(spec, shift_days=shift_days))
+
+
 def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) -> list[Path]:
     """Write each letter's text PDF, scan and expected fields into ``out``; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -214,7 +234,7 @@ def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) ->
         if ids and spec["id"] not in ids:
             continue
         pdf = render_letter(spec, shift_days=shift_days)
-        scan = degrade(pdf, seed=int(spec["seed"]), fax=bool(spec.get("fax")))
+        scan = scan_letter(pdf, spec, shift_days=shift_days)
         expected = json.dumps(expected_fields(spec, shift_days=shift_days), indent=2, ensure_ascii=False) + "\n"
         for name, content in ((f"{spec['id']}.pdf", pdf), (f"{spec['id']}-scan.pdf", scan)):
             (out / name).write_bytes(content)
@@ -224,19 +244,31 @@ def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) ->
     return written
 
 
+def write_bad_letters(out: Path) -> list[Path]:
+    """Write the letters a reader must refuse (blank, unreadable, not a PDF) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in BAD_LETTERS.items():
+        (out / name).write_bytes(make())
+    return [out / name for name in BAD_LETTERS]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m smart_app.sandbox.demo_letters --out DIR [--today YYYY-MM-DD] [--id ID ...]``."""
+    """``python -m smart_app.sandbox.demo_letters --out DIR [--today YYYY-MM-DD] [--id ID ...] [--bad]``."""
     parser = argparse.ArgumentParser(prog="python -m smart_app.sandbox.demo_letters", description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="folder to write the letters into")
     parser.add_argument("--today", type=date.fromisoformat, help="date the letters to match the demo on this day")
     parser.add_argument("--id", action="append", default=[], help="only this letter (repeatable)")
+    parser.add_argument("--bad", action="store_true", help="also write the bad letters into DIR/bad/")
     args = parser.parse_args(argv)
     known = {spec["id"] for spec in letter_specs()}
     unknown = [i for i in args.id if i not in known]
     if unknown:
         parser.error(f"unknown letter id {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     shift = shift_days_for(args.today) if args.today else 0
-    for path in write_letters(args.out, shift_days=shift, ids=args.id):
+    written = write_letters(args.out, shift_days=shift, ids=args.id)
+    if args.bad:
+        written += write_bad_letters(args.out / "bad")
+    for path in written:
         sys.stdout.write(f"{path} ({path.stat().st_size // 1024} KB)\n")
     return 0
 
