@@ -15,6 +15,7 @@ from smart_app.store.letters import StoredLetter, letters_for
 from smart_app.web.case_state import database
 from smart_app.web.hand_entry_views import named_practices, practices_of
 from smart_app.web.letter_cases import letter_number
+from smart_app.web.letter_filing import chart_takes, filed
 
 LOW_CONFIDENCE = 60.0  # a page OCR read with a mean word confidence below this is flagged for the liaison
 READING_FOR_AT_MOST = timedelta(minutes=10)  # a letter still unread after this was dropped (the server stopped)
@@ -102,5 +103,7 @@ def render_letter(
         window_units=WINDOW_UNITS,
         case_number=letter_number(stored.denial_id or ""),
         reading_now=stored.status == "received" and _age(stored) < READING_FOR_AT_MOST,
+        chart_takes=chart_takes(context, stored),
+        filed=filed(context, stored.id) if stored.status == "confirmed" else None,
     )
     return html, status

@@ -30,6 +30,7 @@ from smart_app.web.case_state import database, track_case
 from smart_app.web.context import check_csrf, current_launch, fhir_client, settings
 from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
+from smart_app.web.letter_filing import chart_takes, file_in_chart, media_type
 from smart_app.web.letter_pages import letter_practices, render_letter, render_upload
 from smart_app.web.loading import clock, practice_state
 from smart_app.web.worklist_views import patient_launch, patient_of_case, practice_launch
@@ -91,7 +92,7 @@ def upload_letter() -> ResponseReturnValue:
     too_large = len(data) > max_bytes()
     letter_id, created = store_letter(
         database(), iss=context.tenant, patient_id=patient_id, practice=None, uploaded_by=context.fhir_user,
-        filename=filename, media_type=upload.mimetype or "application/octet-stream",
+        filename=filename, media_type=media_type(data) or upload.mimetype or "application/octet-stream",
         content=b"" if too_large else data, size=len(data), form_key=submitted_form_key(),
     )  # fmt: skip
     g.audit_resource = f"letter/{letter_id}"
@@ -205,6 +206,8 @@ def confirm(letter_id: int) -> ResponseReturnValue:
     if confirm_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id,
                       confirmed=confirmed, denial_id=denial_id, practice=practice):  # fmt: skip
         _put_on_worklist(context, letter_id, patient)
+        if request.form.get("file_in_chart") == "yes" and chart_takes(context, stored):
+            file_in_chart(context, stored)
     return redirect(url_for("brief.brief", claim_response_id=denial_id, ctx=context.handle), code=303)
 
 

@@ -5,12 +5,14 @@ and demo EHR on loopback, no browser; the reading is a fixed ``LetterReading`` (
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from functools import cache
 from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,8 +56,10 @@ LINES = (
 )
 
 
+@cache
 def letter_pdf(lines: tuple[str, ...] = LINES) -> bytes:
-    """A one-page letter as a PDF (an image page, as a fax arrives)."""
+    """A one-page letter as a PDF (an image page, as a fax arrives); the same bytes every time (Pillow stamps a
+    PDF with the second it was made)."""
     page = Image.new("RGB", (850, 1100), "white")
     draw = ImageDraw.Draw(page)
     for i, text in enumerate(lines):
@@ -381,3 +385,59 @@ def test_a_long_read_goes_on_while_its_page_refreshes(pair: Pair, monkeypatch: p
             break
         time.sleep(0.1)
     assert 'value="W123456789"' in page and "refresh" not in page
+
+
+def _documents(pair: Pair, patient: str) -> list[dict[str, object]]:
+    """The DocumentReferences in the demo EHR for ``patient`` (read with the inspector's token)."""
+    found = requests.get(f"{pair.fhir}/DocumentReference", params={"patient": patient}, timeout=30,
+                         headers={"Authorization": "Bearer x", "Accept": "application/fhir+json"}).json()  # fmt: skip
+    return [e["resource"] for e in found.get("entry", [])]
+
+
+def _letter_documents(pair: Pair, patient: str) -> list[dict[str, object]]:
+    return [d for d in _documents(pair, patient) if d["type"]["coding"][0]["code"] == "51852-2"]  # type: ignore[index]
+
+
+def test_a_confirmed_letter_is_filed_in_the_chart_where_the_ehr_takes_it(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    before = len(_letter_documents(pair, "pat-lumbar-mri"))
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "to-file.pdf")
+    assert "Also file the letter in the patient's chart" in uploaded.text
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    form = _form(uploaded.text) | {"practice": PRAIRIE, "file_in_chart": "yes"}
+    confirmed = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)
+    assert "/brief/letter-" in confirmed.url
+    filed = _letter_documents(pair, "pat-lumbar-mri")
+    assert len(filed) == before + 1
+    content = filed[-1]["content"][0]["attachment"]  # type: ignore[index]
+    assert content["contentType"] == "application/pdf" and content["title"] == "to-file.pdf"
+    assert base64.b64decode(content["data"]) == letter_pdf()
+    assert filed[-1]["subject"] == {"reference": "Patient/pat-lumbar-mri"}
+    page = browser.get(f"{pair.app.url}{letter_path}", params={"ctx": ctx}, timeout=60).text
+    assert f"Filed in the patient's chart as DocumentReference/{filed[-1]['id']}." in page
+    browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)  # a second submit files nothing more
+    browser.get(confirmed.url, timeout=60)  # the brief retries due outbox notes: the letter is not one of them
+    assert len(_letter_documents(pair, "pat-lumbar-mri")) == before + 1
+    case = browser.get(confirmed.url.replace("/brief/", "/case/"), timeout=60).text
+    assert "Call notes for this denial" not in case  # the filed letter is not one of the case's call notes
+
+
+def test_an_ehr_that_takes_only_text_notes_keeps_the_letter_in_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    epic = start_pair(tmp_path, "p2p-letters-epic", ehr_profile="epic", app_settings={"TIMEZONE": ZONE})
+    try:
+        epic.app_flask.config["P2P"]["WRITE_PROFILES"] = {epic.fhir: "epic"}
+        monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(epic)))
+        epic.sign_in_as("demo-liaison-prairie")
+        browser, ctx, csrf = _launch(epic, "pat-lumbar-mri")
+        uploaded = _upload(epic, browser, ctx, csrf, letter_pdf(), "epic.pdf")
+        assert "This EHR takes only text notes from the app, so the letter stays with the case here" in uploaded.text
+        form = _form(uploaded.text) | {"file_in_chart": "yes"}  # a forged box changes nothing
+        confirmed = browser.post(uploaded.url.split("?")[0] + "/confirm", data=form, timeout=60)
+        assert "/brief/letter-" in confirmed.url and _letter_documents(epic, "pat-lumbar-mri") == []
+    finally:
+        epic.stop()
