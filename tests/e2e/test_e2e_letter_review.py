@@ -27,6 +27,9 @@ def test_a_scanned_letter_becomes_a_brief(demo: Any, browser: Any, tmp_path: Pat
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(f"{demo.ehr.url}/launch?patient=pat-lumbar-mri")
     arrive(page, "Prior-authorization denials")
+    shots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "letter-upload.png"), full_page=True)
     page.set_input_files("#f-letter", str(SCAN))
     page.get_by_role("button", name="Upload and read the letter").click()
     page.get_by_role("heading", name="Review the letter").wait_for(timeout=120_000)
@@ -44,9 +47,8 @@ def test_a_scanned_letter_becomes_a_brief(demo: Any, browser: Any, tmp_path: Pat
     field_box, image_box = box.bounding_box(), page.locator(".letter-page img").first.bounding_box()
     assert field_box and image_box and image_box["x"] <= field_box["x"] < image_box["x"] + image_box["width"]
 
-    shots = Path(os.environ.get("P2P_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "letter-review.png"), full_page=False)
+    page.screenshot(path=str(shots / "letter-review-full.png"), full_page=True)
 
     expected = json.loads(SCAN.with_name("uhc-lumbar-mri.expected.json").read_text())
     page.select_option("#f-practice", PRAIRIE)
