@@ -43,7 +43,7 @@ def _usual_pitches(lines: list[Line]) -> dict[int, float]:
             b.top - a.top for a, b in zip(boxes, boxes[1:], strict=False) if 0 < b.top - a.top < 2.5 * height
         )
         if steps:
-            found[page] = steps[len(steps) // 2]
+            found[page] = steps[len(steps) // 4]
     return found
 
 
