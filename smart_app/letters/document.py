@@ -100,16 +100,23 @@ def read_document(data: bytes, filename: str) -> LetterText:
 
 def _read(data: bytes) -> LetterText:
     if len(data) > max_bytes():
-        raise LetterUnreadable(
-            f"it is {len(data) / 1_000_000:.1f} MB; the limit is {max_bytes() / 1_000_000:.0f} MB "
-            "(P2P_LETTER_MAX_BYTES)"
-        )
+        raise LetterUnreadable(f"it is {_size(len(data))}; the limit is {_size(max_bytes())} (P2P_LETTER_MAX_BYTES)")
     kind = sniff(data)
     pages = _pdf_pages(data) if kind == "pdf" else _image_pages(data)
     text = LetterText(tuple(pages))
     if not any(line.text.strip() for line in text.lines):
+        failed = [page.note for page in pages if page.note]
+        if failed:
+            raise LetterUnreadable(f"no text could be read from its {_pages(len(pages))}. {' '.join(failed)}")
         raise LetterUnreadable(f"no text was found on its {_pages(len(pages))}: the letter looks blank")
     return text
+
+
+def _size(count: int) -> str:
+    """A byte count as a person reads it: "20 MB", "20.1 MB", "10 KB"."""
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    return f"{-(-count // 1024)} KB"
 
 
 def _pages(count: int) -> str:

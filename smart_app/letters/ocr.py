@@ -25,6 +25,7 @@ MEDIAN_FILTER = True  # remove a scan's specks before reading (the benchmark mea
 MIN_CONFIDENCE = 60.0  # a page whose mean word confidence is below this is flagged for the liaison to check
 RETRY_BELOW = 55.0  # a first reading this poor asks tesseract which way up the page is
 DEFAULT_TIMEOUT = 60
+MIN_INK = 0.002  # a page darker than this is not blank: no text read from it means OCR failed
 SKEW_RANGE, SKEW_STEP, SKEW_FINE = 6.0, 0.5, 0.1
 WORKING_WIDTH = 700  # the width of the small copy the skew is measured on
 NOT_WORDS = {"", "|", "||", "[", "]"}  # a table's rules, read as characters
@@ -73,14 +74,24 @@ def ocr_page(image: Image.Image, number: int, *, dpi: float | None = None) -> Pa
             raise
         return Page(number, (), ocr_used=True, ocr_confidence=0.0, note=_timeout_note(number))
     note = None
-    if not lines:
-        note = f"Page {number}: no text could be read from this page's image."
-    elif confidence < MIN_CONFIDENCE:
+    if not lines and ink_share(straight) >= MIN_INK:
+        note = (
+            f"Page {number}: OCR could not read any text on this page (confidence {confidence:.0f} of 100): the "
+            "scan may be too faint, noisy or coarse; rescan it at 300 dpi."
+        )
+    elif lines and confidence < MIN_CONFIDENCE:
         note = (
             f"Page {number}: the text could not be read reliably (OCR confidence {confidence:.0f} of 100): "
             "check every field from this page against the letter."
         )
     return Page(number, tuple(lines), ocr_used=True, ocr_confidence=round(confidence, 1), note=note)
+
+
+def ink_share(gray: Image.Image) -> float:
+    """The share of a page that is dark (a blank page has next to none; a page of text a few percent)."""
+    small = gray.resize((WORKING_WIDTH, max(1, round(gray.height * WORKING_WIDTH / gray.width))), Image.Resampling.BOX)
+    histogram = small.histogram()
+    return sum(histogram[:128]) / max(1, sum(histogram))
 
 
 def _timeout_note(number: int) -> str:
@@ -114,7 +125,7 @@ def skew_angle(gray: Image.Image) -> float:
 
     def sharpness(angle: float) -> float:
         turned = ink.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=0)
-        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).getdata())
+        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).tobytes())
         return statistics.pvariance(rows)
 
     steps = round(SKEW_RANGE / SKEW_STEP)

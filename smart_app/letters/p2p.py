@@ -35,6 +35,8 @@ PERIOD = re.compile(
     re.IGNORECASE,
 )
 PRINTED_BY = re.compile(rf"\b(?:by|before|no later than|until|on or before)\s+(?P<date>{DATE_PATTERN.pattern})", re.I)
+SENTENCE_END = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z0-9])")
+PAYER_TIMING = re.compile(r"\b(?:we will|we'll|will decide|we decide|give you (?:a|our) (?:written )?decision)\b", re.I)
 FAX_WORD = re.compile(r"\bfax\w*\b", re.IGNORECASE)
 PHONE_WORD = re.compile(r"\b(?:call|phone|telephone|tel|at)\b", re.IGNORECASE)
 
@@ -76,15 +78,19 @@ def p2p_fields(groups: list[list[Line]]) -> P2PFields:
 
 def period(paragraph: Paragraph, *, after: re.Pattern[str] | None = None) -> tuple[int, str, str, Line] | None:
     """The first period the paragraph states ("within 14 calendar days", "within two (2) business days"), after
-    the first match of ``after`` when given: amount, unit (``hours``, ``calendar-days``, ``business-days``), the
-    words, and the line they start on."""
+    the first match of ``after`` when given, in a sentence that is not about something else (an appeal, when
+    looking for the P2P window; when the payer will decide, when looking for the appeal's): amount, unit
+    (``hours``, ``calendar-days``, ``business-days``), the words, and the line they start on."""
     start = 0
     if after is not None:
         anchor = after.search(paragraph.text)
         start = anchor.start() if anchor else 0
     for match in PERIOD.finditer(paragraph.text, start):
         amount = int(match["amount"]) if match["amount"] else NUMBER_WORDS.get((match["word"] or "").lower())
-        if amount is None:
+        sentence = _sentence(paragraph.text, match.start())
+        if amount is None or PAYER_TIMING.search(sentence):
+            continue
+        if after is P2P_WORDS and APPEAL_WORDS.search(sentence) and not P2P_WORDS.search(sentence):
             continue
         unit_words = match["unit"].lower()
         unit = (
@@ -98,20 +104,31 @@ def period(paragraph: Paragraph, *, after: re.Pattern[str] | None = None) -> tup
     return None
 
 
+def _sentence(text: str, offset: int) -> str:
+    """The sentence of ``text`` around ``offset``."""
+    starts = [0, *(m.end() for m in SENTENCE_END.finditer(text, 0, offset))]
+    end = SENTENCE_END.search(text, offset)
+    return text[starts[-1] : end.start() if end else len(text)]
+
+
 def appeal_deadline(groups: list[list[Line]], decided: datetime | date | None) -> Found[date] | None:
-    """The appeal deadline: a date printed in an appeal paragraph, else the period it states counted from the
-    letter's date (business days skip weekends and US federal holidays)."""
+    """The appeal deadline: a date printed in an appeal sentence ("must be received by May 18, 2027"), else the
+    period it states counted from the letter's date (business days skip weekends and US federal holidays); never
+    the time the payer gives itself to decide an appeal."""
     for group in groups:
         paragraph = Paragraph.of(group)
-        if not APPEAL_WORDS.search(paragraph.text) or P2P_WORDS.search(paragraph.text):
+        if not APPEAL_WORDS.search(paragraph.text):
             continue
         for match in PRINTED_BY.finditer(paragraph.text):
             printed = find_date(match["date"])
-            if printed:
+            sentence = _sentence(paragraph.text, match.start())
+            if printed and APPEAL_WORDS.search(sentence) and not P2P_WORDS.search(sentence):
                 return Found(printed[0], Source.of(paragraph.line_at(match.start("date"))))
         stated = period(paragraph, after=APPEAL_WORDS)
         if stated and decided is not None and stated[1] != "hours":
-            amount, unit, _, line = stated
+            amount, unit, words, line = stated
+            if P2P_WORDS.search(_sentence(paragraph.text, paragraph.text.index(words))):
+                continue
             start = decided.date() if isinstance(decided, datetime) else decided
             end = add_business_days(start, amount) if unit == "business-days" else start + timedelta(days=amount)
             return Found(end, Source.of(line))

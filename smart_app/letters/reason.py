@@ -22,6 +22,7 @@ REASON = labels(
 )  # fmt: skip
 HEADING_WORDS = re.compile(r"\b(reasons?|rationale|why|explanation|basis for)\b", re.IGNORECASE)
 MAX_HEADING_WORDS = 8
+MAX_LEAD_IN_WORDS = 14
 ENUMERATION = re.compile(r"^(?:\(?\d{1,2}[.)]|[A-Z][.)]|[•·-])\s+")
 REASON_CUES = tuple(
     re.compile(cue, re.IGNORECASE)
@@ -53,7 +54,7 @@ def reason_text(groups: list[list[Line]]) -> Found[str] | None:
     for index, group in enumerate(groups):
         first = ENUMERATION.sub("", group[0].text.strip())
         if _is_heading(first):
-            body = group[1:] or _after_lead_in(groups, index + 1)
+            body = _without_lead_in(group[1:]) or _without_lead_in(_after_lead_in(groups, index + 1))
             if body:
                 return Found(joined(body), Source.of(body[0]))
             continue
@@ -86,6 +87,13 @@ def _after_lead_in(groups: list[list[Line]], index: int) -> list[Line]:
     if len(group) == 1 and group[0].text.rstrip().endswith(":") and index + 1 < len(groups):
         return groups[index + 1]
     return group
+
+
+def _without_lead_in(lines: list[Line]) -> list[Line]:
+    """The lines without a first line that only leads in ("We denied the services listed above because:")."""
+    if lines and lines[0].text.rstrip().endswith(":") and len(lines[0].text.split()) <= MAX_LEAD_IN_WORDS:
+        return lines[1:]
+    return lines
 
 
 def _why_score(text: str) -> int:

@@ -56,9 +56,7 @@ def _at(tree: dict[str, Any] | None, key: str) -> Any:
 def found_value(contract: dict[str, Any], key: str) -> Any:
     """The value the reader found for ``key`` in the shape of the expected file (a window as amount and unit)."""
     if key == "services":
-        return sorted(
-            (leaf["value"] for leaf in contract["services"]), key=lambda s: (s["system"], s["code"])
-        )
+        return sorted((leaf["value"] for leaf in contract["services"]), key=lambda s: (s["system"], s["code"]))
     leaf = _at(contract, key)
     value = leaf["value"] if isinstance(leaf, dict) and "value" in leaf else None
     if key == "p2p.window" and value is not None:
