@@ -16,11 +16,7 @@ from pairs import arrive
 SCAN = Path(__file__).parent.parent / "data" / "letters" / "uhc-lumbar-mri-scan.pdf"
 PRAIRIE = "Organization/org-lumbar-prairie-family-med"
 
-#: TODO(h-reader): letters/ocr.py calls Pillow's deprecated ``Image.getdata`` (removed in Pillow 14), which the
-#: project's ``filterwarnings = error`` turns into a failed read; drop this filter once it calls
-#: ``get_flattened_data``.
-OCR_DEPRECATION = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
-pytestmark = [pytest.mark.browser, OCR_DEPRECATION]
+pytestmark = pytest.mark.browser
 
 
 def test_a_scanned_letter_becomes_a_brief(demo: Any, browser: Any, tmp_path: Path) -> None:

@@ -39,11 +39,6 @@ from smart_app.store.cases import cases_for
 from smart_app.web import letter_views
 
 ZONE = "America/Chicago"
-#: TODO(h-reader): letters/ocr.py calls Pillow's deprecated ``Image.getdata`` (removed in Pillow 14), which the
-#: project's ``filterwarnings = error`` turns into a failed read; drop this filter once it calls
-#: ``get_flattened_data``.
-OCR_DEPRECATION = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
-pytestmark = OCR_DEPRECATION
 PRAIRIE = "Organization/org-lumbar-prairie-family-med"
 LINES = (
     "UnitedHealthcare",
@@ -234,7 +229,7 @@ def test_the_page_image_is_only_for_the_patients_own_launch(pair: Pair, monkeypa
 LETTERS = Path(__file__).parent.parent / "data" / "letters"
 BAD_LETTERS = {  # the shipped bad letters (tests/data/letters/bad), and a 40-page one made from a good letter
     "blank.pdf": (lambda: (LETTERS / "bad" / "blank.pdf").read_bytes(), "the letter looks blank"),
-    "unreadable-scan.pdf": (lambda: (LETTERS / "bad" / "unreadable-scan.pdf").read_bytes(), "no text was found"),
+    "unreadable-scan.pdf": (lambda: (LETTERS / "bad" / "unreadable-scan.pdf").read_bytes(), "OCR could not read"),
     "not-a-pdf.pdf": (lambda: (LETTERS / "bad" / "not-a-pdf.pdf").read_bytes(), "it is a web page (HTML), not a PDF"),
     "forty-pages.pdf": (lambda: long_letter((LETTERS / "uhc-lumbar-mri.pdf").read_bytes(), pages=40), "40 pages"),
     "letter.docx": (lambda: b"PK\x03\x04" + b"\0" * 200, "ZIP"),
