@@ -37,7 +37,6 @@ from smart_app.web.worklist_views import patient_launch, patient_of_case, practi
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
-ACCEPTED = (".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
 FORM_MARGIN = 64 * 1024  # the multipart form around the file
 
 

@@ -436,3 +436,16 @@ def test_an_ehr_that_takes_only_text_notes_keeps_the_letter_in_the_app(
         assert "/brief/letter-" in confirmed.url and _letter_documents(epic, "pat-lumbar-mri") == []
     finally:
         epic.stop()
+
+
+def test_the_same_upload_form_sent_twice_keeps_one_letter(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    page = browser.get(f"{pair.app.url}/letters/new", params={"ctx": ctx}, timeout=60).text
+    key = re.search(r'name="form_key" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    sent = [browser.post(f"{pair.app.url}/letters", data={"ctx": ctx, "csrf": csrf, "form_key": key},
+                         files={"letter": ("twice.pdf", letter_pdf(), "application/pdf")}, timeout=60)
+            for _ in range(2)]  # fmt: skip
+    assert sent[0].url == sent[1].url and "/letters/" in sent[0].url  # Back, then upload again: the same letter
+    listing = browser.get(f"{pair.app.url}/letters/new", params={"ctx": ctx}, timeout=60).text
+    assert listing.count(">twice.pdf</a>") == 1
