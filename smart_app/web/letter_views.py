@@ -94,7 +94,7 @@ def upload_letter() -> ResponseReturnValue:
         filename=filename, media_type=media_type(data) or upload.mimetype or "application/octet-stream",
         content=b"" if too_large else data, size=len(data), form_key=submitted_form_key(),
     )  # fmt: skip
-    g.audit_resource = f"letter/{letter_id}"
+    g.audit_resource = f"payer-letter/{letter_id}"
     if created:
         _start_reading(context, patient_id, letter_id, data, filename, too_large=too_large)
     return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
@@ -107,7 +107,9 @@ def _worklist_patient(context: LaunchContext) -> LaunchContext:
     chosen = request.form.get("patient_case", "")
     if not (chosen.isascii() and chosen.isdigit()) or not 0 < int(chosen) <= MAX_ROW_ID:
         raise NotFound("Choose whose letter it is from the worklist's patients.")
-    return patient_launch(context, patient_of_case(context, int(chosen)))
+    opened = patient_launch(context, patient_of_case(context, int(chosen)))
+    g.launch_context = opened  # the rest of the request (and its audit row) is about that patient
+    return opened
 
 
 def _too_large() -> ResponseReturnValue:

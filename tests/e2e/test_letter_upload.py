@@ -35,6 +35,7 @@ from smart_app.letters.model import (
     Window,
 )
 from smart_app.sandbox.bad_letters import long_letter
+from smart_app.store.audit import audit_rows
 from smart_app.store.cases import cases_for
 from smart_app.web import letter_views
 
@@ -186,6 +187,12 @@ def test_an_uploaded_letter_is_reviewed_beside_its_page_and_becomes_a_case(
     assert [r.denial_id for r in rows if r.patient_id == "pat-lumbar-mri" and r.denial_id == denial_id]
     letter_page = browser.get(f"{pair.app.url}{letter_path}", params={"ctx": ctx}, timeout=60).text
     assert "This letter is a case." in letter_page
+    number = letter_path.rsplit("/", 1)[1]
+    events = audit_rows(pair.app_flask.extensions["p2p_db"], pair.fhir, organizations=[PRAIRIE], user=None,
+                        patient="pat-lumbar-mri")  # fmt: skip
+    kept = {(e.action, e.resource) for e in events}
+    for action in ("payer-letter.uploaded", "payer-letter.opened", "payer-letter.confirmed"):
+        assert (action, f"payer-letter/{number}") in kept  # who uploaded, read and confirmed it: ids only
 
 
 def test_a_letter_for_another_patient_is_refused_with_the_reason_and_kept(
