@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from smart_app.brief.model import build_brief
+from smart_app.cli_letter import add_letter_command, letter_denial_for
 from smart_app.config import WRITE_PROFILE_NAMES, load_settings, tenant_of
 from smart_app.denials.assess import Clock
 from smart_app.denials.pas import Denial, read_denial
@@ -60,16 +61,23 @@ def brief_clock(today: str | None, zone_name: str) -> Clock:
 
 
 def brief_from_bundle(
-    path: Path, claim_response_id: str | None = None, *, clock: Clock | None = None
+    path: Path, claim_response_id: str | None = None, *, clock: Clock | None = None, letter: Path | None = None
 ) -> dict[str, Any]:
     """The whole pipeline on one Bundle file: chart, denial(s), brief model. Raise ``InputError`` if unusable.
 
     With no open denial in the file, the newest prior-authorization answer is briefed (it says there is nothing
     to contest) rather than nothing at all. A PDex ExplanationOfBenefit (``use = preauthorization``) is an answer
     too, chosen by its id or ``eob-<id>``; a file with neither a ClaimResponse nor an EOB is an input error.
+    With ``letter``, the denial is the letter's (``p2p-brief brief BUNDLE --letter FILE``), for the Bundle's
+    patient the letter names.
     """
     settings = load_settings()
     chart = chart_from_bundle(_load_bundle(path))
+    if letter is not None:
+        denials = [letter_denial_for(chart, path, letter)]
+        chart.patient_id = (denials[0].patient_ref or "").split("/")[-1] or None
+        clock = clock or brief_clock(None, settings["TIMEZONE"])
+        return build_brief(chart, denials, clock=clock, practice_state=settings.get("PRACTICE_STATE"))
     responses, eobs = chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit")
     if not responses and not eobs:
         raise InputError(
@@ -107,7 +115,8 @@ def _chosen_answer(path: Path, chart: Chart, answer_id: str) -> list[Denial]:
 
 def _cmd_brief(args: argparse.Namespace) -> int:
     clock = brief_clock(args.today, load_settings()["TIMEZONE"])
-    brief = brief_from_bundle(Path(args.bundle), args.claim_response, clock=clock)
+    letter = Path(args.letter) if args.letter else None
+    brief = brief_from_bundle(Path(args.bundle), args.claim_response, clock=clock, letter=letter)
     brief["asOf"] = clock.now.isoformat(timespec="minutes")
     if args.format == "json":
         output: bytes = (json.dumps(brief, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -492,10 +501,13 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--today", metavar="YYYY-MM-DD")
     brief.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     brief.add_argument("--out", metavar="FILE")
+    brief.add_argument("--letter", metavar="FILE", help="brief the denial this letter (PDF or scan) states")
     brief.add_argument(
         "--part", choices=("brief", "script"), default="brief", help="html/pdf: the one-page brief or the call script"
     )
     brief.set_defaults(run=_cmd_brief)
+
+    add_letter_command(sub)
 
     criteria = sub.add_parser("criteria", help="the policy library in criteria/")
     criteria_sub = criteria.add_subparsers(dest="criteria_command", required=True)

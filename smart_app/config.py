@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_REQUEST_DEADLINE": 30.0,  # seconds of wall clock for one request and its whole answer
     "FHIR_SYNC_PAGE_LIMIT": 1000,  # pages one `p2p-brief sync` search follows before it stops and says so
     "BRIEF_BUDGET_SECONDS": 10.0,  # a brief shows what the EHR sent within this time and names what it did not
+    "LETTER_WAIT_SECONDS": 20.0,  # an upload waits this long for its letter to be read, then the page refreshes
     # Storage and sessions
     "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
     "DATABASE_URL": None,  # default: a SQLite file in the user's data folder (default_database_url)
@@ -143,7 +144,8 @@ def load_settings(
     settings["WRITE_PROFILES"] = profiles
     settings["CALL_BLOCKS"] = _parse_blocks(settings["CALL_BLOCKS"])
     settings["INSECURE_COOKIES"] = str(settings["INSECURE_COOKIES"]).lower() in ("1", "true", "yes")
-    for key in ("FHIR_TIMEOUT", "FHIR_REQUEST_DEADLINE", "BRIEF_BUDGET_SECONDS", "SESSION_MAX_HOURS"):
+    for key in ("FHIR_TIMEOUT", "FHIR_REQUEST_DEADLINE", "BRIEF_BUDGET_SECONDS", "SESSION_MAX_HOURS",
+                "LETTER_WAIT_SECONDS"):  # fmt: skip
         settings[key] = float(settings[key])
     for key in (
         "FHIR_MAX_WORKERS",

@@ -21,6 +21,7 @@ P2PError
 ├── WriteBackError          the EHR refused or could not take the call note (the note is kept)
 ├── NotFound                a denial that is not in this patient's chart
 └── InputError              a file or form the user gave is wrong (CLI exit 1)
+    └── LetterUnreadable        a denial letter file that cannot be read (not a PDF or image, damaged, too long, blank)
 """
 
 from __future__ import annotations
@@ -194,3 +195,18 @@ class InputError(P2PError):
     title = "The input is not usable"
     status = 400
     advice = "Correct the input and try again."
+
+
+class LetterUnreadable(InputError):
+    """A denial letter that cannot be read: ``reason`` says what is wrong with it; the message names the file."""
+
+    title = "The letter could not be read"
+    advice = (
+        "Upload the denial letter as a PDF, or as PNG, JPEG or TIFF pages from the fax; nothing was saved from this "
+        "file. You can also type the denial in by hand."
+    )
+
+    def __init__(self, reason: str, *, filename: str | None = None) -> None:
+        super().__init__(f"{filename}: {reason}" if filename else reason)
+        self.reason = reason
+        self.filename = filename

@@ -110,6 +110,7 @@ def denial_summary(
         "claim": denial.claim_ref,
         "id": denial.claim_response_id,
         "enteredByHand": denial.entered_by_hand,
+        "fromLetter": denial.from_letter,
         "service": service.as_dict() if service else None,
         "serviceText": service_text(denial),
         "diagnoses": [d.as_dict() for d in denial.diagnoses],

@@ -104,7 +104,7 @@ def parse_hand_entry(
     (default: the clock) is refused: a letter is not dated in the future, and a brief would count down from it.
     ``practices`` are the user's (``Organization/<id>``), None when the EHR cannot tell: see ``_practice``."""
     errors: dict[str, str] = {}
-    practice = _practice(_clean(form, "practice"), practices, errors)
+    practice = practice_choice(_clean(form, "practice"), practices, errors)
     values = {name: _clean(form, name) for name in FIELDS}
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
@@ -150,7 +150,7 @@ def parse_hand_entry(
     )
 
 
-def _practice(chosen: str, practices: Sequence[str] | None, errors: dict[str, str]) -> str | None:
+def practice_choice(chosen: str, practices: Sequence[str] | None, errors: dict[str, str]) -> str | None:
     """The practice the entry belongs to: the one chosen, which must be one of the user's; the user's only one when
     none was chosen; required when they have several (a denial of no practice is on nobody's worklist). When the
     EHR cannot tell the user's practices (None) no choice can be checked, and the entry names none."""

@@ -86,6 +86,17 @@ class Reviewer:
     specialty: Code | None
 
 
+@dataclass(frozen=True)
+class StatedWindow:
+    """A P2P request window the payer's own letter states ("within 2 business days of this notice"): ``amount`` of
+    ``unit`` (``hours``, ``calendar-days``, ``business-days``), the letter's ``words``, and the page they are on."""
+
+    amount: int
+    unit: str
+    words: str
+    page: int | None = None
+
+
 @dataclass
 class Denial:
     """A prior-authorization answer with the request it answers."""
@@ -115,6 +126,8 @@ class Denial:
     updated_at: datetime | None = None  # meta.lastUpdated: breaks ties between answers decided at the same time
     requested_on: date | None = None  # Claim.created: the day time rules of a policy count back from
     entered_by_hand: bool = False
+    from_letter: bool = False  # read from the payer's letter (a PDF or a scan), confirmed by a person
+    letter_window: StatedWindow | None = None  # the P2P window the letter states: wins when stricter than the rules
     plan_type_hint: str | None = None
     state_hint: str | None = None
 

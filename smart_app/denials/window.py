@@ -25,7 +25,9 @@ STATUS_WORDS = {
     "published": "published by the payer",
     "practice-reported": "practice-reported, not found in a published payer source — verify with the payer",
     "conservative-default": "a conservative default, no rule on file — verify with the payer",
+    "letter": "stated in the payer's letter for this denial",
 }
+TRUSTED_STATUSES = ("published", "letter")
 
 
 def _rule_windows(rule: P2PRule, setting: str | None) -> list[tuple[str | None, dict[str, Any]]]:
@@ -60,6 +62,25 @@ def _candidates(rule: P2PRule, denial: Denial, decided_at: datetime, zone: ZoneI
             }
         )
     return found
+
+
+def _letter_candidate(denial: Denial, decided_at: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The window the letter states, as one more candidate: the earliest deadline of all wins."""
+    stated = denial.letter_window
+    if stated is None:
+        return []
+    deadline = p2p_deadline(decided_at, WindowRule(stated.amount, stated.unit), zone)
+    page = f", page {stated.page}" if stated.page else ""
+    return [
+        {
+            "owner": "the letter",
+            "closesAt": deadline.closes_at,
+            "basis": f"the letter says “{stated.words}”: {deadline.basis}",
+            "status": "letter",
+            "statusText": STATUS_WORDS["letter"],
+            "source": f"the payer's letter{page}: “{stated.words}”",
+        }
+    ]
 
 
 def time_left(closes_at: datetime, now: datetime) -> str:
@@ -156,6 +177,7 @@ def p2p_window(
             "The decision has a date but no time: the clock starts at 00:00 that day in the practice's time zone."
         )
     candidates = [c for r in rules for c in _candidates(r, denial, decided_at, zone)]
+    candidates += _letter_candidate(denial, decided_at, zone)
     if not candidates:
         result["basis"] = "The rules on file state no day count for this payer: read the window from the denial letter."
         return result
@@ -171,7 +193,7 @@ def p2p_window(
         source=chosen["source"],
         status=chosen["status"],
         statusText=chosen["statusText"],
-        verify=chosen["status"] != "published",
+        verify=chosen["status"] not in TRUSTED_STATUSES,
         timeLeft=time_left(chosen["closesAt"], now),
         hoursLeft=round(hours_left, 1),
         urgent=0 < hours_left < URGENT_HOURS and route != "closed",

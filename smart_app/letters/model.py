@@ -41,6 +41,7 @@ class Page:
     lines: tuple[Line, ...]
     ocr_used: bool = False
     ocr_confidence: float | None = None
+    note: str | None = None  # what the reader says about this page (OCR could not read it reliably, gave up, ...)
 
     @property
     def text(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MAX_ROW_ID = 2**31 - 1
@@ -73,6 +73,38 @@ class HandEnteredDenial(Base):
     entered_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
     form_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UploadedLetter(Base):
+    """A denial letter a liaison uploaded for one patient: the file itself (saved before it is read, so a failed
+    read or a crash never loses it), what was read off it, and what the liaison confirmed.
+
+    ``status``: ``received`` (saved, not read yet), ``read`` (fields read, waiting for review), ``unreadable``
+    (``error`` says why: blank, too many pages, not a letter file, too large), ``confirmed`` (``denial_id`` names
+    the case it became), ``refused`` (``error`` says why: the letter names another patient). ``reading_json`` and
+    ``confirmed_json`` hold the fields as plain JSON, each with its source line and box.
+    """
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("iss", "patient_id", "form_key", name="uq_letters_form_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iss: Mapped[str] = mapped_column(String(500), index=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    practice: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    uploaded_by: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    reading_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    confirmed_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    denial_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    form_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class BriefEdit(Base):

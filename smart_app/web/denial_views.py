@@ -9,6 +9,7 @@ from smart_app.brief.model import denial_summary, patient_header
 from smart_app.web.case_access import reachable_denials
 from smart_app.web.case_state import track_case
 from smart_app.web.context import current_launch
+from smart_app.web.letter_pages import visible_letters
 from smart_app.web.loading import clock, denials_unread, load_open_denials, practice_state
 
 bp = Blueprint("denials", __name__)
@@ -34,6 +35,7 @@ def index() -> ResponseReturnValue:
         patient=patient,
         denials=shown,
         other_practices=len(summaries) - len(shown),
+        letters=visible_letters(context),
         unread=denials_unread(chart),
         warnings=chart.warnings,
     )

@@ -26,7 +26,7 @@ bp = Blueprint("hand_entry", __name__)
 log = logging.getLogger(__name__)
 
 
-def _practices(context: LaunchContext) -> list[str] | None:
+def practices_of(context: LaunchContext) -> list[str] | None:
     """The user's practices (``Organization/<id>``); the ones last asked when the EHR cannot be asked now; None
     when the EHR has never been able to say."""
     try:
@@ -36,7 +36,7 @@ def _practices(context: LaunchContext) -> list[str] | None:
         return context.organizations
 
 
-def _named(context: LaunchContext, practices: list[str]) -> list[tuple[str, str]]:
+def named_practices(context: LaunchContext, practices: list[str]) -> list[tuple[str, str]]:
     """Each practice with its name, read from the EHR in one request, A to Z; its reference when unreadable."""
     try:
         names = organization_names(fhir_client(context), practices)
@@ -53,7 +53,7 @@ def _form_page(
     html = render_template(
         "denial_new.html",
         launch=context,
-        practices=None if practices is None else _named(context, practices),
+        practices=None if practices is None else named_practices(context, practices),
         form=form,
         errors=errors,
         plan_types=PLAN_TYPE_CHOICES,
@@ -67,7 +67,7 @@ def _form_page(
 @bp.get("/denials/new")
 def new_denial() -> ResponseReturnValue:
     """The blank form (the user's one practice chosen when they have one)."""
-    practices = _practices(current_launch())
+    practices = practices_of(current_launch())
     only = practices[0] if practices and len(practices) == 1 else ""
     return _form_page({"service_system": "CPT", "practice": only}, {}, practices)
 
@@ -80,7 +80,7 @@ def save_denial() -> ResponseReturnValue:
     context = current_launch()
     check_csrf(context)
     now = clock()
-    practices = _practices(context)
+    practices = practices_of(context)
     entry, errors = parse_hand_entry(request.form, now.zone, now=now.now, practices=practices)
     if entry is None:
         return _form_page(dict(request.form), errors, practices, status=400)

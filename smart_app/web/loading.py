@@ -27,6 +27,7 @@ from smart_app.smart.launch import LaunchContext
 from smart_app.store.hand_entries import hand_entries_for, hand_entry
 from smart_app.store.payer_answers import payer_answers_for
 from smart_app.web.context import fhir_client, settings
+from smart_app.web.letter_cases import LETTER_PREFIX, letter_case, letter_denials
 
 
 def _patient_id(context: LaunchContext) -> str:
@@ -64,7 +65,7 @@ PAYER_NOTE = "Read from the payer's own API (p2p-brief sync --payer): the EHR ha
 def _payer_denials(context: LaunchContext, patient_id: str) -> dict[str, Denial]:
     """The decisions ``sync --payer`` matched to this chart and kept (the EHR has no copy), by denial id."""
     found: dict[str, Denial] = {}
-    kept = payer_answers_for(current_app.extensions["p2p_db"], tenant=context.tenant, patient_id=patient_id)
+    kept = payer_answers_for(_db(), tenant=context.tenant, patient_id=patient_id)
     for denial_id, resources in kept.items():
         chart = build_chart(resources)
         answer = chart.index.get(answer_reference(denial_id))
@@ -77,13 +78,17 @@ def _payer_denials(context: LaunchContext, patient_id: str) -> dict[str, Denial]
     return found
 
 
+def _db() -> Any:
+    return current_app.extensions["p2p_db"]
+
+
 def _budget() -> float:
     return float(settings()["BRIEF_BUDGET_SECONDS"])
 
 
 def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
     """The patient's denied or pended answers (ClaimResponses, and PDex EOBs that answer a request no ClaimResponse
-    answers), newest first, with the ones entered by hand."""
+    answers), newest first, with the ones entered by hand and the letters confirmed."""
     patient_id = _patient_id(context)
     chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES, budget=_budget())
     from_ehr, skipped = open_denials_with_eobs(
@@ -93,12 +98,13 @@ def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
     in_ehr = {d.claim_response_id for d in from_ehr}
     from_payer = [d for i, d in _payer_denials(context, patient_id).items()
                   if i not in in_ehr and (d.is_open or d.decision == "unknown")]  # fmt: skip
-    denials = from_ehr + from_payer + _hand_denials(context, patient_id)
+    denials = from_ehr + from_payer + _hand_denials(context, patient_id) + letter_denials(_db(), context, patient_id)
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
 def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
-    """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, or a hand entry);
+    """The whole chart and one denial in it (a ClaimResponse, a PDex EOB named ``eob-<id>``, a hand entry, or a
+    confirmed letter named ``letter-<id>``);
     ``NotFound`` if not this patient's, ``ChartUnavailable`` when the payer's answers could not all be read (a
     failed read is never "not found")."""
     patient_id = _patient_id(context)
@@ -111,6 +117,11 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
         if fields is None:
             raise NotFound("This denial is not in the launched patient's record.")
         return chart, denial_from_hand_entry(entry_id, fields, patient_id)
+    if denial_id.startswith(LETTER_PREFIX):
+        from_letter = letter_case(_db(), context, patient_id, denial_id)
+        if from_letter is None:
+            raise NotFound("This denial is not in the launched patient's record.")
+        return chart, from_letter
     if chart.index.get(answer_reference(denial_id)) is None:  # not in the EHR: a decision from the payer's API?
         from_payer = _payer_denials(context, patient_id).get(denial_id)
         if from_payer is not None:

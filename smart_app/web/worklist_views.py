@@ -17,7 +17,7 @@ from smart_app.errors import NotFound, PracticeSignInRequired
 from smart_app.outcome.outbox import written_documents
 from smart_app.practice.fhir_export import export_bundle
 from smart_app.practice.spreadsheet import spreadsheet_safe
-from smart_app.practice.worklist import STATUSES, counts, filtered, on_the_clock
+from smart_app.practice.worklist import STATUSES, WorklistRow, counts, filtered, on_the_clock
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.cases import assign, case_row, cases_for, close, unattributed_count
 from smart_app.web.case_state import database
@@ -68,10 +68,20 @@ def index() -> ResponseReturnValue:
         statuses=STATUSES,
         now=now,
         unattributed=unattributed_count(database(), context.tenant),
+        letter_patients=_patients(every),
     )
 
 
-def _case_or_404(context: LaunchContext, case_id: int):  # noqa: ANN202 - a WorklistRow
+def _patients(rows: list[WorklistRow]) -> list[tuple[int, str]]:
+    """Each patient on the worklist once (one of their cases' ids, their name), A to Z: whom a letter may be for."""
+    first: dict[str, WorklistRow] = {}
+    for row in rows:
+        first.setdefault(row.patient_id, row)
+    return sorted(((r.case_id, r.patient_name or "name not documented") for r in first.values()),
+                  key=lambda pair: pair[1].casefold())  # fmt: skip
+
+
+def _case_or_404(context: LaunchContext, case_id: int) -> WorklistRow:
     row = case_row(database(), context.tenant, case_id, context.organizations)
     if row is None:
         raise NotFound("That case is not on this practice's worklist.")
@@ -126,17 +136,29 @@ def open_case(case_id: int) -> ResponseReturnValue:
     allows that patient's chart on every read)."""
     context = practice_launch()
     row = _case_or_404(context, case_id)
-    patient_launch = replace(
+    opened = patient_launch(context, row.patient_id)
+    return redirect(url_for("brief.brief", claim_response_id=row.denial_id, ctx=opened.handle), code=303)
+
+
+def patient_launch(context: LaunchContext, patient_id: str) -> LaunchContext:
+    """A launch for one patient under the worklist's sign-in (kept in the session; the EHR still checks the token
+    allows that patient's chart on every read)."""
+    opened = replace(
         context,
         handle=secrets.token_urlsafe(16),
-        patient=row.patient_id,
+        patient=patient_id,
         encounter=None,
         need_patient_banner=True,
         csrf=secrets.token_urlsafe(32),
         created_at=time.time(),
     )
-    store_launch(patient_launch)
-    return redirect(url_for("brief.brief", claim_response_id=row.denial_id, ctx=patient_launch.handle), code=303)
+    store_launch(opened)
+    return opened
+
+
+def patient_of_case(context: LaunchContext, case_id: int) -> str:
+    """The patient of one of the worklist's cases; ``NotFound`` when the case is not this practice's."""
+    return str(_case_or_404(context, case_id).patient_id)
 
 
 @bp.post("/worklist/<row_id:case_id>/assign")

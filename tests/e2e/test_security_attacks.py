@@ -201,7 +201,7 @@ def test_two_launches_in_two_tabs_never_show_each_others_patient(site: Site) -> 
 
 def _filled(rule: Any) -> str:
     values = {"claim_response_id": DENIALS[LUMBAR], "denial_id": DENIALS[LUMBAR], "note_id": "n1", "draft_id": "1",
-              "case_id": "1"}  # fmt: skip
+              "case_id": "1", "letter_id": "1", "page": "1"}  # fmt: skip
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(?:\w+:)?{name}>", values[name], path)
@@ -280,7 +280,7 @@ def test_pages_are_framed_only_by_the_configured_ehr(site: Site, browser: Any) -
 
 
 # -- headers and secrets -----------------------------------------------------------------------------------------
-PHI_ENDPOINTS = ("denials.", "brief.", "case.", "outcome.", "worklist.", "rates.", "hand_entry.", "audit.")
+PHI_ENDPOINTS = ("denials.", "brief.", "case.", "outcome.", "worklist.", "rates.", "hand_entry.", "audit.", "letters.")
 
 
 def test_every_route_carries_the_security_headers(site: Site) -> None:

@@ -80,7 +80,7 @@ def test_migrations_run_up_down_and_up_again(url: str) -> None:
         command.upgrade(config, "head")
     with db.engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar()
-    assert version == "0013"
+    assert version == "0014"
 
 
 def test_concurrent_sightings_of_one_denial_leave_one_case(url: str) -> None:

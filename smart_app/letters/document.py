@@ -1,0 +1,281 @@
+"""A letter file (a text PDF, a scanned PDF, or TIFF/PNG/JPEG pages from a fax) turned into pages of lines.
+
+What the file is comes from its first bytes, never its name. A PDF page with a text layer is read by pdfminer.six
+(exact text, boxes from the layout); a page without one, and every image page, goes through Debian's tesseract.
+Lines that share a row on the page are joined left to right, so a label and its value ("Member ID:  W123") stay one
+line whichever way the page was read. A page OCR reads poorly is kept with its confidence and a note: the liaison
+must see that page, not lose it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+
+import pypdfium2 as pdfium
+from pdfminer.high_level import extract_pages
+from pdfminer.layout import LAParams, LTChar, LTPage, LTTextContainer, LTTextLine
+from pdfminer.pdfparser import PDFSyntaxError
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from smart_app.errors import LetterUnreadable
+from smart_app.letters.model import Box, LetterText, Line, Page
+from smart_app.letters.ocr import ocr_dpi, ocr_page
+from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
+
+DEFAULT_MAX_PAGES = 10
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+IMAGE_KINDS = {"PNG": "png", "JPEG": "jpeg", "TIFF": "tiff"}
+# What a refused file is, by its first bytes: the message names it so the user knows what they picked.
+MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (a Word .docx or Excel file is one)"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document (.doc or .xls)"),
+    (b"{\\rtf", "an RTF document"),
+    (b"GIF8", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"RIFF", "a RIFF file (WebP image or WAV audio)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"%!PS", "a PostScript file"),
+)
+
+
+def _limit(name: str, default: int) -> int:
+    """A ``P2P_LETTER_*`` limit from the environment (read at each call, so a test or a deployment can set it)."""
+    value = os.environ.get(f"P2P_{name}", "")
+    return int(value) if value.strip().isdigit() else default
+
+
+def max_pages() -> int:
+    """The most pages a letter may have (``P2P_LETTER_MAX_PAGES``, default 10)."""
+    return _limit("LETTER_MAX_PAGES", DEFAULT_MAX_PAGES)
+
+
+def max_bytes() -> int:
+    """The largest letter file accepted (``P2P_LETTER_MAX_BYTES``, default 20 MB)."""
+    return _limit("LETTER_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def sniff(data: bytes) -> str:
+    """``pdf``, ``png``, ``jpeg`` or ``tiff`` by the file's first bytes; anything else is refused, saying what it is."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    raise LetterUnreadable(f"it is {_describe(head)}, not a PDF or a PNG, JPEG or TIFF image")
+
+
+def _describe(head: bytes) -> str:
+    if not head:
+        return "empty (0 bytes)"
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return what
+    text = head.lstrip()[:64].lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if text.startswith(b"<?xml") or text.startswith(b"<"):
+        return "an XML or HTML document"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"a file of an unknown kind (it starts with bytes {head[:4].hex(' ')})"
+    return "plain text"
+
+
+def read_document(data: bytes, filename: str) -> LetterText:
+    """The letter's pages of lines. Raises ``LetterUnreadable`` (saying what is wrong) for a file that is not a PDF
+    or a supported image, a damaged or encrypted PDF, too many pages or bytes, or a letter with no text at all.
+    ``filename`` is only for messages: the kind of file comes from its bytes."""
+    try:
+        return _read(data)
+    except LetterUnreadable as error:
+        raise LetterUnreadable(error.reason, filename=filename) from None
+
+
+def _read(data: bytes) -> LetterText:
+    if len(data) > max_bytes():
+        raise LetterUnreadable(f"it is {_size(len(data))}; the limit is {_size(max_bytes())} (P2P_LETTER_MAX_BYTES)")
+    kind = sniff(data)
+    pages = _pdf_pages(data) if kind == "pdf" else _image_pages(data)
+    text = LetterText(tuple(pages))
+    if not any(line.text.strip() for line in text.lines):
+        failed = [page.note for page in pages if page.note]
+        if failed:
+            raise LetterUnreadable(f"no text could be read from its {_pages(len(pages))}. {' '.join(failed)}")
+        raise LetterUnreadable(f"no text was found on its {_pages(len(pages))}: the letter looks blank")
+    return text
+
+
+def _size(count: int) -> str:
+    """A byte count as a person reads it: "20 MB", "20.1 MB", "10 KB"."""
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    return f"{-(-count // 1024)} KB"
+
+
+def _pages(count: int) -> str:
+    return f"{count} page" + ("" if count == 1 else "s")
+
+
+def _check_page_count(count: int) -> None:
+    if count > max_pages():
+        raise LetterUnreadable(
+            f"it has {count} pages; a letter may have at most {max_pages()} (P2P_LETTER_MAX_PAGES): "
+            "upload only the denial letter's pages"
+        )
+    if count == 0:
+        raise LetterUnreadable("it has no pages")
+
+
+def _open_pdf(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise LetterUnreadable(
+                "the PDF is encrypted with a password: save or print it again without a password"
+            ) from None
+        raise LetterUnreadable(f"the PDF is damaged and cannot be opened ({error})") from None
+
+
+def _pdf_pages(data: bytes) -> list[Page]:
+    document = _open_pdf(data)
+    try:
+        _check_page_count(len(document))
+        layouts = _pdf_layouts(data, len(document))
+        pages = []
+        for index in range(len(document)):
+            lines = layouts.get(index + 1, ())
+            if any(line.text.strip() for line in lines):
+                pages.append(Page(index + 1, lines))
+            else:
+                dpi = ocr_dpi()
+                pages.append(ocr_page(_render(document, index, dpi), index + 1, dpi=dpi))
+        return pages
+    finally:
+        document.close()
+
+
+def _pdf_layouts(data: bytes, count: int) -> dict[int, tuple[Line, ...]]:
+    """Each page's text-layer lines (an empty tuple for a page that has none)."""
+    layouts: dict[int, tuple[Line, ...]] = {}
+    try:
+        for number, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams()), start=1):
+            layouts[number] = tuple(_rows(number, list(_text_lines(layout)), layout.width, layout.height))
+    except PDFSyntaxError as error:
+        raise LetterUnreadable(f"the PDF is damaged and its text cannot be read ({error})") from None
+    except Exception as error:  # pdfminer raises many kinds for broken or encrypted files  # noqa: BLE001
+        if "encrypt" in type(error).__name__.lower() or "password" in type(error).__name__.lower():
+            raise LetterUnreadable(
+                "the PDF is encrypted with a password: save or print it again without a password"
+            ) from None
+        raise LetterUnreadable(f"the PDF is damaged and its text cannot be read ({type(error).__name__})") from None
+    return layouts
+
+
+def _text_lines(layout: LTPage) -> Iterator[LTTextLine]:
+    for element in layout:
+        if isinstance(element, LTTextContainer):
+            for line in element:
+                if isinstance(line, LTTextLine) and line.get_text().strip():
+                    yield line
+
+
+def _line_text(line: LTTextLine) -> str:
+    """A pdfminer line's text, with a column gap (wider than a line's height) kept as two spaces, so a label and
+    its value set in table cells stay apart ("Member ID  W123") however pdfminer grouped them."""
+    text, previous = "", None
+    for item in line:
+        if not isinstance(item, LTChar):
+            if item.get_text() != "\n":
+                text += item.get_text()
+            continue
+        if previous is not None and item.x0 - previous.x1 > COLUMN_GAP * max(item.height, 1.0):
+            text = text.rstrip(" ") + COLUMN_SEPARATOR
+        text += item.get_text()
+        previous = item
+    return text.strip()
+
+
+def _rows(number: int, lines: list[LTTextLine], width: float, height: float) -> Iterator[Line]:
+    """pdfminer's lines (origin bottom left) as page-fraction boxes, those sharing a row joined left to right."""
+    yield from join_rows(
+        [
+            Line(
+                number,
+                _line_text(line),
+                Box(line.x0 / width, 1 - line.y1 / height, line.x1 / width, 1 - line.y0 / height),
+            )
+            for line in lines
+        ]
+    )
+
+
+def _render(document: pdfium.PdfDocument, index: int, dpi: int) -> Image.Image:
+    return document[index].render(scale=dpi / 72).to_pil()
+
+
+def _image_frames(data: bytes) -> list[Image.Image]:
+    try:
+        image = Image.open(io.BytesIO(data))
+        frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise LetterUnreadable(f"the image is damaged and cannot be opened ({error})") from None
+    return frames
+
+
+def _image_pages(data: bytes) -> list[Page]:
+    frames = _image_frames(data)
+    _check_page_count(len(frames))
+    return [ocr_page(frame, number) for number, frame in enumerate(frames, start=1)]
+
+
+def page_image(data: bytes, filename: str, page: int, *, dpi: int = 110) -> bytes:
+    """A PNG of one page (1-based) of the letter, for showing beside the form; raises ``LetterUnreadable`` as
+    ``read_document`` does, and for a page the letter does not have."""
+    try:
+        return _page_png(data, page, dpi)
+    except LetterUnreadable as error:
+        raise LetterUnreadable(error.reason, filename=filename) from None
+
+
+def _page_png(data: bytes, page: int, dpi: int) -> bytes:
+    kind = sniff(data)
+    if kind == "pdf":
+        document = _open_pdf(data)
+        try:
+            _check_page_range(page, len(document))
+            image = _render(document, page - 1, dpi)
+        finally:
+            document.close()
+    else:
+        frames = _image_frames(data)
+        _check_page_range(page, len(frames))
+        image = frames[page - 1]
+        source_dpi = _image_dpi(image)
+        if source_dpi != dpi:
+            size = (max(1, round(image.width * dpi / source_dpi)), max(1, round(image.height * dpi / source_dpi)))
+            image = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _check_page_range(page: int, count: int) -> None:
+    if not 1 <= page <= count:
+        raise LetterUnreadable(f"it has no page {page} (it has {_pages(count)})")
+
+
+def _image_dpi(image: Image.Image) -> float:
+    """The image's horizontal resolution as stored, else 200 (a fine-mode fax)."""
+    dpi = image.info.get("dpi")
+    try:
+        return float(dpi[0]) if dpi and float(dpi[0]) > 1 else 200.0
+    except (TypeError, ValueError, IndexError):
+        return 200.0
