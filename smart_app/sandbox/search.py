@@ -52,6 +52,7 @@ TYPE_PARAMS: dict[str, tuple[str, ...]] = {
     "MedicationRequest": ("patient", "subject", "status", "category", "encounter", "identifier"),
     "MedicationStatement": ("patient", "subject", "status", "category", "identifier"),
     "ServiceRequest": _CLINICAL,
+    "DeviceRequest": ("patient", "subject", "status", "code", "encounter", "identifier"),
     "DiagnosticReport": _CLINICAL,
     "Coverage": ("patient", "beneficiary", "status", "identifier"),
     "Claim": ("patient", "use", "status", "identifier", "encounter"),

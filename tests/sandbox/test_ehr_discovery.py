@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import smart_app.sandbox as sandbox
+from smart_app.smart.scopes import READ_TYPES
 
 
 def test_public_names_are_exported() -> None:
@@ -41,6 +42,8 @@ def test_smart_configuration(client: FlaskClient) -> None:
         assert capability in doc["capabilities"]
     for scope in ("launch", "openid", "fhirUser", "offline_access", "patient/Condition.rs", "patient/*.read"):
         assert scope in doc["scopes_supported"]
+    # every type the app reads is offered, so a demo launch never shows "The EHR did not grant everything"
+    assert [t for t in READ_TYPES if f"patient/{t}.rs" not in doc["scopes_supported"]] == []
 
 
 def test_openid_configuration_and_jwks(client: FlaskClient) -> None:
