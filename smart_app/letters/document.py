@@ -236,16 +236,17 @@ def _image_pages(data: bytes) -> list[Page]:
     return [ocr_page(frame, number) for number, frame in enumerate(frames, start=1)]
 
 
-def page_image(data: bytes, filename: str, page: int, *, dpi: int = 110) -> bytes:
-    """A PNG of one page (1-based) of the letter, for showing beside the form; raises ``LetterUnreadable`` as
-    ``read_document`` does, and for a page the letter does not have."""
+def page_image(data: bytes, filename: str, page: int, *, dpi: int = 110, rotation: int = 0) -> bytes:
+    """A PNG of one page (1-based) of the letter, for showing beside the form, turned ``rotation`` degrees
+    clockwise (pass ``Page.rotation`` so the line boxes of a sideways scan fall on the image); raises
+    ``LetterUnreadable`` as ``read_document`` does, and for a page the letter does not have."""
     try:
-        return _page_png(data, page, dpi)
+        return _page_png(data, page, dpi, rotation)
     except LetterUnreadable as error:
         raise LetterUnreadable(error.reason, filename=filename) from None
 
 
-def _page_png(data: bytes, page: int, dpi: int) -> bytes:
+def _page_png(data: bytes, page: int, dpi: int, rotation: int) -> bytes:
     kind = sniff(data)
     if kind == "pdf":
         document = _open_pdf(data)
@@ -262,6 +263,8 @@ def _page_png(data: bytes, page: int, dpi: int) -> bytes:
         if source_dpi != dpi:
             size = (max(1, round(image.width * dpi / source_dpi)), max(1, round(image.height * dpi / source_dpi)))
             image = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+    if rotation % 360:
+        image = image.rotate(-(rotation % 360), expand=True)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
