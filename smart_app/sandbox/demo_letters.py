@@ -38,6 +38,7 @@ __all__ = [
     "main",
     "render_letter",
     "render_letter_html",
+    "scan_letter",
     "shift_days_for",
     "written_as_of",
 ]
@@ -207,6 +208,24 @@ def render_letter(spec: LetterSpec, *, shift_days: int = 0) -> bytes:
     return bytes(HTML(string=render_letter_html(spec, shift_days=shift_days)).write_pdf())
 
 
+def fax_header(spec: LetterSpec, *, shift_days: int = 0) -> str | None:
+    """The sending fax machine's line for a faxed letter (``NOV-19-2026 10:31 FROM: ... P.001/002``), or None.
+    Its time is when the fax was sent, not when the decision was made."""
+    sent = (_dated(spec, shift_days).get("faxHeader") or {}).get("sentAt")
+    if not sent:
+        return None
+    at = datetime.fromisoformat(sent)
+    to = "".join(ch for ch in spec["provider"]["fax"] if ch.isdigit())
+    sender = spec["faxHeader"]["from"]
+    return f"{at:%b-%d-%Y %H:%M}".upper() + f"  FROM: {sender}   TO: {to}   P.{{page:03}}/{{pages:03}}"
+
+
+def scan_letter(pdf: bytes, spec: LetterSpec, *, shift_days: int = 0) -> bytes:
+    """The letter's text PDF as the scan the practice receives: its own seed, 1-bit with a fax header when faxed."""
+    fax = bool(spec.get("fax"))
+    return degrade(pdf, seed=int(spec["seed"]), fax=fax, header=fax_header(spec, shift_days=shift_days))
+
+
 def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) -> list[Path]:
     """Write each letter's text PDF, scan and expected fields into ``out``; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -215,7 +234,7 @@ def write_letters(out: Path, *, shift_days: int = 0, ids: Sequence[str] = ()) ->
         if ids and spec["id"] not in ids:
             continue
         pdf = render_letter(spec, shift_days=shift_days)
-        scan = degrade(pdf, seed=int(spec["seed"]), fax=bool(spec.get("fax")))
+        scan = scan_letter(pdf, spec, shift_days=shift_days)
         expected = json.dumps(expected_fields(spec, shift_days=shift_days), indent=2, ensure_ascii=False) + "\n"
         for name, content in ((f"{spec['id']}.pdf", pdf), (f"{spec['id']}-scan.pdf", scan)):
             (out / name).write_bytes(content)

@@ -12,13 +12,13 @@ import io
 import random
 from statistics import NormalDist
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 SCAN_DPI = 200
 #: A fax's 1-bit threshold: paper above it is white, ink below it black.
 FAX_THRESHOLD = 150
-#: Grayscale scans are JPEG inside the PDF; 40 keeps a two-page letter near 250 KB and the text sharp enough to read.
-JPEG_QUALITY = 35
+#: Grayscale scans are JPEG inside the PDF; 30 keeps a two-page letter under 300 KB and the text sharp enough to read.
+JPEG_QUALITY = 30
 #: Grey at or above this is paper: a scanner's background removal keeps the grain on the ink, not the whole page.
 PAPER_WHITE = 236
 
@@ -65,10 +65,22 @@ def _scanned(page: Image.Image, rng: random.Random, *, fax: bool) -> Image.Image
     return page
 
 
-def degrade(pdf: bytes, *, seed: int, fax: bool = False, dpi: int = SCAN_DPI) -> bytes:
-    """The PDF as a crooked, noisy grayscale scan (1-bit when ``fax``) at ``dpi``, with no text layer."""
+def _with_fax_header(page: Image.Image, header: str, dpi: int) -> Image.Image:
+    """The line a sending fax machine prints across the top of each page (Pillow's bundled font, so the scans are
+    the same on every machine)."""
+    font = ImageFont.load_default(size=round(dpi * 0.1))
+    ImageDraw.Draw(page).text((round(dpi * 0.3), round(dpi * 0.12)), header, font=font, fill=0)
+    return page
+
+
+def degrade(pdf: bytes, *, seed: int, fax: bool = False, header: str | None = None, dpi: int = SCAN_DPI) -> bytes:
+    """The PDF as a crooked, noisy grayscale scan (1-bit when ``fax``) at ``dpi``, with no text layer. ``header`` is a
+    fax machine's line printed on top of each page, with ``{page}`` and ``{pages}`` filled in."""
     rng = random.Random(seed)  # noqa: S311 - reproducible noise, not security
-    pages = [_scanned(page, rng, fax=fax) for page in _rasterize(pdf, dpi)]
+    pages = _rasterize(pdf, dpi)
+    if header:
+        pages = [_with_fax_header(p, header.format(page=n, pages=len(pages)), dpi) for n, p in enumerate(pages, 1)]
+    pages = [_scanned(page, rng, fax=fax) for page in pages]
     out = io.BytesIO()
     options = {} if fax else {"quality": JPEG_QUALITY, "optimize": True}
     pages[0].save(

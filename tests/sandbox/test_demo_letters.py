@@ -24,9 +24,11 @@ from smart_app.sandbox.demo_dates import dated_for, written_as_of
 from smart_app.sandbox.demo_letters import (
     degrade,
     expected_fields,
+    fax_header,
     letter_specs,
     main,
     render_letter,
+    scan_letter,
     shift_days_for,
 )
 
@@ -160,6 +162,14 @@ def test_shift_days_moves_the_printed_dates_and_the_expected_json_together() -> 
     assert after["reasonText"] in text
 
 
+def test_a_faxed_letter_carries_the_sending_machines_line_dated_with_it() -> None:
+    spec = SPECS["aetna-ra-adalimumab"]
+    line = "NOV-19-2026 10:31  FROM: AETNA PRECERT 8605550193   TO: 7175550184   P.{page:03}/{pages:03}"
+    assert fax_header(spec) == line
+    assert fax_header(spec, shift_days=30).startswith("DEC-19-2026 10:31  FROM:")
+    assert fax_header(SPECS["uhc-lumbar-mri"]) is None
+
+
 def test_rendering_and_scanning_are_deterministic(rendered: dict[str, bytes]) -> None:
     spec = SPECS["aetna-ra-adalimumab"]
     assert render_letter(spec) == rendered["aetna-ra-adalimumab"]
@@ -208,7 +218,7 @@ def test_committed_letters_are_what_the_generator_makes(letter_id: str, rendered
     committed = (LETTERS / f"{letter_id}.pdf").read_bytes()
     assert pdf_text(committed) == pdf_text(rendered[letter_id])
     assert len(PdfReader(io.BytesIO(committed)).pages) == len(PdfReader(io.BytesIO(rendered[letter_id])).pages)
-    scan = degrade(committed, seed=int(spec["seed"]), fax=bool(spec["fax"]))
+    scan = scan_letter(committed, spec)
     assert (LETTERS / f"{letter_id}-scan.pdf").read_bytes() == scan
     assert json.loads((LETTERS / f"{letter_id}.expected.json").read_text(encoding="utf-8")) == expected_fields(spec)
 
