@@ -53,7 +53,7 @@ def test_contract_shape_each_leaf_value_and_source_or_null() -> None:
     assert set(contract["policyCited"]) == {"title", "id", "section"}
     assert set(contract["reviewer"]) == {"name", "credentials", "specialty"}
     assert contract["ocr"] == {"used": False, "confidence": None}
-    assert contract["pages"] == [{"page": 1, "ocr": False, "confidence": None, "note": None}]
+    assert contract["pages"] == [{"page": 1, "ocr": False, "confidence": None, "note": None, "rotation": 0}]
 
 
 def test_denial_from_letter_is_marked_and_carries_the_letters_facts(uhc_fields: LetterFields) -> None:
