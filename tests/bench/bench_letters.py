@@ -18,8 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "letters"))
 from letter_accuracy import FIELDS, LETTERS, compare, expected, letter_ids  # noqa: E402
 
 import smart_app.letters.document as document  # noqa: E402
+from smart_app.cli import brief_clock, brief_from_bundle  # noqa: E402
+from smart_app.content import content_dir  # noqa: E402
 from smart_app.letters.contract import letter_json  # noqa: E402
 from smart_app.letters.reading import read_letter  # noqa: E402
+
+DEMO = content_dir("fhir") / "demo"
 
 
 def _read_all(kind: str, page_times: list[float]) -> tuple[dict[str, dict[str, Any]], list[float]]:
@@ -48,6 +52,26 @@ def _read_all(kind: str, page_times: list[float]) -> tuple[dict[str, dict[str, A
 
 def _accuracy(results: dict[str, dict[str, Any]], field: str) -> tuple[int, int]:
     return sum(1 for fields in results.values() if fields[field][0]), len(results)
+
+
+BRIEFED = {  # letters whose demo chart holds their patient: chart Bundle for each
+    "uhc-lumbar-mri": "lumbar-mri",
+    "aetna-ra-adalimumab": "ra-tnf",
+    "cigna-glp1-semaglutide": "glp1-t2dm",
+    "humana-knee-tka-pended": "knee-tka",
+}
+
+
+def _brief_times(kind: str) -> list[float]:
+    """Seconds for ``p2p-brief brief BUNDLE --letter FILE``'s pipeline (read the letter, check the patient, brief
+    the chart against it) for each letter that has its demo chart."""
+    clock = brief_clock("2026-11-23", "America/Chicago")
+    times = []
+    for letter_id, chart in BRIEFED.items():
+        started = time.perf_counter()
+        brief_from_bundle(DEMO / f"{chart}.json", clock=clock, letter=LETTERS / f"{letter_id}{kind}.pdf")
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def _variant(spec: str) -> tuple[int, int]:
@@ -92,6 +116,10 @@ def main() -> None:
         )
     )  # noqa: T201,E501
     print(row.format(sep.join(["pages OCR'd", "0", *(str(len(scans[v][2])) for v in variants)])))  # noqa: T201
+    os.environ["P2P_LETTER_OCR_DPI"], os.environ["OMP_THREAD_LIMIT"] = str(variants[0][0]), str(variants[0][1])
+    text_briefs, scan_briefs = _brief_times(""), _brief_times("-scan")
+    cells = ["brief --letter s median (max), 4 letters", _spread(text_briefs), _spread(scan_briefs)]
+    print(row.format(sep.join(cells + ["—"] * (len(variants) - 1))))  # noqa: T201
 
 
 def _total(results: dict[str, dict[str, Any]]) -> str:
