@@ -221,18 +221,20 @@ def _render(document: pdfium.PdfDocument, index: int, dpi: int) -> Image.Image:
     return document[index].render(scale=dpi / 72).to_pil()
 
 
-def _image_frames(data: bytes) -> list[Image.Image]:
+def _image_frames(data: bytes, *, check_count: bool = False) -> list[Image.Image]:
+    """Every page of the image file; with ``check_count``, too many pages are refused before any is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
+        if check_count:
+            _check_page_count(getattr(image, "n_frames", 1))
         frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise LetterUnreadable(f"the image is damaged and cannot be opened ({error})") from None
     return frames
 
 
 def _image_pages(data: bytes) -> list[Page]:
-    frames = _image_frames(data)
-    _check_page_count(len(frames))
+    frames = _image_frames(data, check_count=True)
     return [ocr_page(frame, number) for number, frame in enumerate(frames, start=1)]
 
 

@@ -88,6 +88,8 @@ def test_forty_pages_are_refused_saying_how_many_and_the_limit() -> None:
         "chart-dump.pdf: it has 40 pages; a letter may have at most 10 (P2P_LETTER_MAX_PAGES): "
         "upload only the denial letter's pages"
     )
+    fax = image_bytes([Image.new("L", (170, 220), 255)] * 40, "TIFF")  # refused before any page is read
+    assert _refusal(fax, "fax.tif").startswith("fax.tif: it has 40 pages; a letter may have at most 10")
 
 
 def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, uhc_letter: bytes) -> None:
