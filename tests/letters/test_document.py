@@ -7,7 +7,7 @@ import zipfile
 
 import pypdfium2 as pdfium
 import pytest
-from conftest import LETTERS, image_bytes
+from letter_files import LETTERS, image_bytes
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 

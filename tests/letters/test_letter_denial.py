@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import LETTERS
+from letter_files import LETTERS
 
 from smart_app.brief.model import build_brief
 from smart_app.cli import brief_clock
