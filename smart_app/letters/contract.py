@@ -6,7 +6,8 @@ Keys: ``payer``, ``delegate``, ``memberId``, ``patientName``, ``birthDate``, ``r
 ``decision``; each leaf ``{"value": ..., "source": {"page": n, "text": "the line"}}`` or null. Dates are ISO
 (``decidedAt`` an ISO date-time with its offset when the letter prints a time), a service's value is ``{"system",
 "code", "units"}``, a window's ``{"amount", "unit", "text"}``. Beside them: ``ocr`` {``used``, ``confidence``},
-``pages`` (each page's number, whether OCR read it, its confidence and any note), and ``notes``. Keys may be
+``pages`` (each page's number, whether OCR read it, its confidence, any note, and the degrees clockwise OCR turned
+a sideways scan to read it), and ``notes``. Keys may be
 added; these do not change meaning.
 """
 
@@ -67,7 +68,13 @@ def letter_json(reading: LetterReading) -> dict[str, Any]:
         "decision": leaf(fields.decision),
         "ocr": {"used": text.ocr_used, "confidence": text.ocr_confidence},
         "pages": [
-            {"page": page.number, "ocr": page.ocr_used, "confidence": page.ocr_confidence, "note": page.note}
+            {
+                "page": page.number,
+                "ocr": page.ocr_used,
+                "confidence": page.ocr_confidence,
+                "note": page.note,
+                "rotation": page.rotation,
+            }
             for page in text.pages
         ],
         "notes": list(fields.notes),

@@ -221,31 +221,34 @@ def _render(document: pdfium.PdfDocument, index: int, dpi: int) -> Image.Image:
     return document[index].render(scale=dpi / 72).to_pil()
 
 
-def _image_frames(data: bytes) -> list[Image.Image]:
+def _image_frames(data: bytes, *, check_count: bool = False) -> list[Image.Image]:
+    """Every page of the image file; with ``check_count``, too many pages are refused before any is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
+        if check_count:
+            _check_page_count(getattr(image, "n_frames", 1))
         frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise LetterUnreadable(f"the image is damaged and cannot be opened ({error})") from None
     return frames
 
 
 def _image_pages(data: bytes) -> list[Page]:
-    frames = _image_frames(data)
-    _check_page_count(len(frames))
+    frames = _image_frames(data, check_count=True)
     return [ocr_page(frame, number) for number, frame in enumerate(frames, start=1)]
 
 
-def page_image(data: bytes, filename: str, page: int, *, dpi: int = 110) -> bytes:
-    """A PNG of one page (1-based) of the letter, for showing beside the form; raises ``LetterUnreadable`` as
-    ``read_document`` does, and for a page the letter does not have."""
+def page_image(data: bytes, filename: str, page: int, *, dpi: int = 110, rotation: int = 0) -> bytes:
+    """A PNG of one page (1-based) of the letter, for showing beside the form, turned ``rotation`` degrees
+    clockwise (pass ``Page.rotation`` so the line boxes of a sideways scan fall on the image); raises
+    ``LetterUnreadable`` as ``read_document`` does, and for a page the letter does not have."""
     try:
-        return _page_png(data, page, dpi)
+        return _page_png(data, page, dpi, rotation)
     except LetterUnreadable as error:
         raise LetterUnreadable(error.reason, filename=filename) from None
 
 
-def _page_png(data: bytes, page: int, dpi: int) -> bytes:
+def _page_png(data: bytes, page: int, dpi: int, rotation: int) -> bytes:
     kind = sniff(data)
     if kind == "pdf":
         document = _open_pdf(data)
@@ -262,6 +265,8 @@ def _page_png(data: bytes, page: int, dpi: int) -> bytes:
         if source_dpi != dpi:
             size = (max(1, round(image.width * dpi / source_dpi)), max(1, round(image.height * dpi / source_dpi)))
             image = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+    if rotation % 360:
+        image = image.rotate(-(rotation % 360), expand=True)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

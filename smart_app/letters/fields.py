@@ -9,6 +9,8 @@ deadline), ``parties`` (payer, delegate, reviewer).
 
 from __future__ import annotations
 
+import re
+
 from smart_app.letters import labelled
 from smart_app.letters.model import LetterFields, LetterText
 from smart_app.letters.p2p import appeal_deadline, p2p_fields
@@ -18,10 +20,14 @@ from smart_app.letters.policy import policy_fields
 from smart_app.letters.reason import decision, reason_text
 from smart_app.letters.services import services
 
+# The sending fax machine's line across the top of each page ("NOV-13-2026 09:12 FROM: UHC PA DEPT 8665550108
+# TO: 2175550161 P.001/002"): the machine's words, not the letter's, so no field is read from it.
+FAX_HEADER = re.compile(r"\bFROM\s*:.*\bTO\s*:|\bP\.\s?\d{3}\s?/\s?\d{3}\b", re.IGNORECASE)
+
 
 def find_fields(text: LetterText) -> LetterFields:
     """Every field the letter states, each with its source line; a field not found is None."""
-    lines = [line for line in text.lines if line.text.strip()]
+    lines = [line for line in text.lines if line.text.strip() and not FAX_HEADER.search(line.text)]
     groups = paragraphs(lines)
     decided = labelled.decided_at(lines)
     p2p = p2p_fields(groups)

@@ -42,6 +42,8 @@ class Page:
     ocr_used: bool = False
     ocr_confidence: float | None = None
     note: str | None = None  # what the reader says about this page (OCR could not read it reliably, gave up, ...)
+    # Degrees clockwise OCR turned a sideways or upside-down scan to read it: the boxes are on the turned page.
+    rotation: int = 0
 
     @property
     def text(self) -> str:

@@ -61,14 +61,15 @@ def ocr_page(image: Image.Image, number: int, *, dpi: float | None = None) -> Pa
     gray = _prepared(image, dpi)
     angle = skew_angle(gray)
     straight = gray.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False, fillcolor=255) if angle else gray
+    turned = 0
     try:
         lines, confidence = _read(straight, number)
         if confidence < RETRY_BELOW:
-            turned = _upright(straight)
-            if turned is not None:
-                better = _read(turned, number)
-                if better[1] > confidence:
-                    lines, confidence = better
+            rotation = _upright_rotation(straight)
+            if rotation:
+                turned_lines, turned_confidence = _read(straight.rotate(-rotation, expand=True), number)
+                if turned_confidence > confidence:
+                    lines, confidence, turned = turned_lines, turned_confidence, rotation
     except RuntimeError as error:  # pytesseract's timeout
         if "timeout" not in str(error).lower():
             raise
@@ -84,7 +85,7 @@ def ocr_page(image: Image.Image, number: int, *, dpi: float | None = None) -> Pa
             f"Page {number}: the text could not be read reliably (OCR confidence {confidence:.0f} of 100): "
             "check every field from this page against the letter."
         )
-    return Page(number, tuple(lines), ocr_used=True, ocr_confidence=round(confidence, 1), note=note)
+    return Page(number, tuple(lines), ocr_used=True, ocr_confidence=round(confidence, 1), note=note, rotation=turned)
 
 
 def ink_share(gray: Image.Image) -> float:
@@ -134,15 +135,14 @@ def skew_angle(gray: Image.Image) -> float:
     return round(fine, 1) if abs(fine) >= 0.2 else 0.0
 
 
-def _upright(gray: Image.Image) -> Image.Image | None:
-    """The page turned the way tesseract's orientation detection says it is upright, or None when it is already
-    upright or cannot tell."""
+def _upright_rotation(gray: Image.Image) -> int:
+    """Degrees clockwise (0, 90, 180, 270) that turn the page upright, by tesseract's orientation detection; 0 when
+    it is upright or cannot tell."""
     try:
         osd = pytesseract.image_to_osd(gray, output_type=pytesseract.Output.DICT, timeout=ocr_timeout())
     except pytesseract.TesseractError:
-        return None
-    rotate = int(osd.get("rotate", 0))
-    return gray.rotate(-rotate, expand=True) if rotate else None
+        return 0
+    return int(osd.get("rotate", 0)) % 360
 
 
 def _words_text(data: dict[str, list], indexes: list[int]) -> str:  # type: ignore[type-arg]

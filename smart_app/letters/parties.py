@@ -60,6 +60,14 @@ def _names(kind: str) -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]
     )
 
 
+@cache
+def _canonical(kind: str) -> frozenset[str]:
+    """The names payers.yaml spells for ``kind``: aliases, and each entry's name without its parenthesis."""
+    entries = [entry for entry in payers() if entry.get("kind", "payer") == kind]
+    names = {name for entry in entries for name in entry["match"]["names"]}
+    return frozenset(names | {entry["name"].split(" (")[0] for entry in entries})
+
+
 def _extended(text: str, end: int, entry_words: frozenset[str]) -> str:
     """The name running on from an alias: capitalised words and "of"/"and" between them ("Aetna Better Health of
     Illinois", "Anthem Blue Cross and Blue Shield"), or a word of the payers.yaml name ("eviCore healthcare")."""
@@ -80,8 +88,9 @@ def _extended(text: str, end: int, entry_words: frozenset[str]) -> str:
 
 
 def _named(lines: list[Line], kind: str) -> Found[str] | None:
-    """The name of ``kind`` the letter prints most often, in full as printed ("Cigna Healthcare"); an alias printed
-    as payers.yaml spells it counts before a logo's styling of it ("aetna")."""
+    """The name of ``kind`` the letter prints most often, in full as printed ("Cigna Healthcare"); between names
+    printed as often, one payers.yaml spells ("UnitedHealthcare" before "UHC Appeals"), then the shorter. An alias
+    printed as payers.yaml spells it counts before a logo's styling of it ("aetna")."""
     for exact in (True, False):
         counts: dict[str, list[Line]] = {}
         for line in lines:
@@ -100,7 +109,7 @@ def _named(lines: list[Line], kind: str) -> Found[str] | None:
                 covered = match.start() + len(name)
                 counts.setdefault(name, []).append(line)
         if counts:
-            name = min(counts, key=lambda n: (-len(counts[n]), len(n)))
+            name = min(counts, key=lambda n: (-len(counts[n]), n not in _canonical(kind), len(n)))
             return Found(name, Source.of(counts[name][0]))
     return None
 

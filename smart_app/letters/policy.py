@@ -4,7 +4,8 @@
 Letters cite a policy in a sentence more than under a label: "Guideline used in this review: Imaging of the
 Lumbar Spine (RAD-2026-014), Section 3.2", "Clinical Policy Bulletin SP-CPB 2124: TNF inhibitors for rheumatoid
 arthritis", "Medical Coverage Policy HUM-MCP-0311, Knee Arthroplasty", "Guideline: eviCore Cardiac Imaging
-Guidelines, Version 1.0.2026". The paragraph is read as one text, so a citation broken across lines is whole;
+Guidelines, Version 1.0.2026" (cited by name and version, no number: its id is None). The paragraph is read
+as one text, so a citation broken across lines is whole;
 each value's source is the line it starts on.
 """
 
@@ -28,7 +29,6 @@ POLICY_WORDS = re.compile(
 )
 PARENTHESIZED_ID = re.compile(rf"\((?P<id>{ID})\)")
 ID_AFTER_WORD = re.compile(rf"\b(?i:policy|bulletin|guideline|number|no\.)\s+(?P<id>{ID})(?![\w-])")
-VERSION = re.compile(r"\bVersion\s+\d+(?:\.\d+)+")
 SECTION = re.compile(
     r"\b(?i:section)\s+(?:\"(?P<quoted>[^\"]+)\"|“(?P<curly>[^”]+)”|(?P<id>[A-Z]{0,5}-?\d+(?:\.\d+)*))"
     r"|\b(?P<chapter>Chapter\s+\d+(?:\.\d+)*)"
@@ -64,8 +64,6 @@ def _citation(paragraph: Paragraph) -> dict[str, Found[str] | None]:
     identifier = PARENTHESIZED_ID.search(text) or ID_AFTER_WORD.search(text)
     id_start, id_end = (identifier.start("id"), identifier.end("id")) if identifier else (-1, -1)
     policy_id = found(identifier["id"], id_start) if identifier else None
-    if policy_id is None and (version := VERSION.search(text)):
-        policy_id = found(version.group(0), version.start())
     section = None
     if section_match := SECTION.search(text):
         group = next(name for name in ("quoted", "curly", "id", "chapter") if section_match[name])

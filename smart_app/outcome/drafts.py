@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol
 
 from smart_app.denials.deadlines import is_business_day
+from smart_app.denials.window import TRUSTED_STATUSES
 from smart_app.fhir.facts import Code
 from smart_app.outcome.call_note import NONE_GIVEN, CallRecord
 from smart_app.outcome.scheduling import CHANNELS, FAILED_ATTEMPTS_FOR_DEMAND, SchedulingEvent
@@ -388,7 +389,7 @@ def _process_lines(denial: Mapping[str, Any], zone: tzinfo | None) -> list[str]:
     lines = ["The peer-to-peer process on file for this case:"]
     if window.get("basis") and closes:
         lines.append(f"Request window: {window['basis']}. Deadline: {_moment(closes)}.")
-        published = window.get("status") == "published"
+        published = window.get("status") in TRUSTED_STATUSES  # the payer's source, or its own letter
         status = window.get("statusText") or "not from a published payer source"
         lines.append(f"Source: {window['source']}" if published else _check(f"this window is {status}."))
     for label, name in (("Scheduling", "schedule"), ("Who takes part", "whoMustCall")):

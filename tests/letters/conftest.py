@@ -1,28 +1,10 @@
-"""Letters for the reader's tests: the shipped demo letters, pages rendered from them as fax images, and letters
-written line by line in a test."""
+"""Fixtures for the reader's tests: the UnitedHealthcare letter as a text PDF and as 200 dpi page images."""
 
 from __future__ import annotations
 
-import io
-import sys
-from pathlib import Path
-
-import pypdfium2 as pdfium
 import pytest
+from letter_files import LETTERS, rendered_pages
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-LETTERS = Path(__file__).resolve().parents[1] / "data" / "letters"
-
-
-def rendered_pages(pdf: bytes, dpi: int) -> list[Image.Image]:
-    """The PDF's pages as greyscale images at ``dpi``, the way a fax machine hands them over."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return [document[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for i in range(len(document))]
-    finally:
-        document.close()
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +17,3 @@ def uhc_letter() -> bytes:
 def uhc_pages(uhc_letter: bytes) -> list[Image.Image]:
     """Its pages as 200 dpi images."""
     return rendered_pages(uhc_letter, 200)
-
-
-def image_bytes(pages: list[Image.Image], kind: str, dpi: int = 200) -> bytes:
-    """Pages saved as one PNG/JPEG (the first page) or one multi-page TIFF."""
-    out = io.BytesIO()
-    if kind == "TIFF":
-        pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:], dpi=(dpi, dpi), compression="tiff_lzw")
-    else:
-        pages[0].save(out, kind, dpi=(dpi, dpi))
-    return out.getvalue()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import LETTERS
+from letter_files import LETTERS
 
 from smart_app.cli import main
 from smart_app.content import content_dir

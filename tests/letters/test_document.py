@@ -7,7 +7,7 @@ import zipfile
 
 import pypdfium2 as pdfium
 import pytest
-from conftest import LETTERS, image_bytes
+from letter_files import LETTERS, image_bytes
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
@@ -88,13 +88,16 @@ def test_forty_pages_are_refused_saying_how_many_and_the_limit() -> None:
         "chart-dump.pdf: it has 40 pages; a letter may have at most 10 (P2P_LETTER_MAX_PAGES): "
         "upload only the denial letter's pages"
     )
+    fax = image_bytes([Image.new("L", (170, 220), 255)] * 40, "TIFF")  # refused before any page is read
+    assert _refusal(fax, "fax.tif").startswith("fax.tif: it has 40 pages; a letter may have at most 10")
 
 
 def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, uhc_letter: bytes) -> None:
     monkeypatch.setenv("P2P_LETTER_MAX_PAGES", "1")
     assert "it has 2 pages; a letter may have at most 1" in _refusal(uhc_letter)
     monkeypatch.setenv("P2P_LETTER_MAX_BYTES", "10000")
-    assert _refusal(uhc_letter) == "letter.pdf: it is 19 KB; the limit is 10 KB (P2P_LETTER_MAX_BYTES)"
+    size = -(-len(uhc_letter) // 1024)
+    assert _refusal(uhc_letter) == f"letter.pdf: it is {size} KB; the limit is 10 KB (P2P_LETTER_MAX_BYTES)"
 
 
 def test_file_over_the_size_limit_is_refused_before_reading() -> None:
@@ -125,3 +128,49 @@ def test_page_image_is_a_png_of_the_page(uhc_letter: bytes, uhc_pages: list[Imag
     assert Image.open(io.BytesIO(page_image(tiff, "fax.tif", 1, dpi=100))).size == (850, 1100)
     with pytest.raises(LetterUnreadable, match=r"uhc.pdf: it has no page 3 \(it has 2 pages\)"):
         page_image(uhc_letter, "uhc.pdf", 3)
+
+
+def test_sideways_fax_page_is_turned_upright_and_says_how(uhc_pages: list[Image.Image]) -> None:
+    sideways = uhc_pages[0].rotate(90, expand=True)  # fed into the fax machine on its side
+    text = read_document(image_bytes([sideways], "PNG"), "fax.png")
+    assert text.pages[0].rotation == 90
+    assert any(line.text == "Member ID  984213657" for line in text.lines)
+    upright = Image.open(io.BytesIO(page_image(image_bytes([sideways], "PNG"), "fax.png", 1, dpi=100, rotation=90)))
+    assert upright.size == (850, 1100)  # the image the boxes fall on
+
+
+def test_a_page_ocr_gives_up_on_is_kept_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, uhc_pages: list[Image.Image]
+) -> None:
+    import pytesseract
+
+    real, calls = pytesseract.image_to_data, []
+
+    def first_page_times_out(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Tesseract process timeout")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pytesseract, "image_to_data", first_page_times_out)
+    text = read_document(image_bytes(uhc_pages, "TIFF"), "fax.tif")
+    first, second = text.pages
+    assert first.lines == () and first.ocr_confidence == 0.0
+    assert first.note == "Page 1: OCR gave up after 60 seconds (P2P_LETTER_OCR_TIMEOUT); the page was not read."
+    assert second.lines and second.note is None
+
+
+def test_a_page_read_poorly_is_kept_with_its_confidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smart_app.letters import ocr
+    from smart_app.letters.fields import find_fields
+    from smart_app.letters.model import Line
+
+    monkeypatch.setattr(ocr, "_read", lambda image, number: ([Line(number, "Mernber lD: W1Z3", None, 41.0)], 41.0))
+    text = read_document(image_bytes([Image.new("L", (850, 1100), 255)], "PNG"), "fax.png")
+    (page,) = text.pages
+    assert page.ocr_confidence == 41.0 and page.lines
+    assert page.note == (
+        "Page 1: the text could not be read reliably (OCR confidence 41 of 100): check every field from this "
+        "page against the letter."
+    )
+    assert find_fields(text).notes == (page.note,)

@@ -185,3 +185,15 @@ def test_decision(rows: tuple[str, ...], decision: str) -> None:
 def test_what_the_letter_does_not_say_is_none() -> None:
     found = fields("Dear Dr. Nandakumar:", "", "Thank you for your request. We are reviewing it.")
     assert found == LetterFields(patient_name=None)
+
+
+def test_the_fax_machines_line_is_not_the_letters() -> None:
+    found = fields(
+        "NOV-13-2026 09:12 FROM: UHC PA DEPT 8665550108 TO: 2175550161 P.001/002",
+        "UnitedHealthcare",
+        "Date: November 13, 2026",
+        "NOV-13-2026 09:12 FROM: UHC PA DEPT 8665550108 TO: 2175550161 P.002/002",
+        "UHC Appeals, P.O. Box 30555",
+    )
+    assert found.payer and found.payer.value == "UnitedHealthcare"
+    assert found.decided_at and found.decided_at.value == date(2026, 11, 13)

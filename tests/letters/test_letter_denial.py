@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import LETTERS
+from letter_files import LETTERS
 
 from smart_app.brief.model import build_brief
 from smart_app.cli import brief_clock
@@ -53,7 +53,7 @@ def test_contract_shape_each_leaf_value_and_source_or_null() -> None:
     assert set(contract["policyCited"]) == {"title", "id", "section"}
     assert set(contract["reviewer"]) == {"name", "credentials", "specialty"}
     assert contract["ocr"] == {"used": False, "confidence": None}
-    assert contract["pages"] == [{"page": 1, "ocr": False, "confidence": None, "note": None}]
+    assert contract["pages"] == [{"page": 1, "ocr": False, "confidence": None, "note": None, "rotation": 0}]
 
 
 def test_denial_from_letter_is_marked_and_carries_the_letters_facts(uhc_fields: LetterFields) -> None:

@@ -211,6 +211,22 @@ def test_written_demand_flags_a_practice_reported_window() -> None:
     assert "a physician of the same specialty as the ordering physician (Internal Medicine)" in text
 
 
+def test_written_demand_cites_the_letters_window_as_the_letter() -> None:
+    letter = content_dir("fhir").parent / "tests" / "data" / "letters" / "uhc-lumbar-mri.pdf"
+    if not letter.exists():  # an installed wheel has no tests folder
+        pytest.skip("needs the repository's shipped letters")
+    brief = brief_from_bundle(
+        content_dir("fhir") / "demo" / "lumbar-mri.json",
+        clock=brief_clock("2026-11-23", "America/Chicago"),
+        letter=letter,
+    )
+    denial, patient = brief["denials"][0], brief["patient"]
+    text = written_demand(denial, patient, attempts=FAILURES, callback_phone=None, practice=None, today=NOW.date()).text
+    assert "Request window: the letter says “within 2 business days”: 2 business days from the decision" in text
+    assert "Source: the payer's letter, page 1: “within 2 business days”" in text
+    assert "this window is stated in the payer's letter" not in text  # the payer's own words need no check flag
+
+
 @dataclass(frozen=True)
 class Step:
     action: str
