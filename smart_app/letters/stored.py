@@ -85,7 +85,8 @@ def reading_json(reading: LetterReading) -> dict[str, Any]:
                 "ocrUsed": p.ocr_used,
                 "ocrConfidence": p.ocr_confidence,
                 "lines": len(p.lines),
-                "note": getattr(p, "note", None),
+                "note": p.note,
+                "rotation": p.rotation,  # the page image is turned as OCR turned the page, so the boxes fall on it
             }
             for p in reading.text.pages
         ],

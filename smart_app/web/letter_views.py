@@ -159,6 +159,12 @@ def review(letter_id: int) -> ResponseReturnValue:
     return render_letter(context, stored)
 
 
+def _rotation(reading: dict[str, Any] | None, page: int) -> int:
+    """The degrees OCR turned ``page`` to read it (0 for a text page, or a reading kept before rotations were)."""
+    pages = (reading or {}).get("pages") or []
+    return next((int(p.get("rotation") or 0) for p in pages if p.get("number") == page), 0)
+
+
 @bp.get("/letters/<row_id:letter_id>/pages/<int:page>.png")
 def page_png(letter_id: int, page: int) -> ResponseReturnValue:
     """One page of the letter as an image (never cached: it shows the patient's letter)."""
@@ -168,7 +174,7 @@ def page_png(letter_id: int, page: int) -> ResponseReturnValue:
     if not data:
         raise NotFound("That page is not in the letter.")
     try:
-        png = page_image(data, stored.filename, page)
+        png = page_image(data, stored.filename, page, rotation=_rotation(stored.reading, page))
     except LetterUnreadable as exc:
         raise NotFound("That page is not in the letter.") from exc
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

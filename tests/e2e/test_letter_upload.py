@@ -456,3 +456,21 @@ def test_the_same_upload_form_sent_twice_keeps_one_letter(pair: Pair, monkeypatc
     assert sent[0].url == sent[1].url and "/letters/" in sent[0].url  # Back, then upload again: the same letter
     listing = browser.get(f"{pair.app.url}/letters/new", params={"ctx": ctx}, timeout=60).text
     assert listing.count(">twice.pdf</a>") == 1
+
+
+def test_a_sideways_page_is_shown_turned_as_ocr_read_it(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    read = reading(_yesterday(), _born(pair))
+    turned = Page(1, read.text.pages[0].lines, ocr_used=True, ocr_confidence=88.5, rotation=90)
+    monkeypatch.setattr(
+        letter_views, "read_letter", lambda data, filename: LetterReading(read.fields, LetterText((turned,)))
+    )
+    upright = Image.new("RGB", (850, 1100), "white")
+    ImageDraw.Draw(upright).text((60, 80), LINES[0], fill="black")
+    sideways = upright.rotate(90, expand=True)  # fed into the fax machine on its side
+    out = io.BytesIO()
+    sideways.save(out, "PDF", resolution=100)
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    letter_path = _upload(pair, browser, ctx, csrf, out.getvalue(), "sideways.pdf").url.split(pair.app.url)[1]
+    png = browser.get(f"{pair.app.url}{letter_path.split('?')[0]}/pages/1.png", params={"ctx": ctx}, timeout=60)
+    width, height = Image.open(io.BytesIO(png.content)).size
+    assert height > width  # upright, as the boxes were measured: a sideways image would put them off the text
