@@ -3,8 +3,9 @@ fax's page images), written through the outbox like a call note, where the EHR's
 
 US Core takes any attachment type; Oracle Health's DocumentReference create takes ``application/pdf`` but no
 images; Epic's clinical-note create takes only ``text/plain`` (``launch/write-profiles.md``), so there the letter
-stays with the case in the app and nothing is offered. The type is LOINC 51852-2 "Letter"; the identifier is
-derived from the tenant and the letter's row, so a retry lands once.
+stays with the case in the app and nothing is offered. The type is LOINC 51852-2 "Letter" (checked against
+https://loinc.org/51852-2/ as listed in the RIVO-Noord Zorgviewer IG's ValueSet DocumentLOINCCodelist); the
+identifier is derived from the tenant and the letter's row, so a retry lands once.
 """
 
 from __future__ import annotations
