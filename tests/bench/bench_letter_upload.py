@@ -54,6 +54,7 @@ class Timings:
     typed: int = 0
     stages: dict[str, list[float]] = field(default_factory=lambda: {stage: [] for stage in STAGES})
     whole: list[float] = field(default_factory=list)
+    image_bytes: list[int] = field(default_factory=list)
 
 
 @contextmanager
@@ -138,6 +139,7 @@ def _one(pair: Pair, letter_id: str, kind: str, expected: dict[str, Any], chart:
         if not png.content.startswith(b"\x89PNG"):
             raise RuntimeError(f"{letter_id} {kind}: page image {src} is not a PNG")
         image_times.append(seconds)
+        into.image_bytes.append(len(png.content))
     form, into.typed = filled(review_form(page.text), expected)
     form["practice"] = form.get("practice") or PRACTICE[chart]
     confirmed, confirm = _timed(lambda: browser.post(review_url.split("?")[0] + "/confirm", data=form,
@@ -181,15 +183,16 @@ def _spread(seconds: list[float]) -> str:
 
 
 HEADER = ("| letter | as | pages | upload + read | review page | page image (each) | confirm | brief | whole | "
-          "fields typed |")  # fmt: skip
+          "page image KB | fields typed |")  # fmt: skip
 
 
 def rows(results: dict[tuple[str, str], Timings]) -> list[str]:
     """The markdown table's header and rows: seconds, median (max)."""
-    lines = [HEADER, "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [HEADER, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (letter_id, kind), t in results.items():
+        kib = f"{statistics.median(t.image_bytes) / 1024:.0f}" if t.image_bytes else "—"
         cells = [letter_id, KINDS[kind], str(t.pages), *(_spread(t.stages[s]) for s in STAGES), _spread(t.whole),
-                 str(t.typed)]  # fmt: skip
+                 kib, str(t.typed)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -81,25 +81,30 @@ NOTES = {  # how to read each table (what is measured, not the figures)
         "--letter FILE` pipeline (read the letter, check its patient against the chart's, brief the chart against "
         "the letter's denial) for the letters whose demo chart holds their patient, at the first OCR setting; the "
         "first text brief warms the criteria and rule files.\n\n"
-        "Measured once on 2026-12-08 (not re-run by this script): 200 dpi reads a page about 0.7 s faster but loses "
-        "identifiers to OCR confusions (references, a patient name, a decision time, a portal address), and the ids "
-        "are what match a letter to its patient and request, so 300 dpi stays the default; two threads per page are "
-        "slower, not faster, on two shared cores (OpenMP threads spin against the other work: 8–9 s a page with "
-        "tesseract's default threads against 2–3 s with one, at load average 4.4); the 3×3 median filter before OCR "
-        "is worth 22 fields (162/189 without it). The reader corrects OCR only in codes and dates, never in the "
-        "payer's words, so one OCR slip inside a reason of ~100 words makes that reason wrong; a birth date read as "
-        "93/14/1974 is left blank, not guessed. `tests/letters/test_shipped_letters.py` holds scans to floors "
-        "(reason text 60 %, birth date 75 %, every other field 100 %) and text PDFs to 100 %."
+        "Measured once on 2026-12-08 (not re-run by this script): 200 dpi reads a page a quarter to a third "
+        "faster but loses identifiers to OCR confusions (references, a patient name, a decision time, a portal "
+        "address), and the ids are what match a letter to its patient and request, so 300 dpi stays the default; "
+        "two threads per page are slower, not faster, on two shared cores (OpenMP threads spin against the other "
+        "work: 8–9 s a page with tesseract's default threads against 2–3 s with one, at load average 4.4); the "
+        "3×3 median filter before OCR is worth 22 fields (162/189 without it). The reader corrects OCR only in "
+        "codes and dates, never in the payer's words, so one OCR slip inside a reason of ~100 words makes that "
+        'reason wrong ("you.or your provider", "OZempic", "total Knee arthroplasty"); of the two birth dates '
+        "missed, a 1-bit fax's crowded header row lost its DOB cell, and one read as 93/14/1974 is left blank, "
+        "not guessed. "
+        "`tests/letters/test_shipped_letters.py` holds scans to floors (reason text 60 %, birth date 75 %, every "
+        "other field 100 %) and text PDFs to 100 %."
     ),
     "6": (
         "Each upload is a liaison's: a patient launch from the demo EHR (not timed), the letter downloaded from the "
         "demo EHR's fax inbox dated for today, `POST /letters` until the review form shows (the upload waits for "
         "the read up to `P2P_LETTER_WAIT_SECONDS`, then the page refreshes), the review page again, each page image "
-        "(`/letters/<id>/pages/<n>.png`, one row per image), `POST /letters/<id>/confirm` with the prefilled fields "
-        "(the fields the reader left blank typed from what a person reads off the letter: *fields typed*), and the "
-        "brief. *Whole* is the sum of the stages, every page image fetched one after another. One warm-up upload "
-        "of each letter and kind before the timed rounds is not counted. Everything on loopback, the app and the "
-        "demo EHR in the same process as the client."
+        "(`/letters/<id>/pages/<n>.png`: seconds and KB per image), `POST /letters/<id>/confirm` with the prefilled "
+        "fields (the fields the reader left blank typed from what a person reads off the letter: *fields typed*), "
+        "and the brief. *Whole* is the sum of the stages, every page image fetched one after another. One warm-up "
+        "upload of each letter and kind before the timed rounds is not counted. Everything on loopback, the app and "
+        "the demo EHR in the same process as the client. The read is nearly all of the time: OCR for a scan, about "
+        "0.1 s for a text PDF (its text layer, no OCR). A grey scan's page image has been a greyscale PNG since "
+        "2026-12-08: sent in RGB it was twice the bytes (404 and 337 KB a page, median) and 0.10 s a page."
     ),
 }
 
@@ -301,7 +306,7 @@ def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[str]]]:
         "3": lambda: _rendering_section(args.rounds),
         "4": lambda: _load_section(args.load_users, args.postgres),
         "5": letters_section,
-        "6": lambda: upload_section(max(1, args.rounds // 2 + 1)),
+        "6": lambda: upload_section(args.rounds),
     }
 
 
