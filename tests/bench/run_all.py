@@ -221,7 +221,9 @@ def letters_section() -> list[str]:
     return [
         "## 5. Reading denial letters (text PDF and scan)",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({_load()} at the end). The {count} shipped letters of "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on: {machine()} ({_load()} at the end).",
+        "",
+        f"The {count} shipped letters of "
         f"`tests/data/letters` ({pages} pages), each as its text PDF and as its 200 dpi scan (crooked 1–2.5°, grained, "
         "speckled, blurred, JPEG; the faxed ones 1-bit with the sending machine's line on top).",
         "",
@@ -238,8 +240,9 @@ def upload_section(rounds: int) -> list[str]:
     return [
         "## 6. A letter from upload to brief, over HTTP",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({_load()} at the end). Seconds, median (max) over {rounds} "
-        f"uploads of each letter as each kind, default OCR settings.",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on: {machine()} ({_load()} at the end).",
+        "",
+        f"Seconds, median (max) over {rounds} uploads of each letter as each kind, default OCR settings.",
         "",
         *table,
         "",
@@ -317,7 +320,8 @@ def header() -> list[str]:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python tests/bench/run_all.py` on: {machine()}.",
         "Everything on loopback; the demo EHR runs in the same process as the client in sections 1, 4 and 6. "
-        "Sections 5 and 6 carry the time they ran and the machine's load (`run_all.py --only 5,6` re-runs them).",
+        "Sections 5 and 6 say when and on what machine they ran, and its load (`run_all.py --only 5,6` re-runs "
+        "them in place).",
     ]
 
 
