@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from pairs import Pair, every_log_line_at_debug, start_pair
+from pairs import review_form as _form
 from PIL import Image, ImageDraw
 
 from smart_app.letters.model import (
@@ -122,18 +123,6 @@ def _born(pair: Pair, patient: str = "pat-lumbar-mri") -> date:
 
 def _yesterday() -> date:
     return datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=1)
-
-
-def _form(page: str) -> dict[str, str]:
-    """The review form's fields as the page prefilled them."""
-    form = {m[0]: unescape(m[1]) for m in re.findall(r'<input id="f-[^"]+" name="([^"]+)"[^>]*?value="([^"]*)"', page)}
-    form |= {m[0]: unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', page)}
-    for name, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', body)
-        form[name] = chosen.group(1) if chosen else ""
-    form["ctx"] = re.search(r'name="ctx" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    form["csrf"] = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    return form
 
 
 def test_an_uploaded_letter_is_reviewed_beside_its_page_and_becomes_a_case(
