@@ -159,7 +159,8 @@ def record_answers(
                                            "organization": placement.organization}  # fmt: skip
         sightings.append(Sighting(patient_id, summary, placement.patient_name or display_name(patient)))
         summaries.append(summary)
-        superseded += [(patient_id, e.claim_response_id) for e in eob_denials if same_request(denial, e)]
+        superseded += [(patient_id, e.claim_response_id) for e in eob_denials
+                       if e.claim_response_id != denial.claim_response_id and same_request(denial, e)]  # fmt: skip
     for summary, created in zip(summaries, track_denials(db, tenant=tenant, sightings=sightings, source="sync"),
                                 strict=True):  # fmt: skip
         if created:
