@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import threading
 import time
@@ -522,3 +523,34 @@ def test_the_payers_letter_for_a_denial_on_the_list_joins_its_case(pair: Pair, m
     assert moved.url.split("?")[0].endswith("/brief/cr-lumbar-mri-1")  # the letter's case is the denial's
     listing = browser.get(f"{pair.app.url}/", params={"ctx": ctx}, timeout=60).text
     assert f"/brief/letter-{number}" not in listing and "added to the denial already on the list" in listing
+
+
+def test_a_letter_case_is_joined_at_launch_when_the_payers_answer_reaches_the_chart(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The letter came first (its answer not yet in the EHR): a case of its own. When the payer's ClaimResponse for
+    the same decision (the letter's reference is its preAuthRef) is in the chart at the next launch, that answer is
+    the case: the letter's case is closed as superseded, and the letter is kept with the answer's."""
+    read = reading(_yesterday(), _born(pair))
+    first = replace(read.fields, reference=Found("A26-LATE-0001", Source.of(_line(3))))  # type: ignore[arg-type]
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: LetterReading(first, read.text))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "came-first.pdf")
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    confirmed = browser.post(f"{pair.app.url}{letter_path}/confirm", data=_form(uploaded.text) | {"practice": PRAIRIE},
+                             timeout=60)  # fmt: skip
+    number = letter_path.rsplit("/", 1)[1]
+    assert f"/brief/letter-{number}" in confirmed.url  # nothing on the list is this decision yet
+
+    store = pair.ehr_flask.extensions["demo_ehr"].store
+    answer = json.loads(json.dumps(store.get("ClaimResponse", "cr-lumbar-mri-1")))
+    answer.update(id="cr-lumbar-mri-late", preAuthRef="A26LATE0001", request={"reference": "Claim/claim-lumbar-late"},
+                  identifier=[{"system": "urn:trnorg:1411289245", "value": "UHC-A26-LATE"}])  # fmt: skip
+    store.add_all([answer])
+    browser, ctx, _ = _launch(pair, "pat-lumbar-mri")  # the next launch finds the payer's answer in the chart
+    rows = {r.denial_id: r for r in cases_for(pair.app_flask.extensions["p2p_db"], pair.fhir, [PRAIRIE])
+            if r.patient_id == "pat-lumbar-mri"}  # fmt: skip
+    assert rows[f"letter-{number}"].status == "closed" and rows["cr-lumbar-mri-late"].status != "closed"
+    moved = browser.get(f"{pair.app.url}/brief/letter-{number}", params={"ctx": ctx}, timeout=60)
+    assert moved.url.split("?")[0].endswith("/brief/cr-lumbar-mri-late")
+    assert "see the letter and its fields" in moved.text and "letter page 1" in moved.text
