@@ -9,7 +9,7 @@ from smart_app.letters.denial import letter_denial_id as _denial_id
 from smart_app.practice.letter_joins import is_own_case, letter_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.db import Database
-from smart_app.store.letters import StoredLetter, confirmed_letters, letter
+from smart_app.store.letters import StoredLetter, letter
 from smart_app.store.models import MAX_ROW_ID
 
 
@@ -29,11 +29,6 @@ def letter_number(denial_id: str) -> int | None:
 def denial_of(stored: StoredLetter) -> Denial:
     """The ``Denial`` a confirmed letter became."""
     return letter_denial(stored)
-
-
-def letter_denials(db: Database, context: LaunchContext, patient_id: str) -> list[Denial]:
-    """The cases the patient's confirmed letters became (a letter joined to another denial is no case of its own)."""
-    return [denial_of(s) for s in confirmed_letters(db, iss=context.tenant, patient_id=patient_id) if is_own_case(s)]
 
 
 def joined_to(db: Database, context: LaunchContext, patient_id: str, denial_id: str) -> str | None:

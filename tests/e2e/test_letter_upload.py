@@ -519,6 +519,8 @@ def test_the_payers_letter_for_a_denial_on_the_list_joins_its_case(pair: Pair, m
     window = "P2P window: The letter says within 14 calendar days; the payer's rules on file say UnitedHealthcare"
     assert window in brief
     assert "The earlier deadline applies (the letter)." in brief
+    printed = browser.get(f"{pair.app.url}/brief/cr-lumbar-mri-1.pdf", params={"ctx": ctx}, timeout=60)
+    assert printed.status_code == 200 and printed.headers["Content-Type"] == "application/pdf"
     moved = browser.get(f"{pair.app.url}/brief/letter-{number}", params={"ctx": ctx}, timeout=60)
     assert moved.url.split("?")[0].endswith("/brief/cr-lumbar-mri-1")  # the letter's case is the denial's
     listing = browser.get(f"{pair.app.url}/", params={"ctx": ctx}, timeout=60).text
