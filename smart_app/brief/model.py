@@ -107,6 +107,12 @@ def _window_difference(window: dict[str, Any], stated_words: str) -> dict[str, A
     ], "stricter": "letter" if stated["closesAt"] < rules[0]["closesAt"] else "payer-rules"}  # fmt: skip
 
 
+def _letter_contact(denial: Denial) -> dict[str, Any] | None:
+    """How the payer's letter (the denial's own, or the one attached to it) says to ask for the P2P, or None."""
+    contact = denial.letter_contact or (denial.letter.letter_contact if denial.letter else None)
+    return contact.as_dict() if contact else None
+
+
 def _seen_where(denial: Denial, window: dict[str, Any]) -> dict[str, Any]:
     """``sources`` (each channel the denial was seen on), ``provenance`` ({field: where it was read}),
     ``letterProvenance`` (the attached letter's lines, or null) and ``differences`` between the answer and its
@@ -151,6 +157,7 @@ def denial_summary(
         "id": denial.claim_response_id,
         "enteredByHand": denial.entered_by_hand,
         "fromLetter": denial.from_letter,
+        "letterContact": _letter_contact(denial),
         "service": service.as_dict() if service else None,
         "serviceText": service_text(denial),
         "diagnoses": [d.as_dict() for d in denial.diagnoses],

@@ -98,6 +98,21 @@ class StatedWindow:
     page: int | None = None
 
 
+@dataclass(frozen=True)
+class StatedContact:
+    """Where the payer's letter says to ask for the P2P, each as printed: its phone, fax and portal (a web address),
+    and the page they are on. More specific than the payer's general numbers on file, so the brief shows it first."""
+
+    phone: str | None
+    fax: str | None
+    portal: str | None
+    page: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The brief JSON shape (``letterContact``)."""
+        return {"phone": self.phone, "fax": self.fax, "portal": self.portal, "page": self.page}
+
+
 @dataclass
 class Denial:
     """A prior-authorization answer with the request it answers."""
@@ -129,6 +144,7 @@ class Denial:
     entered_by_hand: bool = False
     from_letter: bool = False  # read from the payer's letter (a PDF or a scan), confirmed by a person
     letter_window: StatedWindow | None = None  # the P2P window the letter states: wins when stricter than the rules
+    letter_contact: StatedContact | None = None  # the P2P phone, fax and portal the letter gives
     plan_type_hint: str | None = None
     state_hint: str | None = None
     # Where each brief field was read: an element path, a letter line, or "typed by hand" (``denials.provenance``).

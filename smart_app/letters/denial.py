@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from smart_app.denials.pas import Denial, DenialItem, Reviewer, StatedWindow
+from smart_app.denials.pas import Denial, DenialItem, Reviewer, StatedContact, StatedWindow
 from smart_app.denials.provenance import RULES_ON_FILE
 from smart_app.fhir.facts import Code
 from smart_app.fhir.systems import SYSTEMS
@@ -67,6 +67,7 @@ def denial_from_letter(fields: LetterFields, *, letter_id: str) -> Denial:
         is_drug=any(found.value.system == SYSTEMS["ndc"] for found in fields.services),
         from_letter=True,
         letter_window=_window(fields),
+        letter_contact=_contact(fields),
         provenance=letter_provenance(fields),
         channel="letter",
     )
@@ -123,3 +124,21 @@ def _window(fields: LetterFields) -> StatedWindow | None:
     if found is None:
         return None
     return StatedWindow(found.value.amount, found.value.unit, found.value.text, found.source.page)
+
+
+def _contact(fields: LetterFields) -> StatedContact | None:
+    """The P2P phone, fax and portal as the letter prints them (a portal only as a web address), or None."""
+    portal = fields.p2p_portal.value if fields.p2p_portal else None
+    if portal and not portal.lower().startswith(("http://", "https://")):
+        portal = None if "." not in portal else f"https://{portal}"
+    found = [f for f in (fields.p2p_phone, fields.p2p_fax, fields.p2p_portal) if f is not None]
+    if not found:
+        return None
+    return StatedContact(
+        phone=fields.p2p_phone.value if fields.p2p_phone else None,
+        fax=fields.p2p_fax.value if fields.p2p_fax else None,
+        portal=portal,
+        page=min(f.source.page for f in found if f.source.page >= 1)
+        if any(f.source.page >= 1 for f in found)
+        else None,
+    )

@@ -9,6 +9,7 @@ import pytest
 from letter_files import LETTERS
 
 from smart_app.brief.model import build_brief
+from smart_app.brief.render import environment, render_print_html
 from smart_app.cli import brief_clock
 from smart_app.content import content_dir
 from smart_app.fhir.chart import chart_from_bundle
@@ -110,3 +111,33 @@ def test_patient_mismatch_says_which_field_differs(uhc_fields: LetterFields) -> 
     assert patient_mismatch(uhc_fields, renamed) == (
         "the letter's patient name “Raymond T. Quillfeather” is not Rachel Quillfeather"
     )
+
+
+def test_the_brief_says_how_the_letter_says_to_ask_before_the_payers_general_numbers(uhc_fields: LetterFields) -> None:
+    chart = chart_from_bundle(json.loads((DEMO / "lumbar-mri.json").read_text()))
+    denial = denial_from_letter(uhc_fields, letter_id="uhc")
+    brief = build_brief(chart, [denial], clock=brief_clock("2026-11-20T16:00", "America/Chicago"))
+    (summary,) = brief["denials"]
+    assert summary["letterContact"] == {
+        "phone": "1-800-555-0142",
+        "fax": None,
+        "portal": "https://uhcprovider.example.com/peer-to-peer",
+        "page": 1,
+    }
+    brief["asOf"] = "2026-11-20 16:00"
+    printed = " ".join(render_print_html(brief).split())
+    assert "The letter says: call 1-800-555-0142." in printed
+    page = " ".join(environment().get_template("_denial_action.html").render(denial=summary, brief=brief).split())
+    assert "The letter (page 1) says: call 1-800-555-0142; online at" in page
+    assert 'href="https://uhcprovider.example.com/peer-to-peer"' in page
+    assert "On file: " in page  # the payer's general numbers follow, marked as the rules on file
+
+
+def test_a_portal_the_letter_prints_without_a_scheme_is_linked_as_https_and_anything_else_is_not(
+    uhc_fields: LetterFields,
+) -> None:
+    source = uhc_fields.p2p_phone.source  # type: ignore[union-attr]
+    bare = replace(uhc_fields, p2p_portal=Found("uhcprovider.example.com/p2p", source))
+    assert denial_from_letter(bare, letter_id="u").letter_contact.portal == "https://uhcprovider.example.com/p2p"  # type: ignore[union-attr]
+    script = replace(uhc_fields, p2p_portal=Found("javascript:alert(1)", source))
+    assert denial_from_letter(script, letter_id="u").letter_contact.portal is None  # type: ignore[union-attr]
