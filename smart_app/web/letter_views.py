@@ -31,7 +31,7 @@ from smart_app.web.context import check_csrf, current_launch, fhir_client, setti
 from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_filing import chart_takes, file_in_chart, media_type
-from smart_app.web.letter_pages import letter_practices, render_letter, render_upload
+from smart_app.web.letter_pages import letter_practices, render_letter, render_upload, uploaded_by_user
 from smart_app.web.loading import clock, practice_state
 from smart_app.web.worklist_views import patient_launch, patient_of_case, practice_launch
 
@@ -170,6 +170,8 @@ def page_png(letter_id: int, page: int) -> ResponseReturnValue:
     """One page of the letter as an image (never cached: it shows the patient's letter)."""
     context = current_launch(touch=False)
     stored = own_letter(context, letter_id)
+    if stored.status == "refused" and not uploaded_by_user(context, stored):
+        raise NotFound("That page is not in the letter.")  # another patient's letter: its uploader's alone
     data = letter_file(database(), iss=context.tenant, patient_id=_patient(context), letter_id=letter_id)
     if not data:
         raise NotFound("That page is not in the letter.")
@@ -205,9 +207,11 @@ def confirm(letter_id: int) -> ResponseReturnValue:
     confirmed = {**fields_json(reviewed.fields), "corrected": list(reviewed.corrected)}
     differs = patient_differs(reviewed.fields, patient)
     if differs is not None:
-        reason = render_template("letter_errors.txt", kind="other-patient", **differs).strip()
+        # Listed for every user of this chart: what differs, never the other patient's name or birth date (the
+        # letter's uploader alone sees those, kept with the fields they confirmed; see letter_pages.refusal).
+        reason = render_template("letter_errors.txt", kind="another-patient", differs=differs["differs"]).strip()
         refuse_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id, reason=reason,
-                      confirmed=confirmed)  # fmt: skip
+                      confirmed={**confirmed, "otherPatient": differs})  # fmt: skip
         return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
     denial_id = letter_denial_id(letter_id)
     if confirm_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id,
