@@ -285,3 +285,21 @@ def test_a_page_recorded_at_once_ends_as_one_by_one_would(url: str) -> None:
     assert {r.denial_id for r in cases_for(db, tenant, {"Organization/a"})} == {"cr-old", "cr-mid", "cr-new"}
     assert [r.denial_id for r in cases_for(db, tenant, {"Organization/b"})] == ["cr-9"]  # a guess fills a gap only
     assert rows["cr-old"].payer == "Aetna"
+
+
+def test_a_letter_keeps_its_file_whatever_its_name(url: str) -> None:
+    from smart_app.store.letters import letter, letter_file, refuse_letter, save_letter
+
+    command.upgrade(alembic_config(url), "head")
+    db = _open(url)
+    content = bytes(range(256)) * 20_000  # 5 MB with every byte value, as a scan's bytes are
+    names = {"a\x00b<script>.pdf": "ab<script>.pdf", "x" * 300 + ".pdf": "x" * 251 + ".pdf"}
+    for sent, kept in names.items():
+        letter_id, created = save_letter(db, iss="https://ehr", patient_id="p1", practice=None, uploaded_by="u",
+                                         filename=sent, media_type="application/pdf", content=content)  # fmt: skip
+        stored = letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id)
+        assert created and stored is not None and stored.filename == kept
+        assert letter_file(db, iss="https://ehr", patient_id="p1", letter_id=letter_id) == content
+    assert letter(db, iss="https://ehr", patient_id="p2", letter_id=letter_id) is None  # another patient's id
+    refuse_letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id, reason="r")  # not read: no change
+    assert letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id).status == "received"  # type: ignore[union-attr]
