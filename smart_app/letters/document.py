@@ -28,6 +28,10 @@ from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
 DEFAULT_MAX_PAGES = 10
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_PAGE_CHARACTERS = 40_000  # a dense letter page has 3,000 to 8,000 (pdfium's count, spaces and line ends too)
+# Lines only: pdfminer's grouping of text boxes into a reading order (``boxes_flow``) costs time that grows with the
+# square of the boxes on a page, and the rows are joined here by position (``join_rows``) anyway.
+LAYOUT = LAParams(boxes_flow=None)
 FAX_DPI = 200.0  # an image that states no resolution is taken for a fine-mode fax
 IMAGE_KINDS = {"PNG": "png", "JPEG": "jpeg", "TIFF": "tiff"}
 # What a refused file is, by its first bytes: the message names it so the user knows what they picked.
@@ -151,6 +155,7 @@ def _pdf_pages(data: bytes) -> list[Page]:
     document = _open_pdf(data)
     try:
         _check_page_count(len(document))
+        _check_text_size(document)
         layouts = _pdf_layouts(data, len(document))
         pages = []
         for index in range(len(document)):
@@ -165,11 +170,27 @@ def _pdf_pages(data: bytes) -> list[Page]:
         document.close()
 
 
+def _check_text_size(document: pdfium.PdfDocument) -> None:
+    """Refuse a page with more text than any letter page before pdfminer lays it out: its line grouping grows
+    faster than the count of words, so a small crafted PDF could keep a worker busy for an hour."""
+    for index in range(len(document)):
+        text_page = document[index].get_textpage()
+        try:
+            count = text_page.count_chars()
+        finally:
+            text_page.close()
+        if count > MAX_PAGE_CHARACTERS:
+            raise LetterUnreadable(
+                f"its page {index + 1} has {count:,} characters of text; a letter page has a few thousand (at most "
+                f"{MAX_PAGE_CHARACTERS:,} are read): upload only the denial letter's pages"
+            )
+
+
 def _pdf_layouts(data: bytes, count: int) -> dict[int, tuple[Line, ...]]:
     """Each page's text-layer lines (an empty tuple for a page that has none)."""
     layouts: dict[int, tuple[Line, ...]] = {}
     try:
-        for number, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams()), start=1):
+        for number, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAYOUT), start=1):
             layouts[number] = tuple(_rows(number, list(_text_lines(layout)), layout.width, layout.height))
     except PDFSyntaxError as error:
         raise LetterUnreadable(f"the PDF is damaged and its text cannot be read ({error})") from None

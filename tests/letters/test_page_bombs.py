@@ -6,6 +6,8 @@ pdfium's render raises (instead of allocating) when asked for more, so the tests
 from __future__ import annotations
 
 import io
+import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,3 +86,45 @@ def test_an_image_past_the_pixel_limit_is_refused_before_it_is_decoded(monkeypat
     assert "page 1 is 12000 × 12000 pixels" in refused.value.message
     assert "at most 20 million" in refused.value.message
     assert not [size for size in loaded if size[0] * size[1] > SAFE]
+
+
+def _scattered_words_pdf(count: int) -> bytes:
+    """One page of ``count`` two-letter words, each placed alone (a small file: each word its own text box)."""
+    rng = random.Random(1)  # noqa: S311 (placement, not secrets)
+    content = "\n".join(
+        f"BT /F1 4 Tf {rng.uniform(0, 600):.1f} {rng.uniform(0, 780):.1f} Td (w{i % 10}) Tj ET" for i in range(count)
+    ).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_a_page_of_thousands_of_scattered_words_is_read_in_seconds() -> None:
+    crafted = _scattered_words_pdf(3000)  # 110 KB; pdfminer's box grouping took 100 s and 1 GB on it
+    assert len(crafted) < 200 * 1024
+    started = time.monotonic()
+    read_document(crafted, "crafted.pdf")
+    assert time.monotonic() - started < 15
+
+
+def test_a_page_with_more_text_than_a_letter_page_is_refused_unread() -> None:
+    crafted = _scattered_words_pdf(20000)  # 80,000 characters on one page
+    started = time.monotonic()
+    with pytest.raises(LetterUnreadable) as refused:
+        read_document(crafted, "crafted.pdf")
+    assert time.monotonic() - started < 5
+    message = refused.value.message
+    assert "its page 1 has 79,845 characters of text" in message and "at most 40,000" in message
