@@ -135,8 +135,9 @@ def _start_reading(
 def _read(
     app: Flask, tenant: str, patient_id: str, letter_id: int, data: bytes, filename: str, too_large: bool
 ) -> None:
-    """Read the letter and keep what was read, or why it could not be (the file stays either way)."""
-    with app.app_context():
+    """Read the letter and keep what was read, or why it could not be (the file stays either way); at most
+    ``P2P_LETTER_READERS`` letters are read at once, the others waiting their turn."""
+    with app.app_context(), app.extensions["p2p_letter_readers"]:
         db, error, reading = app.extensions["p2p_db"], None, None
         if too_large:
             error = render_template("letter_errors.txt", kind="too-large", size=len(data), limit=max_bytes()).strip()
