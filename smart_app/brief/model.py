@@ -18,6 +18,7 @@ from smart_app.denials.assess import Clock, assess
 from smart_app.denials.codes import code_set_name
 from smart_app.denials.coverage_info import coverage_assertions
 from smart_app.denials.pas import Denial, service_text
+from smart_app.denials.same_decision import differences
 from smart_app.denials.triage import reason_text
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.facts import concept_text, conditions, display_name, treatments_in_date_order
@@ -87,6 +88,45 @@ def _provider(denial: Denial) -> dict[str, Any] | None:
     }
 
 
+def _sources(denial: Denial) -> list[dict[str, str]]:
+    own = {"channel": denial.channel, "id": denial.claim_response_ref or denial.claim_response_id}
+    letter = denial.letter
+    return [own] + ([{"channel": "letter", "id": letter.claim_response_id}] if letter else [])
+
+
+def _window_difference(window: dict[str, Any], stated_words: str) -> dict[str, Any] | None:
+    """The letter's stated window against the earliest of the payer's rules, when they close at different times."""
+    candidates = window.get("candidates") or []
+    stated = next((c for c in candidates if c.get("status") == "letter"), None)
+    rules = sorted((c for c in candidates if c.get("status") != "letter"), key=lambda c: c["closesAt"])
+    if stated is None or not rules or stated["closesAt"] == rules[0]["closesAt"]:
+        return None
+    return {"field": "p2pWindow", "values": [
+        {"channel": "letter", "value": stated_words, "closesAt": stated["closesAt"]},
+        {"channel": "payer-rules", "value": rules[0]["basis"], "closesAt": rules[0]["closesAt"]},
+    ], "stricter": "letter" if stated["closesAt"] < rules[0]["closesAt"] else "payer-rules"}  # fmt: skip
+
+
+def _seen_where(denial: Denial, window: dict[str, Any]) -> dict[str, Any]:
+    """``sources`` (each channel the denial was seen on), ``provenance`` ({field: where it was read}),
+    ``letterProvenance`` (the attached letter's lines, or null) and ``differences`` between the answer and its
+    letter ({field, values: [{channel, value}]})."""
+    letter = denial.letter
+    found = [{"field": d.field, "values": [{"channel": c, "value": v} for c, v in d.values]}
+             for d in (differences(denial, letter) if letter else [])]  # fmt: skip
+    stated = letter.letter_window if letter else None
+    window_difference = _window_difference(window, stated.words) if stated else None
+    provenance = dict(denial.provenance)
+    if letter and window.get("status") == "letter":  # the letter's stricter window is the one counted
+        provenance["p2pWindow"] = letter.provenance.get("p2pWindow", provenance.get("p2pWindow", ""))
+    return {
+        "sources": _sources(denial),
+        "provenance": provenance,
+        "letterProvenance": dict(letter.provenance) if letter else None,
+        "differences": found + ([window_difference] if window_difference else []),
+    }
+
+
 def denial_summary(
     denial: Denial,
     *,
@@ -128,6 +168,7 @@ def denial_summary(
         "criteria": [],
         "guidelines": [],
         "warnings": [*denial.warnings, *assessment["warnings"]],
+        **_seen_where(denial, assessment["p2pWindow"]),
     }
     if chart is not None:
         summary.update(criteria_for(denial, chart, assessment["payer"]["key"], clock.now.date()))

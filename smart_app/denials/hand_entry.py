@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smart_app.denials.pas import Denial, DenialItem, Provider
+from smart_app.denials.provenance import typed_provenance
 from smart_app.fhir.facts import Code
 from smart_app.fhir.systems import SYSTEMS
 
@@ -239,4 +240,6 @@ def denial_from_hand_entry(entry_id: int, fields: Mapping[str, Any], patient_id:
         entered_by_hand=True,
         plan_type_hint=fields.get("plan_type"),
         state_hint=fields.get("state"),
+        provenance=typed_provenance(),
+        channel="hand-entry",
     )

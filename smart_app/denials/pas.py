@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from smart_app.denials.codes import reason_display, review_action, review_action_systems
+from smart_app.denials.provenance import answer_provenance
 from smart_app.fhir.dates import parse_date, parse_datetime
 from smart_app.fhir.facts import Code, codes_of, concept_text, display_name, role_organization
 from smart_app.fhir.systems import SYSTEMS
@@ -130,6 +131,11 @@ class Denial:
     letter_window: StatedWindow | None = None  # the P2P window the letter states: wins when stricter than the rules
     plan_type_hint: str | None = None
     state_hint: str | None = None
+    # Where each brief field was read: an element path, a letter line, or "typed by hand" (``denials.provenance``).
+    provenance: dict[str, str] = field(default_factory=dict)
+    channel: str = "pas-claimresponse"  # pas-claimresponse | pdex-eob | letter | hand-entry | payer-api
+    identifiers: list[str] = field(default_factory=list)  # the answer's own business identifiers (``identifier``)
+    letter: Denial | None = None  # the payer's letter for this same decision, attached (``denials.same_decision``)
 
     @property
     def decision(self) -> str:
@@ -481,7 +487,14 @@ def read_denial(claim_response: dict[str, Any], resolve: Resolver) -> Denial:
         updated_at=parse_datetime((claim_response.get("meta") or {}).get("lastUpdated")),
         requested_on=parse_date((claim or {}).get("created")),
         is_drug="pharmacy" in claim_type or any(i.service and i.service.system in DRUG_SYSTEMS for i in items),
+        provenance=answer_provenance(claim_response, claim),
+        identifiers=identifier_values(claim_response),
     )
+
+
+def identifier_values(answer: dict[str, Any]) -> list[str]:
+    """The values of an answer's ``identifier`` (the payer's own number for it, often printed on its letter)."""
+    return [str(i["value"]) for i in answer.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
 
 
 def _setting(claim: dict[str, Any] | None) -> str | None:

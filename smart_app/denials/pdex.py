@@ -39,6 +39,7 @@ from smart_app.denials.pas import (
     _provider,
     _reviewer,
     _timestamp,
+    identifier_values,
     prior_auth_answers,
 )
 from smart_app.denials.pas import (
@@ -47,6 +48,7 @@ from smart_app.denials.pas import (
 from smart_app.denials.pas import (
     REVIEW_ACTION_CODE as PAS_REVIEW_ACTION_CODE,
 )
+from smart_app.denials.provenance import answer_provenance
 from smart_app.fhir.dates import parse_date, parse_datetime
 from smart_app.fhir.facts import Code, codes_of
 
@@ -274,6 +276,9 @@ def read_eob_denial(eob: dict[str, Any], resolve: Resolver) -> Denial:
         updated_at=parse_datetime((eob.get("meta") or {}).get("lastUpdated")),
         requested_on=parse_date((claim or {}).get("created")),
         is_drug="pharmacy" in claim_type or any(i.service and i.service.system in DRUG_SYSTEMS for i in items),
+        provenance=answer_provenance(eob),
+        channel="pdex-eob",
+        identifiers=identifier_values(eob),
     )
 
 

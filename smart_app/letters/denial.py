@@ -9,14 +9,18 @@ so it wins when it is stricter than the payer's rule on file and the brief says 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from smart_app.denials.pas import Denial, DenialItem, Reviewer, StatedWindow
+from smart_app.denials.provenance import RULES_ON_FILE
 from smart_app.fhir.facts import Code
 from smart_app.fhir.systems import SYSTEMS
-from smart_app.letters.model import LetterFields
+from smart_app.letters.model import Found, LetterFields
 
 LETTER_PREFIX = "letter-"
 DECISIONS = {"denied": "denied", "pended": "pended", "partial": "partial"}
+NOT_ON_LETTER = "not on the letter"
+TYPED_AT_REVIEW = "typed at the letter's review"
 
 
 def letter_denial_id(letter_id: str) -> str:
@@ -63,7 +67,32 @@ def denial_from_letter(fields: LetterFields, *, letter_id: str) -> Denial:
         is_drug=any(found.value.system == SYSTEMS["ndc"] for found in fields.services),
         from_letter=True,
         letter_window=_window(fields),
+        provenance=letter_provenance(fields),
+        channel="letter",
     )
+
+
+def _line(found: Found[Any] | None) -> str:
+    """The letter line a value was read from (``letter page 1: 'Reference number A265903318'``)."""
+    if found is None:
+        return NOT_ON_LETTER
+    if found.source.page < 1:  # nothing was read there: the liaison typed it at the review
+        return TYPED_AT_REVIEW
+    return f"letter page {found.source.page}: '{found.source.text}'"
+
+
+def letter_provenance(fields: LetterFields) -> dict[str, str]:
+    """Where each brief field of the letter's denial is on the letter (a field it does not state says so; the window
+    it does not state comes from the payer's rules on file)."""
+    return {
+        "decidedOn": _line(fields.decided_at),
+        "reason": _line(fields.reason_text),
+        "preAuthRef": _line(fields.reference),
+        "service": _line(fields.services[0] if fields.services else None),
+        "p2pWindow": _line(fields.p2p_window) if fields.p2p_window else RULES_ON_FILE,
+        "reviewer": _line(fields.reviewer_name or fields.reviewer_specialty),
+        "payer": _line(fields.payer or fields.delegate),
+    }
 
 
 def _decided_at(fields: LetterFields) -> datetime | None:

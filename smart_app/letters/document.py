@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 from pdfminer.high_level import extract_pages
 from pdfminer.layout import LAParams, LTChar, LTPage, LTTextContainer, LTTextLine
 from pdfminer.pdfparser import PDFSyntaxError
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageSequence, UnidentifiedImageError
 
 from smart_app.errors import LetterUnreadable
 from smart_app.letters.model import Box, LetterText, Line, Page
@@ -308,8 +308,19 @@ def _page_png(data: bytes, page: int, dpi: int, rotation: int) -> bytes:
     if rotation % 360:
         image = image.rotate(-(rotation % 360), expand=True)
     out = io.BytesIO()
-    image.save(out, format="PNG")
+    _grey_if_it_is(image).save(out, format="PNG")
     return out.getvalue()
+
+
+def _grey_if_it_is(image: Image.Image) -> Image.Image:
+    """The image as greyscale when it has no colour (a scan or fax page rendered in RGB): the same pixels in a
+    third of the samples, so its PNG is about half the bytes and quicker to make; a page in colour unchanged."""
+    if image.mode != "RGB":
+        return image
+    red, green, blue = image.split()
+    if ImageChops.difference(red, green).getbbox() or ImageChops.difference(green, blue).getbbox():
+        return image
+    return image.convert("L")
 
 
 def _check_page_range(page: int, count: int) -> None:

@@ -18,6 +18,7 @@ from smart_app.fhir.chart import Chart, build_chart, record_owner
 from smart_app.fhir.client import FhirClient
 from smart_app.fhir.facts import display_name
 from smart_app.fhir.reader import missing_references
+from smart_app.practice.letter_joins import join_letters
 from smart_app.practice.tracking import Sighting, track_denials
 from smart_app.store.cases import close_superseded
 from smart_app.store.db import Database
@@ -140,14 +141,16 @@ def record_answers(
     report.unreadable += len(skipped)
     pas_denials = prior_auth_answers([r for r in current if r.get("resourceType") == "ClaimResponse"], chart.resolve)
     merged = merge_answers(pas_denials, list(eob_denials))
-    sightings, summaries, superseded = [], [], []
+    placed = []
     for denial in merged:
         if denial.claim_response_ref not in wanted or not (denial.is_open or denial.decision == "unknown"):
             continue
         placement = place(denial) if place else Placement(_answer_patient(denial, chart))
-        if placement is None or not placement.patient_id:
-            continue
-        patient_id = placement.patient_id
+        if placement is not None and placement.patient_id:
+            placed.append((denial, placement))
+    sightings, summaries, superseded = [], [], []
+    for denial, placement in _with_letters(db, tenant, placed):
+        patient_id = str(placement.patient_id)
         report.denials += 1
         patient = (chart.resolve({"reference": denial.patient_ref}) if denial.patient_ref else None) or {}
         summary = denial_summary(denial, patient=patient, clock=clock, practice_state=practice_state)
@@ -156,7 +159,8 @@ def record_answers(
                                            "organization": placement.organization}  # fmt: skip
         sightings.append(Sighting(patient_id, summary, placement.patient_name or display_name(patient)))
         summaries.append(summary)
-        superseded += [(patient_id, e.claim_response_id) for e in eob_denials if same_request(denial, e)]
+        superseded += [(patient_id, e.claim_response_id) for e in eob_denials
+                       if e.claim_response_id != denial.claim_response_id and same_request(denial, e)]  # fmt: skip
     for summary, created in zip(summaries, track_denials(db, tenant=tenant, sightings=sightings, source="sync"),
                                 strict=True):  # fmt: skip
         if created:
@@ -165,6 +169,23 @@ def record_answers(
             if summary.get("recommendation") == "peer-to-peer" and not window.get("closed"):
                 report.new_p2p_eligible += 1
     close_superseded(db, tenant, superseded)
+
+
+def _with_letters(db: Database, tenant: str, placed: list[tuple[Denial, Placement]]) -> list[tuple[Denial, Placement]]:
+    """Each placed answer with the payer's letter for it attached: a letter case of the same patient that is the same
+    decision joins the answer's case (its own closed as superseded), so the letter, then the payer's answer, is one
+    case. Only the page's answers of that patient are compared (a letter fitting two of them is not joined)."""
+    by_patient: dict[str, list[Denial]] = {}
+    for denial, placement in placed:
+        by_patient.setdefault(str(placement.patient_id), []).append(denial)
+    attached: dict[int, Denial] = {}
+    for patient_id, denials in by_patient.items():
+        joined = join_letters(db, tenant, patient_id, denials)
+        if joined.warnings:
+            log.warning("sync: %d letter(s) of Patient/%s not joined: each fits several answers", len(joined.warnings),
+                        patient_id)  # fmt: skip
+        attached.update((id(d), a) for d, a in zip(denials, joined.answers, strict=True))
+    return [(attached.get(id(d), d), p) for d, p in placed]
 
 
 def _answer_patient(denial: Denial, chart: Chart) -> str | None:

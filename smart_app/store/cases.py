@@ -176,6 +176,16 @@ def case_practices(db: Database, tenant: str, patient_id: str, denial_ids: Colle
         return {denial_id: organization for denial_id, organization in session.execute(query)}
 
 
+def case_decided_on(db: Database, tenant: str, patient_id: str, denial_id: str) -> str | None:
+    """The decision date on file for one case of the patient (ISO, as its snapshot keeps it), or None."""
+    query = select(DenialCase.summary_json).where(
+        DenialCase.tenant == tenant, DenialCase.patient_id == patient_id, DenialCase.denial_id == denial_id
+    )
+    with db.session() as session:
+        found = session.scalar(query)
+    return json.loads(found).get("decidedOn") if found else None
+
+
 def case_row(db: Database, tenant: str, case_id: int, organizations: Organizations = None) -> WorklistRow | None:
     """One case of the tenant and organisations, or None (another tenant's or practice's id reads as absent)."""
     with db.session() as session:

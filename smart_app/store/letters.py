@@ -200,6 +200,14 @@ def refuse_letter(
         row.status, row.error = "refused", reason
 
 
+def join_letter(db: Database, *, iss: str, patient_id: str, letter_id: int, denial_id: str) -> None:
+    """Record that a confirmed letter is the payer's letter for another denial (``denial_id``), whose case it joins."""
+    with db.session() as session:
+        row = _own_row(session, iss=iss, patient_id=patient_id, letter_id=letter_id)
+        if row is not None and row.status == "confirmed":
+            row.denial_id = denial_id
+
+
 def confirmed_letters(db: Database, *, iss: str, patient_id: str) -> list[StoredLetter]:
     """The patient's confirmed letters, newest first: each is a case."""
     return [s for s in letters_for(db, iss=iss, patient_id=patient_id) if s.status == "confirmed" and s.confirmed]

@@ -20,6 +20,7 @@ from smart_app.web.case_state import track_case
 from smart_app.web.context import check_csrf, current_launch
 from smart_app.web.delivery import retry_due_notes
 from smart_app.web.form_keys import earlier_submission, remember_submission
+from smart_app.web.letter_cases import joined_to
 from smart_app.web.loading import clock, load_denial, practice_state
 
 bp = Blueprint("brief", __name__)
@@ -81,6 +82,9 @@ def brief(claim_response_id: str) -> ResponseReturnValue:
     """The brief for one denial of the launched patient (due outbox notes of this patient are retried first)."""
     context = current_launch()
     require_case_access(context, claim_response_id)
+    joined = joined_to(current_app.extensions["p2p_db"], context, context.patient or "", claim_response_id)
+    if joined:  # a letter case that joined the payer's answer for the same decision: that case is the one worked
+        return redirect(url_for("brief.brief", claim_response_id=joined, ctx=context.handle), code=303)
     retry_due_notes(context)
     brief = edited_brief(context, claim_response_id)
     track_case(context, brief["denials"][0], patient_name=brief["patient"]["name"], source="launch")

@@ -3,15 +3,13 @@ built again from the fields the liaison confirmed each time the case is opened."
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from smart_app.denials.pas import Denial, Provider
-from smart_app.letters.denial import LETTER_PREFIX, denial_from_letter
+from smart_app.denials.pas import Denial
+from smart_app.letters.denial import LETTER_PREFIX
 from smart_app.letters.denial import letter_denial_id as _denial_id
-from smart_app.letters.stored import fields_from_json
+from smart_app.practice.letter_joins import is_own_case, letter_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.db import Database
-from smart_app.store.letters import StoredLetter, confirmed_letters, letter
+from smart_app.store.letters import StoredLetter, letter
 from smart_app.store.models import MAX_ROW_ID
 
 
@@ -28,24 +26,18 @@ def letter_number(denial_id: str) -> int | None:
     return int(number) if 0 < int(number) <= MAX_ROW_ID else None
 
 
-def _with_practice(denial: Denial, practice: str | None) -> Denial:
-    """The case belongs to the practice the liaison chose on the review (its worklist shows it)."""
-    if not practice:
-        return denial
-    provider = denial.ordering_provider or Provider(None, None, None, None, None)
-    return replace(denial, ordering_provider=replace(provider, organization=provider.organization or practice))
-
-
 def denial_of(stored: StoredLetter) -> Denial:
     """The ``Denial`` a confirmed letter became."""
-    assert stored.confirmed is not None  # noqa: S101 - only confirmed letters are cases
-    denial = denial_from_letter(fields_from_json(stored.confirmed), letter_id=str(stored.id))
-    return _with_practice(denial, stored.practice)
+    return letter_denial(stored)
 
 
-def letter_denials(db: Database, context: LaunchContext, patient_id: str) -> list[Denial]:
-    """The cases the patient's confirmed letters became."""
-    return [denial_of(s) for s in confirmed_letters(db, iss=context.tenant, patient_id=patient_id)]
+def joined_to(db: Database, context: LaunchContext, patient_id: str, denial_id: str) -> str | None:
+    """The denial a letter case ``letter-<n>`` joined (the payer's answer for the same decision), or None."""
+    number = letter_number(denial_id)
+    stored = None if number is None else letter(db, iss=context.tenant, patient_id=patient_id, letter_id=number)
+    if stored is None or stored.status != "confirmed" or is_own_case(stored):
+        return None
+    return stored.denial_id
 
 
 def letter_case(db: Database, context: LaunchContext, patient_id: str, denial_id: str) -> Denial | None:

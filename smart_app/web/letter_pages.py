@@ -11,6 +11,7 @@ from flask import render_template
 from smart_app.letters.review import SERVICE_ROWS, WINDOW_UNITS, form_values
 from smart_app.letters.stored import fields_from_json
 from smart_app.smart.launch import LaunchContext
+from smart_app.store.cases import case_decided_on
 from smart_app.store.letters import StoredLetter, letters_for
 from smart_app.web.case_state import database
 from smart_app.web.hand_entry_views import named_practices, practices_of
@@ -91,6 +92,13 @@ def _age(stored: StoredLetter) -> timedelta:
     return datetime.now(UTC) - uploaded
 
 
+def _joined_decided(context: LaunchContext, stored: StoredLetter) -> str | None:
+    """The decision date of the denial a confirmed letter joined (its case's, on file), or None."""
+    if stored.status != "confirmed" or not stored.denial_id or letter_number(stored.denial_id) is not None:
+        return None
+    return case_decided_on(database(), context.tenant, context.patient or "", stored.denial_id)
+
+
 def render_letter(
     context: LaunchContext,
     stored: StoredLetter,
@@ -119,6 +127,7 @@ def render_letter(
         service_rows=SERVICE_ROWS,
         window_units=WINDOW_UNITS,
         case_number=letter_number(stored.denial_id or ""),
+        joined_decided=_joined_decided(context, stored),
         reading_now=stored.status == "received" and _age(stored) < READING_FOR_AT_MOST,
         chart_takes=chart_takes(context, stored),
         filed=filed(context, stored.id) if stored.status == "confirmed" else None,

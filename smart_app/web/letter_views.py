@@ -15,12 +15,17 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from smart_app.brief.model import denial_summary
 from smart_app.denials.hand_entry import practice_choice
-from smart_app.errors import FhirError, LetterUnreadable, NotFound
+from smart_app.denials.pas import Denial
+from smart_app.denials.same_decision import attach_letter, pair_letters
+from smart_app.errors import FhirError, LetterUnreadable, NotFound, P2PError
 from smart_app.fhir.facts import display_name
+from smart_app.letters.denial import denial_from_letter
 from smart_app.letters.document import max_bytes, page_image
+from smart_app.letters.model import LetterFields
 from smart_app.letters.reading import read_letter
 from smart_app.letters.review import parse_review, patient_differs
 from smart_app.letters.stored import fields_from_json, fields_json, reading_json
+from smart_app.practice.letter_joins import is_own_case
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.letters import StoredLetter, confirm_letter, letter, letter_file, record_reading, refuse_letter
 from smart_app.store.letters import save_letter as store_letter
@@ -32,7 +37,7 @@ from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_filing import chart_takes, file_in_chart, media_type
 from smart_app.web.letter_pages import letter_practices, render_letter, render_upload, uploaded_by_user
-from smart_app.web.loading import clock, practice_state
+from smart_app.web.loading import clock, load_open_answers, practice_state
 from smart_app.web.worklist_views import patient_launch, patient_of_case, practice_launch
 
 bp = Blueprint("letters", __name__)
@@ -192,6 +197,8 @@ def confirm(letter_id: int) -> ResponseReturnValue:
     stored = own_letter(context, letter_id)
     patient_id = _patient(context)
     if stored.status == "confirmed" and stored.denial_id:
+        if not is_own_case(stored):  # it joined a denial already on the list: its page says so
+            return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
         return redirect(url_for("brief.brief", claim_response_id=stored.denial_id, ctx=context.handle), code=303)
     if stored.status != "read" or stored.reading is None:
         return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
@@ -214,19 +221,38 @@ def confirm(letter_id: int) -> ResponseReturnValue:
         refuse_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id, reason=reason,
                       confirmed={**confirmed, "otherPatient": differs})  # fmt: skip
         return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
-    denial_id = letter_denial_id(letter_id)
+    answer = _same_decision_on_list(context, letter_id, reviewed.fields)
+    denial_id = answer.claim_response_id if answer else letter_denial_id(letter_id)
     if confirm_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id,
                       confirmed=confirmed, denial_id=denial_id, practice=practice):  # fmt: skip
-        _put_on_worklist(context, letter_id, patient)
+        _put_on_worklist(context, letter_id, patient, answer)
         if request.form.get("file_in_chart") == "yes" and chart_takes(context, stored):
             file_in_chart(context, stored)
+    if answer is not None:
+        return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
     return redirect(url_for("brief.brief", claim_response_id=denial_id, ctx=context.handle), code=303)
 
 
-def _put_on_worklist(context: LaunchContext, letter_id: int, patient: dict[str, Any]) -> None:
-    """Record the case the letter became, so its practice's worklist shows it at once."""
+def _same_decision_on_list(context: LaunchContext, letter_id: int, fields: LetterFields) -> Denial | None:
+    """The open denial already on the patient's list that this letter is the payer's letter for (one answer only:
+    a letter fitting two stays a case of its own, and its brief warns); None when the EHR cannot be read now (the
+    next launch joins them)."""
+    try:
+        _, answers = load_open_answers(context)
+    except P2PError as exc:
+        log.info("letter %s: the patient's answers could not be read to match it: %s", letter_id, type(exc).__name__)
+        return None
+    from_letter = denial_from_letter(fields, letter_id=str(letter_id))
+    joined = pair_letters([from_letter], answers).pairs.get(from_letter.claim_response_id)
+    return next((a for a in answers if a.claim_response_id == joined), None)
+
+
+def _put_on_worklist(context: LaunchContext, letter_id: int, patient: dict[str, Any], answer: Denial | None) -> None:
+    """Record the case the letter became, or refresh the case it joined (its clock now counts the letter's window),
+    so its practice's worklist shows it at once."""
     made = letter(database(), iss=context.tenant, patient_id=_patient(context), letter_id=letter_id)
     if made is None:
         return
-    summary = denial_summary(denial_of(made), patient=patient, clock=clock(), practice_state=practice_state())
+    denial = attach_letter(answer, denial_of(made)) if answer is not None else denial_of(made)
+    summary = denial_summary(denial, patient=patient, clock=clock(), practice_state=practice_state())
     track_case(context, summary, patient_name=display_name(patient), source="letter")

@@ -3,6 +3,7 @@ API by ``sync --payer``, and entered by hand), one denial, and the clock and sta
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +24,12 @@ from smart_app.denials.pdex import (
 from smart_app.errors import ChartUnavailable, MissingLaunchContext, NotFound
 from smart_app.fhir.chart import Chart, build_chart
 from smart_app.fhir.reader import DENIAL_SEARCHES, fetch_chart
+from smart_app.practice.letter_joins import join_letters
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.hand_entries import hand_entries_for, hand_entry
 from smart_app.store.payer_answers import payer_answers_for
 from smart_app.web.context import fhir_client, settings
-from smart_app.web.letter_cases import LETTER_PREFIX, letter_case, letter_denials
+from smart_app.web.letter_cases import LETTER_PREFIX, letter_case
 
 
 def _patient_id(context: LaunchContext) -> str:
@@ -74,7 +76,7 @@ def _payer_denials(context: LaunchContext, patient_id: str) -> dict[str, Denial]
         eob = is_eob_denial_id(denial_id)
         denial = read_eob_denial(answer, chart.resolve) if eob else read_denial(answer, chart.resolve)
         denial.warnings.append(PAYER_NOTE)
-        found[denial_id] = denial
+        found[denial_id] = replace(denial, channel="payer-api")
     return found
 
 
@@ -86,19 +88,34 @@ def _budget() -> float:
     return float(settings()["BRIEF_BUDGET_SECONDS"])
 
 
-def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
-    """The patient's denied or pended answers (ClaimResponses, and PDex EOBs that answer a request no ClaimResponse
-    answers), newest first, with the ones entered by hand and the letters confirmed."""
-    patient_id = _patient_id(context)
-    chart = fetch_chart(fhir_client(context), patient_id, types=DENIAL_SEARCHES, budget=_budget())
+def _open_answers(context: LaunchContext, chart: Chart) -> list[Denial]:
+    """The payer's open answers for the patient: the EHR's ClaimResponses and PDex EOBs (one per request), and the
+    decisions ``sync --payer`` kept that the EHR has no copy of."""
     from_ehr, skipped = open_denials_with_eobs(
         chart.of_type("ClaimResponse"), chart.of_type("ExplanationOfBenefit"), chart.resolve
     )
     chart.warnings.extend(skipped)
     in_ehr = {d.claim_response_id for d in from_ehr}
-    from_payer = [d for i, d in _payer_denials(context, patient_id).items()
+    from_payer = [d for i, d in _payer_denials(context, _patient_id(context)).items()
                   if i not in in_ehr and (d.is_open or d.decision == "unknown")]  # fmt: skip
-    denials = from_ehr + from_payer + _hand_denials(context, patient_id) + letter_denials(_db(), context, patient_id)
+    return from_ehr + from_payer
+
+
+def load_open_answers(context: LaunchContext) -> tuple[Chart, list[Denial]]:
+    """The chart's denial searches and the payer's open answers in it (no hand entries, no letters)."""
+    chart = fetch_chart(fhir_client(context), _patient_id(context), types=DENIAL_SEARCHES, budget=_budget())
+    return chart, _open_answers(context, chart)
+
+
+def load_open_denials(context: LaunchContext) -> tuple[Chart, list[Denial]]:
+    """The patient's denied or pended answers (ClaimResponses, and PDex EOBs that answer a request no ClaimResponse
+    answers), newest first, with the ones entered by hand and the letters confirmed. A letter that is the payer's
+    letter for an answer joins it (``join_letters``): one decision is one denial, whichever came first."""
+    patient_id = _patient_id(context)
+    chart, answers = load_open_answers(context)
+    joined = join_letters(_db(), context.tenant, patient_id, answers)
+    chart.warnings.extend(joined.warnings)
+    denials = joined.answers + _hand_denials(context, patient_id) + joined.letter_cases
     return chart, sorted(denials, key=lambda d: d.decided_at.timestamp() if d.decided_at else 0, reverse=True)
 
 
@@ -121,17 +138,28 @@ def load_denial(context: LaunchContext, denial_id: str) -> tuple[Chart, Denial]:
         from_letter = letter_case(_db(), context, patient_id, denial_id)
         if from_letter is None:
             raise NotFound("This denial is not in the launched patient's record.")
+        joined = join_letters(_db(), context.tenant, patient_id, _open_answers(context, chart))
+        from_letter.warnings.extend(w for w in joined.warnings if f"({denial_id})" in w or f"{denial_id}," in w)
         return chart, from_letter
+    return chart, _with_its_letter(context, _answer_denial(context, chart, denial_id))
+
+
+def _answer_denial(context: LaunchContext, chart: Chart, denial_id: str) -> Denial:
     if chart.index.get(answer_reference(denial_id)) is None:  # not in the EHR: a decision from the payer's API?
-        from_payer = _payer_denials(context, patient_id).get(denial_id)
+        from_payer = _payer_denials(context, _patient_id(context)).get(denial_id)
         if from_payer is not None:
-            return chart, from_payer
+            return from_payer
     if is_eob_denial_id(denial_id):
-        return chart, read_eob_denial(_answer(chart, f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"),
-                                      chart.resolve)  # fmt: skip
+        return read_eob_denial(_answer(chart, f"ExplanationOfBenefit/{denial_id[len(EOB_PREFIX) :]}"), chart.resolve)
     denial = read_denial(_answer(chart, f"ClaimResponse/{denial_id}"), chart.resolve)
     merge_answers([denial], eob_answers(chart.of_type("ExplanationOfBenefit"), chart.resolve)[0])  # names an EOB twin
-    return chart, denial
+    return denial
+
+
+def _with_its_letter(context: LaunchContext, denial: Denial) -> Denial:
+    """The answer with the payer's letter that joined it attached (the letter's window a candidate, and the brief
+    showing where the two differ)."""
+    return join_letters(_db(), context.tenant, _patient_id(context), [denial], join_new=False).answers[0]
 
 
 def _answer(chart: Chart, reference: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pypdfium2 as pdfium
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "letters"))
 from letter_accuracy import FIELDS, LETTERS, compare, expected, letter_ids  # noqa: E402
 
@@ -24,6 +26,7 @@ from smart_app.letters.contract import letter_json  # noqa: E402
 from smart_app.letters.reading import read_letter  # noqa: E402
 
 DEMO = content_dir("fhir") / "demo"
+VARIANTS = "300x1,200x1,300x2"  # the OCR settings compared: DPIxTHREADS, the default first
 
 
 def _read_all(kind: str, page_times: list[float]) -> tuple[dict[str, dict[str, Any]], list[float]]:
@@ -48,6 +51,15 @@ def _read_all(kind: str, page_times: list[float]) -> tuple[dict[str, dict[str, A
     finally:
         document.ocr_page = real_ocr
     return results, reads
+
+
+def page_count(letter_id: str) -> int:
+    """How many pages the letter's text PDF has."""
+    document = pdfium.PdfDocument((LETTERS / f"{letter_id}.pdf").read_bytes())
+    try:
+        return len(document)
+    finally:
+        document.close()
 
 
 def _accuracy(results: dict[str, dict[str, Any]], field: str) -> tuple[int, int]:
@@ -79,13 +91,9 @@ def _variant(spec: str) -> tuple[int, int]:
     return int(dpi), int(threads)
 
 
-def main() -> None:
-    """Print the tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="300x1,200x1,300x2", help="OCR settings to compare: DPIxTHREADS,...")
-    parser.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/benchmarks.md)")
-    args = parser.parse_args()
-    variants = [_variant(v) for v in args.variants.split(",")]
+def tables(variants: list[tuple[int, int]], *, markdown: bool = True) -> list[str]:
+    """The accuracy table and the timing table (a blank line between), for each OCR setting in ``variants``
+    (DPI, tesseract threads); the first setting is left in the environment for the briefs' row."""
     text_results, text_reads = _read_all("", [])
     scans: dict[tuple[int, int], tuple[dict[str, dict[str, Any]], list[float], list[float]]] = {}
     for dpi, threads in variants:
@@ -94,32 +102,40 @@ def main() -> None:
         results, reads = _read_all("-scan", pages)
         scans[(dpi, threads)] = (results, reads, pages)
     names = [f"scan {dpi} dpi, {threads} thr" for dpi, threads in variants]
-    row = "| {} |" if args.markdown else "{}"
-    sep = " | " if args.markdown else "  "
-    print(row.format(sep.join(["field", "text PDF", *names])))  # noqa: T201
-    if args.markdown:
-        print("|" + "---|" * (2 + len(names)))  # noqa: T201
+    rule = ["|" + "---|" * (2 + len(names))] if markdown else []
+
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |" if markdown else "  ".join(cells)
+
+    lines = [row(["field", "text PDF", *names]), *rule]
     for field in FIELDS:
         cells = [field, "{}/{}".format(*_accuracy(text_results, field))]
-        cells += ["{}/{}".format(*_accuracy(scans[v][0], field)) for v in variants]
-        print(row.format(sep.join(cells)))  # noqa: T201
-    totals = ["all fields", _total(text_results)] + [_total(scans[v][0]) for v in variants]
-    print(row.format(sep.join(totals)))  # noqa: T201
-    print()  # noqa: T201
-    print(row.format(sep.join(["timing", "text PDF", *names])))  # noqa: T201
-    if args.markdown:
-        print("|" + "---|" * (2 + len(names)))  # noqa: T201
-    print(row.format(sep.join(["OCR s/page median (max)", "—", *(_spread(scans[v][2]) for v in variants)])))  # noqa: T201
-    print(
-        row.format(
-            sep.join(["read s/letter median (max)", _spread(text_reads), *(_spread(scans[v][1]) for v in variants)])
-        )
-    )  # noqa: T201,E501
-    print(row.format(sep.join(["pages OCR'd", "0", *(str(len(scans[v][2])) for v in variants)])))  # noqa: T201
+        lines.append(row(cells + ["{}/{}".format(*_accuracy(scans[v][0], field)) for v in variants]))
+    lines.append(row(["all fields", _total(text_results)] + [_total(scans[v][0]) for v in variants]))
+    lines += ["", row(["timing", "text PDF", *names]), *rule]
+    lines.append(row(["OCR s/page median (max)", "—", *(_spread(scans[v][2]) for v in variants)]))
+    lines.append(row(["read s/letter median (max)", _spread(text_reads), *(_spread(scans[v][1]) for v in variants)]))
+    lines.append(row(["pages OCR'd", "0", *(str(len(scans[v][2])) for v in variants)]))
     os.environ["P2P_LETTER_OCR_DPI"], os.environ["OMP_THREAD_LIMIT"] = str(variants[0][0]), str(variants[0][1])
     text_briefs, scan_briefs = _brief_times(""), _brief_times("-scan")
-    cells = ["brief --letter s median (max), 4 letters", _spread(text_briefs), _spread(scan_briefs)]
-    print(row.format(sep.join(cells + ["—"] * (len(variants) - 1))))  # noqa: T201
+    cells = [f"brief --letter s median (max), {len(BRIEFED)} letters", _spread(text_briefs), _spread(scan_briefs)]
+    lines.append(row(cells + ["—"] * (len(variants) - 1)))
+    return lines
+
+
+def variants_of(text: str) -> list[tuple[int, int]]:
+    """``"300x1,200x1"`` as ``[(300, 1), (200, 1)]``."""
+    return [_variant(v) for v in text.split(",")]
+
+
+def main() -> None:
+    """Print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default=VARIANTS, help="OCR settings to compare: DPIxTHREADS,...")
+    parser.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/benchmarks.md)")
+    args = parser.parse_args()
+    for line in tables(variants_of(args.variants), markdown=args.markdown):
+        print(line)  # noqa: T201
 
 
 def _total(results: dict[str, dict[str, Any]]) -> str:

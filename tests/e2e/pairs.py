@@ -4,10 +4,12 @@ run time), and a handler that keeps every log line."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,6 +104,19 @@ def case_in_chart_frame(page: Any, ehr_url: str, patient: str) -> Any:
     frame.get_by_role("link", name="Open brief").click()
     frame.get_by_role("link", name="Call and follow-up").first.click()
     return frame
+
+
+def review_form(page: str) -> dict[str, str]:
+    """A letter's review form (``GET /letters/<id>``) as the page prefilled it: every field, the practice chosen
+    (blank when none is), and the launch's ``ctx`` and ``csrf``."""
+    form = {m[0]: unescape(m[1]) for m in re.findall(r'<input id="f-[^"]+" name="([^"]+)"[^>]*?value="([^"]*)"', page)}
+    form |= {m[0]: unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', page)}
+    for name, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        form[name] = chosen.group(1) if chosen else ""
+    form["ctx"] = re.search(r'name="ctx" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form["csrf"] = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return form
 
 
 class LogLines(logging.Handler):

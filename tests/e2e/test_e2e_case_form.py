@@ -24,7 +24,8 @@ def test_a_refused_submit_lists_the_errors_on_top_and_focuses_the_first(browser:
     assert "The call note was not saved" in summary.inner_text()
     links = summary.get_by_role("link").all_inner_texts()
     assert links[:2] == ["Reviewer name", "Disposition"], links  # in the form's order
-    assert page.evaluate("document.activeElement.id") == "f-reviewer_name"
+    # the page focuses the first field in error once its script runs (after the summary is on screen)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'f-reviewer_name'")
     top = page.evaluate("document.querySelector('.error-summary').getBoundingClientRect().top + window.scrollY")
     form = page.evaluate("document.querySelector('#f-call_date').getBoundingClientRect().top + window.scrollY")
     assert top < form and top < 400, (top, form)  # on top of the page, before the form

@@ -1,7 +1,7 @@
 """The liaison's whole path with a faxed letter, in headless Chromium through the demo EHR: upload the scanned
 UnitedHealthcare letter on the patient's page, see each page beside the fields read (focusing a field highlights
-its line on the page), confirm, and read the brief made from it. A screenshot of the review is kept
-(``P2P_SCREENSHOT_DIR``, else the test's tmp folder)."""
+its line on the page), confirm, and read the brief of the denial it is the payer's letter for. A screenshot of the
+review is kept (``P2P_SCREENSHOT_DIR``, else the test's tmp folder)."""
 
 from __future__ import annotations
 
@@ -51,11 +51,19 @@ def test_a_scanned_letter_becomes_a_brief(demo: Any, browser: Any, tmp_path: Pat
     page.fill("#f-reference", expected["reference"])  # the liaison copies what the reader missed or misread
     page.fill("#f-reason_text", expected["reasonText"])
     page.get_by_role("button", name="Confirm and open the brief").click()
+    # The letter's reference is the demo ClaimResponse's preAuthRef: it joins that denial's case, not a second one.
+    joined = page.locator("#joined")
+    joined.wait_for(timeout=60_000)
+    assert "This letter is the payer's letter for the denial already on the list (decided 2026-11-20)" in (
+        joined.inner_text()
+    )
+    joined.get_by_role("link", name="Open the brief").click()
     page.get_by_role("heading", name="Call script").wait_for(timeout=60_000)
-    assert "/brief/letter-" in page.url
+    assert "/brief/cr-lumbar-mri-1" in page.url
     text = page.inner_text("main")
-    assert "from the letter" in text and "see the letter and its fields" in text
+    assert "added to this case" in text and "see the letter and its fields" in text
     assert "no documentation of 6 weeks of conservative treatment" in text
-    assert "the letter says" in text
+    assert "the letter says" in text  # its 2 business days beat UnitedHealthcare's 21 calendar days
+    assert "Reference: ClaimResponse (EHR) · letter page 1" in page.inner_text("#where-from")
     page.screenshot(path=str(shots / "letter-brief.png"), full_page=False)
     page.context.close()

@@ -43,7 +43,7 @@ def _log(
     frame.locator("#l-said").fill(said)
     frame.locator("#l-slot").fill(slot)
     frame.get_by_role("button", name="Add to the log").click()
-    expect(frame.locator("table.schedule tbody tr")).to_have_count(rows)
+    expect(frame.locator("table.schedule tbody tr")).to_have_count(rows, timeout=30_000)  # a save and reload
 
 
 def test_schedule_record_and_follow_up_a_call(page: Any, demo: Any, tmp_path: Path) -> None:

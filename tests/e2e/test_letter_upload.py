@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from html import unescape
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from pairs import Pair, every_log_line_at_debug, start_pair
+from pairs import review_form as _form
 from PIL import Image, ImageDraw
 
 from smart_app.letters.model import (
@@ -122,18 +125,6 @@ def _born(pair: Pair, patient: str = "pat-lumbar-mri") -> date:
 
 def _yesterday() -> date:
     return datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=1)
-
-
-def _form(page: str) -> dict[str, str]:
-    """The review form's fields as the page prefilled them."""
-    form = {m[0]: unescape(m[1]) for m in re.findall(r'<input id="f-[^"]+" name="([^"]+)"[^>]*?value="([^"]*)"', page)}
-    form |= {m[0]: unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', page)}
-    for name, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', body)
-        form[name] = chosen.group(1) if chosen else ""
-    form["ctx"] = re.search(r'name="ctx" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    form["csrf"] = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    return form
 
 
 def test_an_uploaded_letter_is_reviewed_beside_its_page_and_becomes_a_case(
@@ -499,3 +490,83 @@ def test_a_sideways_page_is_shown_turned_as_ocr_read_it(pair: Pair, monkeypatch:
     png = browser.get(f"{pair.app.url}{letter_path.split('?')[0]}/pages/1.png", params={"ctx": ctx}, timeout=60)
     width, height = Image.open(io.BytesIO(png.content)).size
     assert height > width  # upright, as the boxes were measured: a sideways image would put them off the text
+
+
+def _claim_response_decided(pair: Pair, claim_response: str) -> datetime:
+    found = requests.get(f"{pair.fhir}/ClaimResponse/{claim_response}", headers={"Authorization": "Bearer x"},
+                         timeout=30)  # fmt: skip
+    return datetime.fromisoformat(found.json()["created"])
+
+
+def test_the_payers_letter_for_a_denial_on_the_list_joins_its_case(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The letter's reference is the demo ClaimResponse's preAuthRef: confirming it adds it to that denial's case (no
+    second case, no second clock), the letter's stricter window counts, and the brief shows both sources and where
+    they differ."""
+    decided = _claim_response_decided(pair, "cr-lumbar-mri-1")
+    read = reading(decided.date(), _born(pair))
+    same = replace(read.fields, reference=Found("A265903318", Source.of(_line(3))))  # type: ignore[arg-type]
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: LetterReading(same, read.text))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "uhc-mri-letter.pdf")
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    form = _form(uploaded.text) | {"practice": PRAIRIE}
+    confirmed = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)
+    assert confirmed.status_code == 200 and confirmed.url.split("?")[0].endswith(letter_path)
+    assert (
+        "This letter is the payer's letter for the denial already on the list (decided "
+        f"{decided.date().isoformat()}); it was added to that case." in unescape(confirmed.text)
+    )
+    again = browser.post(f"{pair.app.url}{letter_path}/confirm", data=form, timeout=60)  # Back, submit again
+    assert again.url.split("?")[0].endswith(letter_path)
+
+    number = letter_path.rsplit("/", 1)[1]
+    rows = cases_for(pair.app_flask.extensions["p2p_db"], pair.fhir, [PRAIRIE])
+    mine = [r for r in rows if r.patient_id == "pat-lumbar-mri" and r.denial_id in ("cr-lumbar-mri-1",
+                                                                                    f"letter-{number}")]  # fmt: skip
+    assert [(r.denial_id, r.status != "closed") for r in mine] == [("cr-lumbar-mri-1", True)]  # one case
+    deadline = mine[0].deadline.astimezone(ZoneInfo(ZONE))  # type: ignore[union-attr]
+    assert deadline.date() == decided.date() + timedelta(days=14)  # the letter's 14 days, not UHC's 21
+
+    brief = unescape(browser.get(f"{pair.app.url}/brief/cr-lumbar-mri-1", params={"ctx": ctx}, timeout=60).text)
+    assert "Where this came from:" in brief and "Reference: ClaimResponse (EHR) · letter page 1" in brief
+    assert "The payer's letter and the ClaimResponse differ:" in brief
+    window = "P2P window: The letter says within 14 calendar days; the payer's rules on file say UnitedHealthcare"
+    assert window in brief
+    assert "The earlier deadline applies (the letter)." in brief
+    printed = browser.get(f"{pair.app.url}/brief/cr-lumbar-mri-1.pdf", params={"ctx": ctx}, timeout=60)
+    assert printed.status_code == 200 and printed.headers["Content-Type"] == "application/pdf"
+    moved = browser.get(f"{pair.app.url}/brief/letter-{number}", params={"ctx": ctx}, timeout=60)
+    assert moved.url.split("?")[0].endswith("/brief/cr-lumbar-mri-1")  # the letter's case is the denial's
+    listing = browser.get(f"{pair.app.url}/", params={"ctx": ctx}, timeout=60).text
+    assert f"/brief/letter-{number}" not in listing and "added to the denial already on the list" in listing
+
+
+def test_a_letter_case_is_joined_at_launch_when_the_payers_answer_reaches_the_chart(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The letter came first (its answer not yet in the EHR): a case of its own. When the payer's ClaimResponse for
+    the same decision (the letter's reference is its preAuthRef) is in the chart at the next launch, that answer is
+    the case: the letter's case is closed as superseded, and the letter is kept with the answer's."""
+    read = reading(_yesterday(), _born(pair))
+    first = replace(read.fields, reference=Found("A26-LATE-0001", Source.of(_line(3))))  # type: ignore[arg-type]
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: LetterReading(first, read.text))
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "came-first.pdf")
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    confirmed = browser.post(f"{pair.app.url}{letter_path}/confirm", data=_form(uploaded.text) | {"practice": PRAIRIE},
+                             timeout=60)  # fmt: skip
+    number = letter_path.rsplit("/", 1)[1]
+    assert f"/brief/letter-{number}" in confirmed.url  # nothing on the list is this decision yet
+
+    store = pair.ehr_flask.extensions["demo_ehr"].store
+    answer = json.loads(json.dumps(store.get("ClaimResponse", "cr-lumbar-mri-1")))
+    answer.update(id="cr-lumbar-mri-late", preAuthRef="A26LATE0001", request={"reference": "Claim/claim-lumbar-late"},
+                  identifier=[{"system": "urn:trnorg:1411289245", "value": "UHC-A26-LATE"}])  # fmt: skip
+    store.add_all([answer])
+    browser, ctx, _ = _launch(pair, "pat-lumbar-mri")  # the next launch finds the payer's answer in the chart
+    rows = {r.denial_id: r for r in cases_for(pair.app_flask.extensions["p2p_db"], pair.fhir, [PRAIRIE])
+            if r.patient_id == "pat-lumbar-mri"}  # fmt: skip
+    assert rows[f"letter-{number}"].status == "closed" and rows["cr-lumbar-mri-late"].status != "closed"
+    moved = browser.get(f"{pair.app.url}/brief/letter-{number}", params={"ctx": ctx}, timeout=60)
+    assert moved.url.split("?")[0].endswith("/brief/cr-lumbar-mri-late")
+    assert "see the letter and its fields" in moved.text and "letter page 1" in moved.text

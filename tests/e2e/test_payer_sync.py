@@ -9,21 +9,30 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from joserfc.jwk import RSAKey
 from sqlalchemy import text
 
 from smart_app import cli
+from smart_app.brief.model import denial_summary
 from smart_app.content import content_dir
 from smart_app.denials.assess import Clock
+from smart_app.fhir.systems import SYSTEMS
+from smart_app.letters.denial import denial_from_letter
+from smart_app.letters.model import Found, LetterFields, Service, Source, Window
+from smart_app.letters.stored import fields_json
+from smart_app.practice.tracking import track_denial
 from smart_app.sandbox import EhrSettings, RegisteredClient, create_ehr_app
 from smart_app.serving import RunningServer, bind, wait_until_ready
 from smart_app.smart.client_auth import public_jwks
 from smart_app.store.cases import cases_for
 from smart_app.store.db import Database
+from smart_app.store.letters import confirm_letter, letter, record_reading, save_letter
 
 EHR_KEY, PAYER_KEY, OTHER_KEY = (RSAKey.generate_key(2048) for _ in range(3))
 for _key in (EHR_KEY, PAYER_KEY, OTHER_KEY):
@@ -100,6 +109,7 @@ def test_the_payers_denial_reaches_the_ehrs_worklist(
     assert (case.patient_id, case.denial_id) == ("pat-lumbar-mri", PAYER_DENIAL)  # the EHR's chart, not uhc-mbr-…
     assert case.payer == "UnitedHealthcare" and case.patient_name == "Raymond T. Quillfeather"
     assert case.service and "64483" in case.service
+    assert case.status != "closed"  # an EOB is no ClaimResponse's twin of itself: its case stays open
     assert cli.main(["sync", "--payer", "uhc"]) == 0  # the next run reads only what changed since
     assert "0 ExplanationOfBenefit(s) read" in capsys.readouterr().out
 
@@ -274,3 +284,43 @@ def test_a_group_the_payer_does_not_know_is_the_payers_error(
         "error: No Group no-such-group\n"
     )
     assert cases_for(practice["db"], practice["tenant"]) == []
+
+
+def test_a_letter_case_is_joined_by_the_payers_answer_for_the_same_decision(
+    practice: dict[str, Any], payer: tuple[RunningServer, Any], capsys: pytest.CaptureFixture
+) -> None:
+    """The letter came first and became a case (``letter-<n>``); then ``sync --payer`` brings the payer's EOB for the
+    same decision (its preAuthRef is the letter's reference): one open case, the EOB's, with the letter kept with it
+    and its stricter window counted; the letter's case is closed as superseded."""
+    eob = payer[1].extensions["demo_ehr"].store.get("ExplanationOfBenefit", "uhc-pa-7741093")
+    decided = datetime.fromisoformat(eob["created"])
+    db, tenant, prairie = practice["db"], practice["tenant"], "Organization/org-lumbar-prairie-family-med"
+    db.upgrade()
+    line = Source(1, "Reference number A267741093")
+    fields = LetterFields(
+        payer=Found("UnitedHealthcare", line), reference=Found("A267741093", line),
+        decided_at=Found(decided, line), services=(Found(Service(SYSTEMS["cpt"], "64483", 1), line),),
+        reason_text=Found("Not medically necessary.", line), decision=Found("denied", line),
+        p2p_window=Found(Window(2, "business-days", "within 2 business days"), line),
+    )  # fmt: skip
+    letter_id, _ = save_letter(db, iss=tenant, patient_id="pat-lumbar-mri", practice=prairie, uploaded_by=None,
+                               filename="uhc.pdf", media_type="application/pdf", content=b"%PDF-1.7")  # fmt: skip
+    record_reading(db, iss=tenant, patient_id="pat-lumbar-mri", letter_id=letter_id, reading={"fields": {}},
+                   error=None)  # fmt: skip
+    case_id = f"letter-{letter_id}"
+    confirm_letter(db, iss=tenant, patient_id="pat-lumbar-mri", letter_id=letter_id, confirmed=fields_json(fields),
+                   denial_id=case_id, practice=prairie)  # fmt: skip
+    clock = Clock(ZoneInfo("America/Chicago"), decided.astimezone(ZoneInfo("America/Chicago")))
+    summary = denial_summary(denial_from_letter(fields, letter_id=str(letter_id)), clock=clock)
+    summary["orderingProvider"] = {"organization": prairie}
+    track_denial(db, tenant=tenant, patient_id="pat-lumbar-mri", denial=summary, patient_name="R Q", source="letter")
+
+    assert cli.main(["sync", "--payer", "uhc"]) == 0
+    assert "1 open denial(s), 1 new case(s)" in capsys.readouterr().out
+    rows = {c.denial_id: c for c in cases_for(db, tenant, [prairie])}
+    assert {d for d, c in rows.items() if c.status != "closed"} == {PAYER_DENIAL}  # one open case
+    assert rows[case_id].status == "closed"
+    kept = letter(db, iss=tenant, patient_id="pat-lumbar-mri", letter_id=letter_id)
+    assert kept is not None and kept.denial_id == PAYER_DENIAL  # the letter is kept with the payer's case
+    deadline = rows[PAYER_DENIAL].deadline
+    assert deadline is not None and (deadline - decided).days < 5  # the letter's 2 business days, not 21 days

@@ -130,6 +130,14 @@ def test_page_image_is_a_png_of_the_page(uhc_letter: bytes, uhc_pages: list[Imag
         page_image(uhc_letter, "uhc.pdf", 3)
 
 
+def test_a_scans_page_image_is_sent_in_grey_and_a_letter_in_colour_keeps_its_colour(uhc_letter: bytes) -> None:
+    scan = Image.open(io.BytesIO(page_image((LETTERS / "uhc-lumbar-mri-scan.pdf").read_bytes(), "scan.pdf", 1)))
+    printed = Image.open(io.BytesIO(page_image(uhc_letter, "uhc.pdf", 1)))
+    assert scan.mode == "L" and scan.size == printed.size  # a grey fax sent as grey: half the bytes, nothing lost
+    assert printed.mode == "RGB" and printed.getcolors(2**24)  # the payer's coloured letterhead stays coloured
+    assert any(r != g or g != b for _, (r, g, b) in printed.getcolors(2**24))  # type: ignore[union-attr,misc]
+
+
 def test_sideways_fax_page_is_turned_upright_and_says_how(uhc_pages: list[Image.Image]) -> None:
     sideways = uhc_pages[0].rotate(90, expand=True)  # fed into the fax machine on its side
     text = read_document(image_bytes([sideways], "PNG"), "fax.png")
