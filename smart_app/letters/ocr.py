@@ -30,9 +30,7 @@ MIN_INK = 0.002  # a page darker than this is not blank: no text read from it me
 SKEW_RANGE, SKEW_STEP, SKEW_FINE = 6.0, 0.5, 0.1
 WORKING_WIDTH = 700  # the width of the small copy the skew is measured on
 NOT_WORDS = {"", "|", "||", "[", "]"}  # a table's rules, read as characters
-QUOTES = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"'}
-)  # tesseract's typographic quotes for the typed ones  # the width of the small copy the skew is measured on
+QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})  # tesseract's typographic quotes for the typed ones
 
 
 def ocr_dpi() -> int:
