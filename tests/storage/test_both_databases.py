@@ -303,3 +303,29 @@ def test_a_letter_keeps_its_file_whatever_its_name(url: str) -> None:
     assert letter(db, iss="https://ehr", patient_id="p2", letter_id=letter_id) is None  # another patient's id
     refuse_letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id, reason="r")  # not read: no change
     assert letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id).status == "received"  # type: ignore[union-attr]
+
+
+def test_two_syncs_keeping_one_payer_answer_at_once_keep_one(url: str) -> None:
+    from smart_app.store.payer_answers import payer_answers_for, save_payer_answer
+
+    db = _open(url)
+    db.upgrade()
+    failures: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def keep(n: int) -> None:
+        start.wait()
+        try:
+            save_payer_answer(_open(url), tenant="https://ehr/fhir", patient_id="p", denial_id="eob-1", payer="uhc",
+                              resources=[{"resourceType": "ExplanationOfBenefit", "id": "1", "n": n}])  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 (the failure is the finding)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=keep, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    kept = payer_answers_for(db, tenant="https://ehr/fhir", patient_id="p")
+    assert list(kept) == ["eob-1"] and kept["eob-1"][0]["id"] == "1"
