@@ -290,8 +290,8 @@ def test_a_page_recorded_at_once_ends_as_one_by_one_would(url: str) -> None:
 def test_a_letter_keeps_its_file_whatever_its_name(url: str) -> None:
     from smart_app.store.letters import letter, letter_file, refuse_letter, save_letter
 
-    command.upgrade(alembic_config(url), "head")
     db = _open(url)
+    db.upgrade()
     content = bytes(range(256)) * 20_000  # 5 MB with every byte value, as a scan's bytes are
     names = {"a\x00b<script>.pdf": "ab<script>.pdf", "x" * 300 + ".pdf": "x" * 251 + ".pdf"}
     for sent, kept in names.items():
