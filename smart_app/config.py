@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_SYNC_PAGE_LIMIT": 1000,  # pages one `p2p-brief sync` search follows before it stops and says so
     "BRIEF_BUDGET_SECONDS": 10.0,  # a brief shows what the EHR sent within this time and names what it did not
     "LETTER_WAIT_SECONDS": 20.0,  # an upload waits this long for its letter to be read, then the page refreshes
+    "LETTER_READERS": 2,  # letters read at once by one server process (OCR takes a core each); the rest wait
     # Storage and sessions
     "SECRET_KEY": None,  # Flask's secret; `p2p-brief serve` makes one per run when unset (all workers share it)
     "DATABASE_URL": None,  # default: a SQLite file in the user's data folder (default_database_url)
@@ -154,6 +155,7 @@ def load_settings(
         "FHIR_MAX_RESPONSE_BYTES",
         "FHIR_SYNC_PAGE_LIMIT",
         "SESSION_MINUTES",
+        "LETTER_READERS",
     ):
         settings[key] = int(settings[key])
     return settings

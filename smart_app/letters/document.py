@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterator
 
 import pypdfium2 as pdfium
@@ -22,10 +23,16 @@ from PIL import Image, ImageChops, ImageSequence, UnidentifiedImageError
 from smart_app.errors import LetterUnreadable
 from smart_app.letters.model import Box, LetterText, Line, Page
 from smart_app.letters.ocr import ocr_dpi, ocr_page
+from smart_app.letters.pixels import capped_scale, stored_dpi, too_many_pixels
 from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
 DEFAULT_MAX_PAGES = 10
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_PAGE_CHARACTERS = 40_000  # a dense letter page has 3,000 to 8,000 (pdfium's count, spaces and line ends too)
+# Lines only: pdfminer's grouping of text boxes into a reading order (``boxes_flow``) costs time that grows with the
+# square of the boxes on a page, and the rows are joined here by position (``join_rows``) anyway.
+LAYOUT = LAParams(boxes_flow=None)
+FAX_DPI = 200.0  # an image that states no resolution is taken for a fine-mode fax
 IMAGE_KINDS = {"PNG": "png", "JPEG": "jpeg", "TIFF": "tiff"}
 # What a refused file is, by its first bytes: the message names it so the user knows what they picked.
 MAGIC = (
@@ -148,6 +155,7 @@ def _pdf_pages(data: bytes) -> list[Page]:
     document = _open_pdf(data)
     try:
         _check_page_count(len(document))
+        _check_text_size(document)
         layouts = _pdf_layouts(data, len(document))
         pages = []
         for index in range(len(document)):
@@ -162,11 +170,27 @@ def _pdf_pages(data: bytes) -> list[Page]:
         document.close()
 
 
+def _check_text_size(document: pdfium.PdfDocument) -> None:
+    """Refuse a page with more text than any letter page before pdfminer lays it out: its line grouping grows
+    faster than the count of words, so a small crafted PDF could keep a worker busy for an hour."""
+    for index in range(len(document)):
+        text_page = document[index].get_textpage()
+        try:
+            count = text_page.count_chars()
+        finally:
+            text_page.close()
+        if count > MAX_PAGE_CHARACTERS:
+            raise LetterUnreadable(
+                f"its page {index + 1} has {count:,} characters of text; a letter page has a few thousand (at most "
+                f"{MAX_PAGE_CHARACTERS:,} are read): upload only the denial letter's pages"
+            )
+
+
 def _pdf_layouts(data: bytes, count: int) -> dict[int, tuple[Line, ...]]:
     """Each page's text-layer lines (an empty tuple for a page that has none)."""
     layouts: dict[int, tuple[Line, ...]] = {}
     try:
-        for number, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams()), start=1):
+        for number, layout in enumerate(extract_pages(io.BytesIO(data), laparams=LAYOUT), start=1):
             layouts[number] = tuple(_rows(number, list(_text_lines(layout)), layout.width, layout.height))
     except PDFSyntaxError as error:
         raise LetterUnreadable(f"the PDF is damaged and its text cannot be read ({error})") from None
@@ -218,17 +242,35 @@ def _rows(number: int, lines: list[LTTextLine], width: float, height: float) -> 
 
 
 def _render(document: pdfium.PdfDocument, index: int, dpi: int) -> Image.Image:
-    return document[index].render(scale=dpi / 72).to_pil()
+    """The page at ``dpi``, or coarser for a page too large to render at it (``pixels.MAX_PAGE_PIXELS``)."""
+    page = document[index]
+    width, height = page.get_size()
+    return page.render(scale=capped_scale(width, height, dpi / 72)).to_pil()
 
 
-def _image_frames(data: bytes, *, check_count: bool = False) -> list[Image.Image]:
-    """Every page of the image file; with ``check_count``, too many pages are refused before any is decoded."""
+def _image_frames(data: bytes, *, check_count: bool = False, only: int | None = None) -> list[Image.Image]:
+    """Every page of the image file (or page ``only``, 1-based, alone); with ``check_count``, too many pages are
+    refused before any is decoded. A page past ``pixels.MAX_PAGE_PIXELS`` is refused from its header."""
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # a page past Pillow's bomb warning is refused below, by its header
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        count = getattr(image, "n_frames", 1)
         if check_count:
-            _check_page_count(getattr(image, "n_frames", 1))
-        frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+            _check_page_count(count)
+        if only is not None:
+            _check_page_range(only, count)
+        frames = []
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            if only is not None and number != only:
+                continue
+            too_large = too_many_pixels(frame, number)
+            if too_large:
+                raise LetterUnreadable(too_large)
+            frames.append(frame.copy())
+    except Image.DecompressionBombError as error:  # past twice Pillow's limit: refused by Image.open itself
+        raise LetterUnreadable(f"a page is too large to read ({error}): scan it again at 300 dpi or less") from None
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise LetterUnreadable(f"the image is damaged and cannot be opened ({error})") from None
     return frames
 
@@ -258,12 +300,10 @@ def _page_png(data: bytes, page: int, dpi: int, rotation: int) -> bytes:
         finally:
             document.close()
     else:
-        frames = _image_frames(data)
-        _check_page_range(page, len(frames))
-        image = frames[page - 1]
-        source_dpi = _image_dpi(image)
-        if source_dpi != dpi:
-            size = (max(1, round(image.width * dpi / source_dpi)), max(1, round(image.height * dpi / source_dpi)))
+        image = _image_frames(data, only=page)[0]
+        scale = capped_scale(image.width, image.height, dpi / (stored_dpi(image) or FAX_DPI))
+        if scale != 1:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             image = image.convert("L").resize(size, Image.Resampling.LANCZOS)
     if rotation % 360:
         image = image.rotate(-(rotation % 360), expand=True)
@@ -286,12 +326,3 @@ def _grey_if_it_is(image: Image.Image) -> Image.Image:
 def _check_page_range(page: int, count: int) -> None:
     if not 1 <= page <= count:
         raise LetterUnreadable(f"it has no page {page} (it has {_pages(count)})")
-
-
-def _image_dpi(image: Image.Image) -> float:
-    """The image's horizontal resolution as stored, else 200 (a fine-mode fax)."""
-    dpi = image.info.get("dpi")
-    try:
-        return float(dpi[0]) if dpi and float(dpi[0]) > 1 else 200.0
-    except (TypeError, ValueError, IndexError):
-        return 200.0

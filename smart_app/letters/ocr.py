@@ -18,6 +18,7 @@ import pytesseract
 from PIL import Image, ImageFilter, ImageOps
 
 from smart_app.letters.model import Box, Line, Page
+from smart_app.letters.pixels import capped_scale, stored_dpi
 from smart_app.letters.rows import COLUMN_GAP, COLUMN_SEPARATOR, join_rows
 
 DEFAULT_DPI = 300
@@ -29,9 +30,7 @@ MIN_INK = 0.002  # a page darker than this is not blank: no text read from it me
 SKEW_RANGE, SKEW_STEP, SKEW_FINE = 6.0, 0.5, 0.1
 WORKING_WIDTH = 700  # the width of the small copy the skew is measured on
 NOT_WORDS = {"", "|", "||", "[", "]"}  # a table's rules, read as characters
-QUOTES = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"'}
-)  # tesseract's typographic quotes for the typed ones  # the width of the small copy the skew is measured on
+QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})  # tesseract's typographic quotes for the typed ones
 
 
 def ocr_dpi() -> int:
@@ -102,19 +101,11 @@ def _timeout_note(number: int) -> str:
 def _prepared(image: Image.Image, dpi: float | None) -> Image.Image:
     """Grey, enlarged to ``ocr_dpi()`` when coarser, specks removed."""
     gray = ImageOps.exif_transpose(image).convert("L")
-    source, target = dpi or _stored_dpi(image), ocr_dpi()
+    source, target = dpi or stored_dpi(image), ocr_dpi()
     if source and source < target * 0.9:
-        scale = target / source
+        scale = capped_scale(gray.width, gray.height, target / source)
         gray = gray.resize((round(gray.width * scale), round(gray.height * scale)), Image.Resampling.BICUBIC)
     return gray.filter(ImageFilter.MedianFilter(3)) if MEDIAN_FILTER else gray
-
-
-def _stored_dpi(image: Image.Image) -> float | None:
-    dpi = image.info.get("dpi")
-    try:
-        return float(dpi[0]) if dpi and float(dpi[0]) > 1 else None
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def skew_angle(gray: Image.Image) -> float:

@@ -213,7 +213,8 @@ def _services(
 def patient_differs(fields: LetterFields, patient: Mapping[str, Any] | None) -> dict[str, str] | None:
     """What differs between the letter's patient and the chart's (``Patient`` resource), compared as the letter
     reader compares them (``letters.patient``): None when nothing does, else the names and birth dates to show
-    (``letterName``, ``letterBirthDate``, ``chartName``, ``chartBirthDate``)."""
+    (``letterName``, ``letterBirthDate``, ``chartName``, ``chartBirthDate``; only to the letter's uploader) and
+    ``differs``, what differs without either patient's values ("name and birth date differ")."""
     if patient is None:
         return None
     chart_birth = str(patient.get("birthDate") or "")
@@ -228,4 +229,6 @@ def patient_differs(fields: LetterFields, patient: Mapping[str, Any] | None) -> 
         "letterBirthDate": letter_birth or "",
         "chartName": next(iter(patient_names(dict(patient))), ""),
         "chartBirthDate": chart_birth,
+        "differs": " and ".join(p for p, d in (("name", name_differs), ("birth date", birth_differs)) if d)
+        + (" differ" if name_differs and birth_differs else " differs"),
     }

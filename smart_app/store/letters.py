@@ -8,6 +8,7 @@ mean is the ``letters`` package's business.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,7 +82,7 @@ def save_letter(
     try:
         with db.session() as session:
             row = UploadedLetter(iss=iss, patient_id=patient_id, practice=practice, uploaded_by=uploaded_by,
-                                 filename=filename[:255], media_type=media_type[:100], content=content,
+                                 filename=_fitted_name(filename), media_type=media_type[:100], content=content,
                                  size=len(content) if size is None else size, status=status, error=error,
                                  form_key=form_key)  # fmt: skip
             session.add(row)
@@ -92,6 +93,18 @@ def save_letter(
         if raced is None:
             raise
         return raced, False
+
+
+def _fitted_name(filename: str, width: int = 255) -> str:
+    """The file's name as the column keeps it: control characters dropped (PostgreSQL refuses a NUL, and the
+    letter with it), cut to ``width`` characters keeping its extension."""
+    name = "".join(char for char in filename if unicodedata.category(char) != "Cc")
+    if len(name) <= width:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 10:
+        return name[:width]
+    return stem[: width - len(extension) - 1] + "." + extension
 
 
 def _letter_for_key(db: Database, *, iss: str, patient_id: str, form_key: str | None) -> int | None:

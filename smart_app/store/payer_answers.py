@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from smart_app.store.db import Database
 from smart_app.store.models import PayerAnswer
@@ -15,7 +16,17 @@ from smart_app.store.models import PayerAnswer
 def save_payer_answer(
     db: Database, *, tenant: str, patient_id: str, denial_id: str, payer: str, resources: list[dict[str, Any]]
 ) -> None:
-    """Keep (or replace with the newer read) the payer's answer for one denial of one chart."""
+    """Keep (or replace with the newer read) the payer's answer for one denial of one chart. Two runs keeping it at
+    once (an overlapping ``sync --payer``) keep one row: the one that finds the other's insert updates it."""
+    try:
+        _save(db, tenant, patient_id, denial_id, payer, resources)
+    except IntegrityError:
+        _save(db, tenant, patient_id, denial_id, payer, resources)  # the row another run just inserted
+
+
+def _save(
+    db: Database, tenant: str, patient_id: str, denial_id: str, payer: str, resources: list[dict[str, Any]]
+) -> None:
     with db.session() as session:
         row = session.scalars(
             select(PayerAnswer).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["p2p_db"] = db
     app.extensions["p2p_discovery"] = DiscoveryCache()
     app.extensions["p2p_token_vault"] = TokenVault(app.config["SECRET_KEY"])
+    app.extensions["p2p_letter_readers"] = threading.BoundedSemaphore(max(1, settings["LETTER_READERS"]))
     _configure_sessions(app, settings, db.url)
     converters.init_app(app)
     for blueprint in (

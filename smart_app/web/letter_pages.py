@@ -44,6 +44,23 @@ def render_upload(context: LaunchContext, *, error: str | None = None, status: i
     return html, status
 
 
+def uploaded_by_user(context: LaunchContext, stored: StoredLetter) -> bool:
+    """Whether the launch's user uploaded the letter."""
+    return stored.uploaded_by is not None and stored.uploaded_by == context.fhir_user
+
+
+def refusal(context: LaunchContext, stored: StoredLetter) -> str | None:
+    """Why the letter was refused: to its uploader, whose patient it names (they hold the letter and must upload
+    it to that patient's chart); to anyone else, only what differs (``stored.error``): another patient's name and
+    birth date are not shown to every user of this chart."""
+    if stored.status != "refused":
+        return None
+    other = (stored.confirmed or {}).get("otherPatient")
+    if isinstance(other, dict) and uploaded_by_user(context, stored):
+        return render_template("letter_errors.txt", kind="other-patient", **other).strip()
+    return stored.error
+
+
 def _boxes(fields: dict[str, Any]) -> list[dict[str, Any]]:
     """Each found field's source box as CSS percentages of its page (``id`` names the field on the form)."""
     named = [(name, found) for name, found in fields.items() if isinstance(found, dict)]
@@ -114,5 +131,6 @@ def render_letter(
         reading_now=stored.status == "received" and _age(stored) < READING_FOR_AT_MOST,
         chart_takes=chart_takes(context, stored),
         filed=filed(context, stored.id) if stored.status == "confirmed" else None,
+        refusal=refusal(context, stored),
     )
     return html, status

@@ -36,7 +36,7 @@ from smart_app.web.context import check_csrf, current_launch, fhir_client, setti
 from smart_app.web.form_keys import submitted_form_key
 from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_filing import chart_takes, file_in_chart, media_type
-from smart_app.web.letter_pages import letter_practices, render_letter, render_upload
+from smart_app.web.letter_pages import letter_practices, render_letter, render_upload, uploaded_by_user
 from smart_app.web.loading import clock, load_open_answers, practice_state
 from smart_app.web.worklist_views import patient_launch, patient_of_case, practice_launch
 
@@ -140,8 +140,9 @@ def _start_reading(
 def _read(
     app: Flask, tenant: str, patient_id: str, letter_id: int, data: bytes, filename: str, too_large: bool
 ) -> None:
-    """Read the letter and keep what was read, or why it could not be (the file stays either way)."""
-    with app.app_context():
+    """Read the letter and keep what was read, or why it could not be (the file stays either way); at most
+    ``P2P_LETTER_READERS`` letters are read at once, the others waiting their turn."""
+    with app.app_context(), app.extensions["p2p_letter_readers"]:
         db, error, reading = app.extensions["p2p_db"], None, None
         if too_large:
             error = render_template("letter_errors.txt", kind="too-large", size=len(data), limit=max_bytes()).strip()
@@ -175,6 +176,8 @@ def page_png(letter_id: int, page: int) -> ResponseReturnValue:
     """One page of the letter as an image (never cached: it shows the patient's letter)."""
     context = current_launch(touch=False)
     stored = own_letter(context, letter_id)
+    if stored.status == "refused" and not uploaded_by_user(context, stored):
+        raise NotFound("That page is not in the letter.")  # another patient's letter: its uploader's alone
     data = letter_file(database(), iss=context.tenant, patient_id=_patient(context), letter_id=letter_id)
     if not data:
         raise NotFound("That page is not in the letter.")
@@ -212,9 +215,11 @@ def confirm(letter_id: int) -> ResponseReturnValue:
     confirmed = {**fields_json(reviewed.fields), "corrected": list(reviewed.corrected)}
     differs = patient_differs(reviewed.fields, patient)
     if differs is not None:
-        reason = render_template("letter_errors.txt", kind="other-patient", **differs).strip()
+        # Listed for every user of this chart: what differs, never the other patient's name or birth date (the
+        # letter's uploader alone sees those, kept with the fields they confirmed; see letter_pages.refusal).
+        reason = render_template("letter_errors.txt", kind="another-patient", differs=differs["differs"]).strip()
         refuse_letter(database(), iss=context.tenant, patient_id=patient_id, letter_id=letter_id, reason=reason,
-                      confirmed=confirmed)  # fmt: skip
+                      confirmed={**confirmed, "otherPatient": differs})  # fmt: skip
         return redirect(url_for("letters.review", letter_id=letter_id, ctx=context.handle), code=303)
     answer = _same_decision_on_list(context, letter_id, reviewed.fields)
     denial_id = answer.claim_response_id if answer else letter_denial_id(letter_id)

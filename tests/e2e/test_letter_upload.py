@@ -211,6 +211,31 @@ def test_a_letter_for_another_patient_is_refused_with_the_reason_and_kept(
     assert "/brief/" not in again.url  # a refused letter stays refused
 
 
+def test_a_refused_letter_names_the_other_patient_only_to_its_uploader(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other_born = _born(pair, "pat-knee-tka")
+    other = reading(_yesterday(), other_born, name="BRIGHTWATER, HAROLD J")
+    monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: other)
+    browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")
+    uploaded = _upload(pair, browser, ctx, csrf, letter_pdf(), "faxed-in.pdf")
+    letter_path = uploaded.url.split(pair.app.url)[1].split("?")[0]
+    refused = browser.post(f"{pair.app.url}{letter_path}/confirm", data=_form(uploaded.text) | {"practice": PRAIRIE},
+                           timeout=60)  # fmt: skip
+    assert "This letter is for BRIGHTWATER, HAROLD J" in unescape(refused.text)  # the uploader knows whose it is
+    pair.sign_in_as("demo-liaison-prairie")  # a colleague opens the same patient's chart later
+    try:
+        colleague, colleague_ctx, _ = _launch(pair, "pat-lumbar-mri")
+        for path in ("/letters/new", letter_path):
+            page = unescape(colleague.get(f"{pair.app.url}{path}", params={"ctx": colleague_ctx}, timeout=60).text)
+            assert "faxed-in.pdf" in page and "names another patient: its name and birth date differ" in page
+            assert "BRIGHTWATER" not in page and other_born.isoformat() not in page
+        image = colleague.get(f"{pair.app.url}{letter_path}/pages/1.png", params={"ctx": colleague_ctx}, timeout=60)
+        assert image.status_code == 404 and not image.content.startswith(b"\x89PNG")
+    finally:
+        pair.sign_in_as("demo-clinician")
+
+
 def test_the_page_image_is_only_for_the_patients_own_launch(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(letter_views, "read_letter", lambda data, filename: reading(_yesterday(), _born(pair)))
     browser, ctx, csrf = _launch(pair, "pat-lumbar-mri")

@@ -86,5 +86,7 @@ def test_another_patients_letter_is_told_apart() -> None:
         "letterBirthDate": "1958-04-03",
         "chartName": "Raymond T. Quillfeather",
         "chartBirthDate": "1974-03-14",
+        "differs": "name and birth date differ",
     }
-    assert patient_differs(replace(READ, birth_date=Found(date(1974, 3, 15), _at("y"))), PATIENT) is not None
+    later = patient_differs(replace(READ, birth_date=Found(date(1974, 3, 15), _at("y"))), PATIENT)
+    assert later is not None and later["differs"] == "birth date differs"

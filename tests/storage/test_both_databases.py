@@ -285,3 +285,47 @@ def test_a_page_recorded_at_once_ends_as_one_by_one_would(url: str) -> None:
     assert {r.denial_id for r in cases_for(db, tenant, {"Organization/a"})} == {"cr-old", "cr-mid", "cr-new"}
     assert [r.denial_id for r in cases_for(db, tenant, {"Organization/b"})] == ["cr-9"]  # a guess fills a gap only
     assert rows["cr-old"].payer == "Aetna"
+
+
+def test_a_letter_keeps_its_file_whatever_its_name(url: str) -> None:
+    from smart_app.store.letters import letter, letter_file, refuse_letter, save_letter
+
+    db = _open(url)
+    db.upgrade()
+    content = bytes(range(256)) * 20_000  # 5 MB with every byte value, as a scan's bytes are
+    names = {"a\x00b<script>.pdf": "ab<script>.pdf", "x" * 300 + ".pdf": "x" * 251 + ".pdf"}
+    for sent, kept in names.items():
+        letter_id, created = save_letter(db, iss="https://ehr", patient_id="p1", practice=None, uploaded_by="u",
+                                         filename=sent, media_type="application/pdf", content=content)  # fmt: skip
+        stored = letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id)
+        assert created and stored is not None and stored.filename == kept
+        assert letter_file(db, iss="https://ehr", patient_id="p1", letter_id=letter_id) == content
+    assert letter(db, iss="https://ehr", patient_id="p2", letter_id=letter_id) is None  # another patient's id
+    refuse_letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id, reason="r")  # not read: no change
+    assert letter(db, iss="https://ehr", patient_id="p1", letter_id=letter_id).status == "received"  # type: ignore[union-attr]
+
+
+def test_two_syncs_keeping_one_payer_answer_at_once_keep_one(url: str) -> None:
+    from smart_app.store.payer_answers import payer_answers_for, save_payer_answer
+
+    db = _open(url)
+    db.upgrade()
+    failures: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def keep(n: int) -> None:
+        start.wait()
+        try:
+            save_payer_answer(_open(url), tenant="https://ehr/fhir", patient_id="p", denial_id="eob-1", payer="uhc",
+                              resources=[{"resourceType": "ExplanationOfBenefit", "id": "1", "n": n}])  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 (the failure is the finding)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=keep, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    kept = payer_answers_for(db, tenant="https://ehr/fhir", patient_id="p")
+    assert list(kept) == ["eob-1"] and kept["eob-1"][0]["id"] == "1"
