@@ -21,11 +21,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from difflib import SequenceMatcher
 
 from smart_app.denials.pas import Denial
 from smart_app.denials.triage import reason_text
 
 DAY_TOLERANCE = 1
+# Two reasons are one text read twice when they differ only by a few OCR slips: a word misread letter for letter
+# ("Iumbar", "OZempic"; spacing and punctuation such as "you_or" are ignored anyway). A number that differs, a word
+# added or dropped, or more slips than this is a difference the physician must read.
+OCR_SLIPS = 3
+SLIP_LIKENESS = 0.6
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,30 @@ def _comparable(value: str) -> str:
     return _words(value).replace("&", "and").casefold()
 
 
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[0-9a-z]+", text.casefold())
+
+
+def _slip(ours: str, theirs: str) -> bool:
+    """Whether one word could be the other misread by OCR: the same digits, and mostly the same letters."""
+    same_digits = re.sub(r"\D", "", ours) == re.sub(r"\D", "", theirs)
+    return same_digits and SequenceMatcher(None, ours, theirs, autojunk=False).ratio() >= SLIP_LIKENESS
+
+
+def same_wording(ours: str, theirs: str) -> bool:
+    """Whether two texts say the same words (case, spacing and punctuation ignored), allowing up to ``OCR_SLIPS``
+    words misread letter for letter; never a different number, nor a word more or less."""
+    a, b = _tokens(ours), _tokens(theirs)
+    slips = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op != "replace" or i2 - i1 != j2 - j1 or not all(map(_slip, a[i1:i2], b[j1:j2])):
+            return False
+        slips += i2 - i1
+    return slips <= OCR_SLIPS
+
+
 def differences(answer: Denial, letter: Denial) -> list[Difference]:
     """The fields the answer and its letter state differently (reference, decision date, reason text with whitespace
     normalized, reviewer, service code): each with both values; a field one side does not state is no difference.
@@ -160,7 +190,7 @@ def differences(answer: Denial, letter: Denial) -> list[Difference]:
     differ("preAuthRef", ours_ref, theirs_ref, not theirs_ref or _number(theirs_ref) in answer_numbers(answer))
     differ("decidedOn", _decided(answer), _decided(letter), _same_time(letter, answer))
     ours_reason, theirs_reason = _words(reason_text(answer)), _words(reason_text(letter))
-    differ("reason", ours_reason, theirs_reason, ours_reason == theirs_reason)
+    differ("reason", ours_reason, theirs_reason, same_wording(ours_reason, theirs_reason))
     differ("reviewer", _reviewer(answer), _reviewer(letter), _comparable(_reviewer(answer)) ==
            _comparable(_reviewer(letter)))  # fmt: skip
     ours_codes, theirs_codes = sorted(_service_codes(answer)), sorted(_service_codes(letter))

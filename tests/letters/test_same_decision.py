@@ -156,3 +156,21 @@ def test_each_channel_says_where_each_field_was_read(uhc_letter_denial: Denial) 
     assert set(letter) >= PROVENANCE_KEYS
     assert letter["preAuthRef"] == "letter page 1: 'Reference number  A265903318'"
     assert letter["reviewer"] == "letter page 2: 'Marcus L. Whitfield, MD'"
+
+
+def test_the_letters_reason_read_with_ocr_slips_is_no_difference_but_a_changed_word_is() -> None:
+    chart = _chart("lumbar-mri")
+    words = " ".join(_mri(chart).items[0].reason_text)  # the ClaimResponse's own words, as the letter prints them
+    assert len(words) > 200
+    slipped = words.replace("you or your", "you_or your").replace("lumbar", "Iumbar", 1)  # what OCR makes of a fax
+
+    def reason_differs(text: str) -> bool:
+        base = _letter(reference="A265903318")
+        letter = replace(base, items=[replace(i, reason_text=[text]) for i in base.items])
+        brief = build_brief(chart, [attach_letter(_mri(chart), letter)], clock=CLOCK)
+        return any(d["field"] == "reason" for d in brief["denials"][0]["differences"])
+
+    assert not reason_differs(slipped)
+    assert reason_differs(words.replace("6 weeks", "12 weeks"))  # another number: the physician must see it
+    assert reason_differs(words.replace("6 weeks", "6 consecutive weeks"))  # a word more
+    assert reason_differs(words.replace("not approved", "approved"))  # a word less
