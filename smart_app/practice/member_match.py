@@ -2,7 +2,10 @@
 id, its Coverage); the practice's chart is the EHR's. The two are matched by the member ID and the birth date, both
 required: the EHR's Coverages carrying that member ID (``Coverage?identifier=``), their beneficiaries, and of those
 the one born that day. None, or more than one (a duplicate chart, twins on one family ID), is refused with the
-reason and listed, never guessed. The practice is matched the same way, by the NPI the payer names for it.
+reason and listed, never guessed. A member ID is unique only within its payer: a Coverage whose payor the app
+recognises as another payer (``criteria/payers.yaml``) is no match, so another plan's member who shares the number
+and the birthday is never taken (a payor the app cannot tell is kept: the ID and birth date still decide). The
+practice is matched the same way, by the NPI the payer names for it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from smart_app.denials.payers import recognise
 from smart_app.errors import FhirReadError
 from smart_app.fhir.chart import Chart
 from smart_app.fhir.client import FhirClient
@@ -59,20 +63,46 @@ def member_of(answer: dict[str, Any], chart: Chart) -> Member:
     return Member(reference, ids[0] if ids else None, patient.get("birthDate"))
 
 
-def match_members(ehr: FhirClient, members: list[Member]) -> dict[Member, MemberMatch]:
-    """Each member's patient in the EHR, by member ID and birth date; two searches in all (Coverages by member
-    ID, then their beneficiaries). A failed search raises ``FhirReadError``: nothing is matched by half."""
+def _payor_ids(coverages: list[dict[str, Any]]) -> list[str]:
+    refs = (str(p.get("reference") or "") for c in coverages for p in c.get("payor") or [] if isinstance(p, dict))
+    return sorted({ref.split("/", 1)[1] for ref in refs if ref.startswith("Organization/")})
+
+
+def _other_payers(coverage: dict[str, Any], orgs: dict[str, dict[str, Any]], payer_key: str | None) -> bool:
+    """Whether the Coverage is with a payer the app recognises as another than ``payer_key``."""
+    if not payer_key:
+        return False
+    for payor in coverage.get("payor") or []:
+        ref = str((payor or {}).get("reference") or "")
+        org = orgs.get(ref.split("/", 1)[1]) if ref.startswith("Organization/") else None
+        known = recognise(org or {"name": (payor or {}).get("display")})
+        if known is not None and known.key != payer_key:
+            return True
+    return False
+
+
+def match_members(ehr: FhirClient, members: list[Member], *, payer_key: str | None = None) -> dict[Member, MemberMatch]:
+    """Each member's patient in the EHR, by member ID and birth date, on a Coverage not with another payer than
+    ``payer_key``; two bursts in all (Coverages by member ID, then their beneficiaries and payors). A failed search
+    raises ``FhirReadError``: nothing is matched by half."""
     ids = sorted({m.member_id for m in members if m.member_id})
     coverages = _search_all(ehr, {f"c{i}": ("Coverage", {"identifier": v, "_count": "50"}) for i, v in enumerate(ids)})
+    beneficiaries = {str((c.get("beneficiary") or {}).get("reference") or "") for c in coverages}
+    patient_ids = sorted(b.split("/", 1)[1] for b in beneficiaries if b.startswith("Patient/"))
+    payor_ids = _payor_ids(coverages) if payer_key else []
+    queries = {f"p{i}": ("Patient", {"_id": ",".join(patient_ids[i : i + 50])}) for i in range(0, len(patient_ids), 50)}
+    queries |= {
+        f"o{i}": ("Organization", {"_id": ",".join(payor_ids[i : i + 50])}) for i in range(0, len(payor_ids), 50)
+    }
+    found = _search_all(ehr, queries)
+    orgs = {str(r.get("id")): r for r in found if r.get("resourceType") == "Organization"}
     holders: dict[str, set[str]] = {}
     for coverage in coverages:
         beneficiary = str((coverage.get("beneficiary") or {}).get("reference") or "")
-        if beneficiary.startswith("Patient/"):
+        if beneficiary.startswith("Patient/") and not _other_payers(coverage, orgs, payer_key):
             for member_id in set(_member_ids(coverage) + [str(coverage.get("subscriberId") or "")]) & set(ids):
                 holders.setdefault(member_id, set()).add(beneficiary.split("/", 1)[1])
-    patient_ids = sorted({p for found in holders.values() for p in found})
-    patients = _search_all(ehr, {f"p{i}": ("Patient", {"_id": ",".join(patient_ids[i : i + 50])})
-                                 for i in range(0, len(patient_ids), 50)})  # fmt: skip
+    patients = [r for r in found if r.get("resourceType") == "Patient"]
     born = {str(p.get("id")): p.get("birthDate") for p in patients}
     names = {str(p.get("id")): display_name(p) for p in patients}
     return {m: _match(m, holders.get(m.member_id or "", set()), born, names) for m in members}

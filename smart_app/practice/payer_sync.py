@@ -164,7 +164,7 @@ def _place(
     npis = {ref: npi_of(chart.resolve({"reference": getattr(providers.get(ref), "organization", None)}))
             for ref in members}  # fmt: skip
     try:
-        matches = match_members(run.ehr, list(set(members.values())))
+        matches = match_members(run.ehr, list(set(members.values())), payer_key=run.payer_key)
         practices = practices_by_npi(run.ehr, {n for n in npis.values() if n})
     except FhirError as exc:
         raise _EhrFailed(exc) from exc
@@ -218,7 +218,7 @@ def inquire(
         return report
     requested_for = str((claim.get("patient") or {}).get("reference") or "").split("/")[-1]
     members = {f"ClaimResponse/{a.get('id')}": member_of(a, chart) for a in answers}
-    matches = match_members(ehr, list(set(members.values())))
+    matches = match_members(ehr, list(set(members.values())), payer_key=payer_key)
     practice = _request_practice(claim, build_chart(sent))
     placements: dict[str, Placement] = {}
     for ref, member in members.items():

@@ -324,3 +324,23 @@ def test_a_letter_case_is_joined_by_the_payers_answer_for_the_same_decision(
     assert kept is not None and kept.denial_id == PAYER_DENIAL  # the letter is kept with the payer's case
     deadline = rows[PAYER_DENIAL].deadline
     assert deadline is not None and (deadline - decided).days < 5  # the letter's 2 business days, not 21 days
+
+
+def test_another_payers_member_with_the_same_id_and_birth_date_is_no_match(
+    practice: dict[str, Any], ehr: tuple[RunningServer, Any], capsys: pytest.CaptureFixture
+) -> None:
+    """Member IDs are unique only within a payer: a chart whose Coverage is with Aetna and happens to carry the same
+    number and birthday is not UnitedHealthcare's member, so the decision goes to the one UHC chart (before, the two
+    charts made it ambiguous and it was refused; with the Aetna chart alone it would have gone to the wrong one)."""
+    store = ehr[1].extensions["demo_ehr"].store
+    other = copy.deepcopy(store.get("Patient", "pat-lumbar-mri"))
+    other["id"] = "pat-aetna-namesake"
+    coverage = copy.deepcopy(store.get("Coverage", "cov-lumbar-uhc"))
+    coverage["id"], coverage["beneficiary"] = "cov-aetna-namesake", {"reference": "Patient/pat-aetna-namesake"}
+    coverage["payor"] = [{"reference": "Organization/org-aetna"}]
+    store.add_all([other, coverage])
+    assert cli.main(["sync", "--payer", "uhc"]) == 0
+    out = capsys.readouterr().out
+    assert "1 new case(s)" in out and "0 refused" in out, out
+    (case,) = [c for c in cases_for(practice["db"], practice["tenant"]) if c.denial_id == PAYER_DENIAL]
+    assert case.patient_id == "pat-lumbar-mri"
