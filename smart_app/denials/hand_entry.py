@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -121,14 +121,7 @@ def parse_hand_entry(
         errors["service_system"] = "Choose CPT, HCPCS or NDC."
     elif not re.fullmatch(CODE_PATTERNS[system], values["service_code"].upper()):
         errors["service_code"] = f"Enter the {system} code from the letter (e.g. 72148, J0135 or 0169-4181-13)."
-    decided_at = _decision_time(values, zone, errors)
-    now = now or datetime.now(zone)
-    if decided_at is not None and decided_at > now:
-        errors["decided_date"] = (
-            f"The decision date {decided_at:%Y-%m-%d %H:%M} is after today ({now:%Y-%m-%d %H:%M}): "
-            "enter the date and time printed on the letter."
-        )
-        decided_at = None
+    decided_at = _decision_time(values, zone, now or datetime.now(zone), errors)
     if not values["reason_text"]:
         errors["reason_text"] = "Copy the reason exactly as the letter words it."
     if errors or decided_at is None:
@@ -171,26 +164,39 @@ def practice_choice(chosen: str, practices: Sequence[str] | None, errors: dict[s
     return chosen or (practices[0] if practices else None)
 
 
-def _decision_time(values: Mapping[str, str], zone: ZoneInfo, errors: dict[str, str]) -> datetime | None:
+def decision_moment(day: str, clock: str, zone: tzinfo, now: datetime, errors: dict[str, str]) -> datetime | None:
+    """The decision date (YYYY-MM-DD) and time (HH:MM, or empty for 00:00) as typed from a letter, in ``zone``;
+    never before ``EARLIEST_YEAR`` nor after ``now``. A problem goes into ``errors`` under the form's field name."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        errors["decided_date"] = "Enter the decision date from the letter."
+        return None
+    if clock and not re.fullmatch(r"\d{2}:\d{2}", clock):
+        errors["decided_time"] = "Enter the time as HH:MM, or leave it empty."
+        return None
+    try:
+        moment = datetime.fromisoformat(f"{day}T{clock or '00:00'}").replace(tzinfo=zone)
+    except ValueError:
+        errors["decided_date"] = "That is not a real date and time."
+        return None
+    if moment.year < EARLIEST_YEAR:
+        errors["decided_date"] = f"The decision year must be {EARLIEST_YEAR} or later."
+        return None
+    if moment > now:
+        errors["decided_date"] = (
+            f"The decision date {moment:%Y-%m-%d %H:%M} is after today ({now:%Y-%m-%d %H:%M}): "
+            "enter the date and time printed on the letter."
+        )
+        return None
+    return moment
+
+
+def _decision_time(values: Mapping[str, str], zone: ZoneInfo, now: datetime, errors: dict[str, str]) -> datetime | None:
     """The letter's decision date and time (HH:MM, no offset) in the letter's zone, else the practice's."""
     if values["decided_zone"] not in LETTER_ZONES:
         errors["decided_zone"] = "Choose the time zone from the list."
         return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values["decided_date"]):
-        errors["decided_date"] = "Enter the decision date from the letter."
-        return None
-    if values["decided_time"] and not re.fullmatch(r"\d{2}:\d{2}", values["decided_time"]):
-        errors["decided_time"] = "Enter the time as HH:MM, or leave it empty."
-        return None
-    try:
-        local = datetime.fromisoformat(f"{values['decided_date']}T{values['decided_time'] or '00:00'}")
-    except ValueError:
-        errors["decided_date"] = "That is not a real date and time."
-        return None
-    if local.year < EARLIEST_YEAR:
-        errors["decided_date"] = f"The decision year must be {EARLIEST_YEAR} or later."
-        return None
-    return local.replace(tzinfo=ZoneInfo(values["decided_zone"]) if values["decided_zone"] else zone)
+    letter_zone = ZoneInfo(values["decided_zone"]) if values["decided_zone"] else zone
+    return decision_moment(values["decided_date"], values["decided_time"], letter_zone, now, errors)
 
 
 def hand_denial_id(entry_id: int) -> str:

@@ -14,7 +14,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smart_app.denials.hand_entry import CODE_PATTERNS, EARLIEST_YEAR, LIMITS, SERVICE_SYSTEMS
+from smart_app.denials.hand_entry import CODE_PATTERNS, LIMITS, SERVICE_SYSTEMS, decision_moment
 from smart_app.letters.model import Found, LetterFields, Service, Source, Window
 from smart_app.letters.patient import patient_names, same_name
 
@@ -137,27 +137,10 @@ def _letter_zone(read: LetterFields, practice: tzinfo) -> tzinfo:
 
 
 def _decided_at(values: Mapping[str, str], zone: tzinfo, now: datetime, errors: dict[str, str]) -> Any:
-    """The decision date (and time when given, in ``zone``); never after ``now``."""
-    day, clock = values.get("decided_date", ""), values.get("decided_time", "")
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-        errors["decided_date"] = "Enter the decision date from the letter."
-        return None
-    if clock and not re.fullmatch(r"\d{2}:\d{2}", clock):
-        errors["decided_time"] = "Enter the time as HH:MM, or leave it empty."
-        return None
-    try:
-        moment = datetime.fromisoformat(f"{day}T{clock or '00:00'}").replace(tzinfo=zone)
-    except ValueError:
-        errors["decided_date"] = "That is not a real date and time."
-        return None
-    if moment.year < EARLIEST_YEAR:
-        errors["decided_date"] = f"The decision year must be {EARLIEST_YEAR} or later."
-        return None
-    if moment > now:
-        errors["decided_date"] = (
-            f"The decision date {moment:%Y-%m-%d %H:%M} is after today ({now:%Y-%m-%d %H:%M}): "
-            "enter the date and time printed on the letter."
-        )
+    """The decision date, or date and time when a time is given (in ``zone``); never after ``now``."""
+    clock = values.get("decided_time", "")
+    moment = decision_moment(values.get("decided_date", ""), clock, zone, now, errors)
+    if moment is None:
         return None
     return moment if clock else moment.date()
 
