@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from smart_app.store.db import Database
+from smart_app.store.form_submissions import store_once
 from smart_app.store.models import HandEnteredDenial
 
 
@@ -23,21 +23,12 @@ def save_hand_entry(
 ) -> tuple[int, bool]:
     """Store one hand-entered denial; its id and True. A form whose one-time ``form_key`` already created an entry
     for this patient stores nothing: that entry's id and False (a second submit of the same form)."""
-    earlier = entry_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
-    if earlier is not None:
-        return earlier, False
-    try:
-        with db.session() as session:
-            row = HandEnteredDenial(iss=iss, patient_id=patient_id, fields_json=json.dumps(fields, ensure_ascii=False),
-                                    entered_by=entered_by, form_key=form_key)  # fmt: skip
-            session.add(row)
-            session.flush()
-            return int(row.id), True
-    except IntegrityError:  # the same form submitted twice at once: the other request stored it first
-        raced = entry_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
-        if raced is None:
-            raise
-        return raced, False
+    return store_once(
+        db,
+        lambda: HandEnteredDenial(iss=iss, patient_id=patient_id, fields_json=json.dumps(fields, ensure_ascii=False),
+                                  entered_by=entered_by, form_key=form_key),
+        lambda: entry_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key),
+    )  # fmt: skip
 
 
 def entry_for_key(db: Database, *, iss: str, patient_id: str, form_key: str | None) -> int | None:

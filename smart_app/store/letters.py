@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from smart_app.store.db import Database
+from smart_app.store.form_submissions import store_once
 from smart_app.store.models import MAX_ROW_ID, UploadedLetter
 
 STATUSES = ("received", "read", "unreadable", "confirmed", "refused")
@@ -76,23 +76,14 @@ def save_letter(
     """Store one uploaded letter before it is read; its id and True. A form whose one-time ``form_key`` already
     stored a letter for this patient stores nothing: that letter's id and False (a second submit of the form).
     ``size`` is the upload's size when ``content`` is not kept (a file past the cap keeps its name and error)."""
-    earlier = _letter_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
-    if earlier is not None:
-        return earlier, False
-    try:
-        with db.session() as session:
-            row = UploadedLetter(iss=iss, patient_id=patient_id, practice=practice, uploaded_by=uploaded_by,
-                                 filename=_fitted_name(filename), media_type=media_type[:100], content=content,
-                                 size=len(content) if size is None else size, status=status, error=error,
-                                 form_key=form_key)  # fmt: skip
-            session.add(row)
-            session.flush()
-            return int(row.id), True
-    except IntegrityError:  # the same form submitted twice at once: the other request stored it first
-        raced = _letter_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key)
-        if raced is None:
-            raise
-        return raced, False
+    return store_once(
+        db,
+        lambda: UploadedLetter(iss=iss, patient_id=patient_id, practice=practice, uploaded_by=uploaded_by,
+                               filename=_fitted_name(filename), media_type=media_type[:100], content=content,
+                               size=len(content) if size is None else size, status=status, error=error,
+                               form_key=form_key),
+        lambda: _letter_for_key(db, iss=iss, patient_id=patient_id, form_key=form_key),
+    )  # fmt: skip
 
 
 def _fitted_name(filename: str, width: int = 255) -> str:
