@@ -23,7 +23,7 @@ NOT_ON_LETTER = "not on the letter"
 TYPED_AT_REVIEW = "typed at the letter's review"
 
 
-def letter_denial_id(letter_id: str) -> str:
+def letter_denial_id(letter_id: str | int) -> str:
     """The id a denial read from a letter has in URLs and in the brief (``letter-<letter_id>``)."""
     return f"{LETTER_PREFIX}{letter_id}"
 

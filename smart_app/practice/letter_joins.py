@@ -42,7 +42,7 @@ def letter_denial(stored: StoredLetter) -> Denial:
 
 def is_own_case(stored: StoredLetter) -> bool:
     """Whether a confirmed letter is a case of its own (``letter-<n>``) rather than joined to another denial."""
-    return stored.denial_id in (None, letter_denial_id(str(stored.id)))
+    return stored.denial_id in (None, letter_denial_id(stored.id))
 
 
 def join_letters(db: Database, tenant: str, patient_id: str, answers: list[Denial], *, join_new: bool = True) -> Joined:
@@ -50,7 +50,7 @@ def join_letters(db: Database, tenant: str, patient_id: str, answers: list[Denia
     the patient's open answers, so a letter fitting two is seen) join each letter case that is the same decision as
     exactly one answer (recorded, and its ``letter-<n>`` case closed as superseded)."""
     letters = confirmed_letters(db, iss=tenant, patient_id=patient_id)
-    own = {letter_denial_id(str(s.id)): s for s in letters if is_own_case(s)}
+    own = {letter_denial_id(s.id): s for s in letters if is_own_case(s)}
     joined = {s.denial_id: s for s in reversed(letters) if not is_own_case(s)}  # newest letter last: it wins
     own_denials = [letter_denial(s) for s in own.values()]
     pairing = pair_letters(own_denials if join_new else [], answers)

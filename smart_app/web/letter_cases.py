@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from smart_app.denials.pas import Denial
 from smart_app.letters.denial import LETTER_PREFIX
-from smart_app.letters.denial import letter_denial_id as _denial_id
 from smart_app.practice.letter_joins import is_own_case, letter_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.db import Database
-from smart_app.store.letters import StoredLetter, letter
+from smart_app.store.letters import letter
 from smart_app.store.models import MAX_ROW_ID
-
-
-def letter_denial_id(letter_id: int) -> str:
-    """The id a confirmed letter's case has in URLs and in the brief (``letter-7``: the uploaded letter's row)."""
-    return _denial_id(str(letter_id))
 
 
 def letter_number(denial_id: str) -> int | None:
@@ -24,11 +18,6 @@ def letter_number(denial_id: str) -> int | None:
     if not denial_id.startswith(LETTER_PREFIX) or not (number.isascii() and number.isdigit()) or len(number) > 10:
         return None
     return int(number) if 0 < int(number) <= MAX_ROW_ID else None
-
-
-def denial_of(stored: StoredLetter) -> Denial:
-    """The ``Denial`` a confirmed letter became."""
-    return letter_denial(stored)
 
 
 def joined_to(db: Database, context: LaunchContext, patient_id: str, denial_id: str) -> str | None:
@@ -44,4 +33,4 @@ def letter_case(db: Database, context: LaunchContext, patient_id: str, denial_id
     """The case ``letter-<n>`` of this patient, or None when it names no confirmed letter of theirs."""
     number = letter_number(denial_id)
     stored = None if number is None else letter(db, iss=context.tenant, patient_id=patient_id, letter_id=number)
-    return denial_of(stored) if stored is not None and stored.status == "confirmed" else None
+    return letter_denial(stored) if stored is not None and stored.status == "confirmed" else None

@@ -19,13 +19,13 @@ from smart_app.denials.pas import Denial
 from smart_app.denials.same_decision import attach_letter, pair_letters
 from smart_app.errors import FhirError, LetterUnreadable, NotFound, P2PError
 from smart_app.fhir.facts import display_name
-from smart_app.letters.denial import denial_from_letter
+from smart_app.letters.denial import denial_from_letter, letter_denial_id
 from smart_app.letters.document import max_bytes, page_image
 from smart_app.letters.model import LetterFields
 from smart_app.letters.reading import read_letter
 from smart_app.letters.review import parse_review, patient_differs
 from smart_app.letters.stored import fields_from_json, fields_json, reading_json
-from smart_app.practice.letter_joins import is_own_case
+from smart_app.practice.letter_joins import is_own_case, letter_denial
 from smart_app.smart.launch import LaunchContext
 from smart_app.store.letters import StoredLetter, confirm_letter, letter, letter_file, record_reading, refuse_letter
 from smart_app.store.letters import save_letter as store_letter
@@ -34,7 +34,6 @@ from smart_app.web.case_access import require_case_access
 from smart_app.web.case_state import database, track_case
 from smart_app.web.context import check_csrf, current_launch, fhir_client, settings
 from smart_app.web.form_keys import submitted_form_key
-from smart_app.web.letter_cases import denial_of, letter_denial_id
 from smart_app.web.letter_filing import chart_takes, file_in_chart, media_type
 from smart_app.web.letter_pages import letter_practices, render_letter, render_upload, uploaded_by_user
 from smart_app.web.loading import clock, load_open_answers, practice_state
@@ -253,6 +252,6 @@ def _put_on_worklist(context: LaunchContext, letter_id: int, patient: dict[str, 
     made = letter(database(), iss=context.tenant, patient_id=_patient(context), letter_id=letter_id)
     if made is None:
         return
-    denial = attach_letter(answer, denial_of(made)) if answer is not None else denial_of(made)
+    denial = attach_letter(answer, letter_denial(made)) if answer is not None else letter_denial(made)
     summary = denial_summary(denial, patient=patient, clock=clock(), practice_state=practice_state())
     track_case(context, summary, patient_name=display_name(patient), source="letter")
